@@ -1,0 +1,281 @@
+/**
+ * The last N readings (and/or the last T ms) of one sensor, with O(1) statistics. Ring buffers of
+ * typed arrays, mutated in place: a push allocates nothing but the ts-count entry of its Map.
+ *
+ * Moments are kept Welford-style (centred), which stays accurate while the data moves far from
+ * zero. Removing a value that carried most of the spread cancels digits, so every update adds its
+ * magnitude to an error budget and the moments are recomputed exactly from the buffer once the
+ * budget dwarfs what is left. That needs large values to have passed through since the last
+ * recompute, so the O(count) recompute is rare and amortized O(1).
+ */
+
+/** Beyond this, squares could overflow; such a window reports NaN moments until the value leaves. */
+const HUGE = 1e150
+/** Recompute once the remaining M2 falls below this share of the accumulated error budget. */
+const CANCELLATION_LIMIT = 1e-6
+/** Guards the typed-array allocation; configs cap the window at 10_000. */
+const MAX_CAPACITY = 1_000_000
+
+export interface SlidingWindow {
+  readonly capacity: number
+  readonly ts: Float64Array
+  readonly values: Float64Array
+  /** Per entry: 1 = suspect. */
+  readonly flags: Uint8Array
+  head: number
+  count: number
+  suspect: number
+  /** Entries with |ts| or |value| beyond HUGE; while > 0 the moments are stale. */
+  huge: number
+  readonly tsCount: Map<number, number>
+  /** Monotonic deques of slots (rings of `capacity`): the front is the slot of the min / max. */
+  readonly minQ: Int32Array
+  readonly maxQ: Int32Array
+  minHead: number; minLen: number; maxHead: number; maxLen: number
+  /** Time enters the moments relative to this anchor so its squares keep their precision. */
+  anchor: number
+  meanV: number; m2V: number; meanT: number; m2T: number
+  /** Co-moment of time and value, for the slope. */
+  cTV: number
+  /** Error budgets: accumulated magnitudes of the M2 updates since the last exact recompute. */
+  errV: number; errT: number
+  /** The last two pushes (0..2 known), kept even after they leave the window. */
+  pushes: number
+  lastTs: number; lastValue: number; prevTs: number; prevValue: number
+}
+
+/** JSON-safe window content, oldest first. `prev` and `stats` make a restore continue bit-identically. */
+export interface WindowSnapshot {
+  ts: number[]
+  values: number[]
+  suspect: number[]
+  prev?: { ts: number; value: number }
+  stats?: number[]
+}
+
+export const createWindow = (capacity: number): SlidingWindow => {
+  const cap = Number.isFinite(capacity) ? Math.min(MAX_CAPACITY, Math.max(1, Math.floor(capacity))) : 1
+  return {
+    capacity: cap, ts: new Float64Array(cap), values: new Float64Array(cap), flags: new Uint8Array(cap),
+    head: 0, count: 0, suspect: 0, huge: 0, tsCount: new Map(),
+    minQ: new Int32Array(cap), maxQ: new Int32Array(cap), minHead: 0, minLen: 0, maxHead: 0, maxLen: 0,
+    anchor: 0, meanV: 0, m2V: 0, meanT: 0, m2T: 0, cTV: 0, errV: 0, errT: 0,
+    pushes: 0, lastTs: Number.NaN, lastValue: Number.NaN, prevTs: Number.NaN, prevValue: Number.NaN
+  }
+}
+
+const isHuge = (ts: number, value: number): boolean => Math.abs(value) > HUGE || Math.abs(ts) > HUGE
+
+const resetMoments = (w: SlidingWindow, anchor: number): void => {
+  w.anchor = anchor
+  w.meanV = w.m2V = w.meanT = w.m2T = w.cTV = w.errV = w.errT = 0
+}
+
+/** Exact corrected two-pass moments over the buffer; only called when no entry is huge. */
+const recompute = (w: SlidingWindow): void => {
+  const n = w.count
+  resetMoments(w, n > 0 ? w.ts[w.head]! : 0)
+  if (n === 0) return
+  let sumV = 0, sumT = 0
+  for (let k = 0, s = w.head; k < n; k++, s = s + 1 === w.capacity ? 0 : s + 1) {
+    sumV += w.values[s]!
+    sumT += w.ts[s]! - w.anchor
+  }
+  const mV = sumV / n, mT = sumT / n
+  let dV = 0, dT = 0, qV = 0, qT = 0, c = 0
+  for (let k = 0, s = w.head; k < n; k++, s = s + 1 === w.capacity ? 0 : s + 1) {
+    const dv = w.values[s]! - mV
+    const dt = w.ts[s]! - w.anchor - mT
+    dV += dv; dT += dt; qV += dv * dv; qT += dt * dt; c += dt * dv
+  }
+  w.meanV = mV + dV / n
+  w.meanT = mT + dT / n
+  w.m2V = Math.max(0, qV - (dV * dV) / n)
+  w.m2T = Math.max(0, qT - (dT * dT) / n)
+  w.cTV = c - (dT * dV) / n
+}
+
+const addMoments = (w: SlidingWindow, t: number, v: number): void => {
+  const n = w.count
+  const dv = v - w.meanV, dt = t - w.meanT
+  w.meanV += dv / n
+  w.meanT += dt / n
+  const termV = dv * (v - w.meanV), termT = dt * (t - w.meanT)
+  w.m2V += termV
+  w.m2T += termT
+  w.cTV += dt * (v - w.meanV)
+  w.errV += termV + w.m2V
+  w.errT += termT + w.m2T
+}
+
+/** Inverse of addMoments; `w.count` is already the count without the removed entry. */
+const removeMoments = (w: SlidingWindow, t: number, v: number): void => {
+  const n = w.count
+  const dv = v - w.meanV, dt = t - w.meanT
+  const meanV = w.meanV - dv / n, meanT = w.meanT - dt / n
+  const termV = dv * (v - meanV), termT = dt * (t - meanT)
+  w.cTV -= (t - meanT) * dv
+  w.meanV = meanV
+  w.meanT = meanT
+  w.m2V -= termV
+  w.m2T -= termT
+  w.errV += Math.abs(termV) + Math.abs(w.m2V)
+  w.errT += Math.abs(termT) + Math.abs(w.m2T)
+  if (w.m2V < w.errV * CANCELLATION_LIMIT || w.m2T < w.errT * CANCELLATION_LIMIT) recompute(w)
+}
+
+const evictOldest = (w: SlidingWindow): void => {
+  const slot = w.head, ts = w.ts[slot]!, value = w.values[slot]!
+  const seen = w.tsCount.get(ts) ?? 0
+  if (seen <= 1) w.tsCount.delete(ts)
+  else w.tsCount.set(ts, seen - 1)
+  // The oldest entry, if still in a deque, can only be at its front.
+  if (w.minLen > 0 && w.minQ[w.minHead] === slot) {
+    w.minHead = w.minHead + 1 === w.capacity ? 0 : w.minHead + 1
+    w.minLen--
+  }
+  if (w.maxLen > 0 && w.maxQ[w.maxHead] === slot) {
+    w.maxHead = w.maxHead + 1 === w.capacity ? 0 : w.maxHead + 1
+    w.maxLen--
+  }
+  if (w.flags[slot] !== 0) w.suspect--
+  w.head = w.head + 1 === w.capacity ? 0 : w.head + 1
+  w.count--
+  if (w.count === 0) {
+    w.huge = 0
+    resetMoments(w, 0)
+  } else if (isHuge(ts, value)) {
+    w.huge--
+    if (w.huge === 0) recompute(w)
+  } else if (w.huge === 0) {
+    removeMoments(w, ts - w.anchor, value)
+  }
+}
+
+const evictOlderThan = (w: SlidingWindow, cutoff: number): void => {
+  while (w.count > 0 && w.ts[w.head]! < cutoff) evictOldest(w)
+}
+
+/**
+ * Appends a reading. Capacity is enforced before the time bound so that afterwards the oldest
+ * entry is never older than `ts - windowMs` (a restore relies on that). Non-finite input is
+ * ignored (returns false): the classifier rejects it before it gets here.
+ */
+export const windowPush = (w: SlidingWindow, tsIn: number, valueIn: number, windowMs: number, suspect: boolean): boolean => {
+  if (!Number.isFinite(tsIn) || !Number.isFinite(valueIn)) return false
+  // -0 becomes 0: JSON cannot carry it, and a restored window must equal the saved one bit for bit.
+  const ts = tsIn === 0 ? 0 : tsIn
+  const value = valueIn === 0 ? 0 : valueIn
+  if (w.count === w.capacity) evictOldest(w)
+  if (windowMs > 0) evictOlderThan(w, ts - windowMs)
+  const cap = w.capacity
+  const slot = (w.head + w.count) % cap
+  w.ts[slot] = ts
+  w.values[slot] = value
+  w.flags[slot] = suspect ? 1 : 0
+  if (suspect) w.suspect++
+  w.tsCount.set(ts, (w.tsCount.get(ts) ?? 0) + 1)
+  while (w.minLen > 0 && w.values[w.minQ[(w.minHead + w.minLen - 1) % cap]!]! >= value) w.minLen--
+  w.minQ[(w.minHead + w.minLen) % cap] = slot
+  w.minLen++
+  while (w.maxLen > 0 && w.values[w.maxQ[(w.maxHead + w.maxLen - 1) % cap]!]! <= value) w.maxLen--
+  w.maxQ[(w.maxHead + w.maxLen) % cap] = slot
+  w.maxLen++
+  w.count++
+  if (w.count === 1) resetMoments(w, ts)
+  if (isHuge(ts, value)) w.huge++
+  else if (w.huge === 0) addMoments(w, ts - w.anchor, value)
+  w.prevTs = w.lastTs
+  w.prevValue = w.lastValue
+  w.lastTs = ts
+  w.lastValue = value
+  if (w.pushes < 2) w.pushes++
+  return true
+}
+
+export const windowCount = (w: SlidingWindow): number => w.count
+export const windowSuspectCount = (w: SlidingWindow): number => w.suspect
+export const windowMin = (w: SlidingWindow): number => (w.count === 0 ? Number.NaN : w.values[w.minQ[w.minHead]!]!)
+export const windowMax = (w: SlidingWindow): number => (w.count === 0 ? Number.NaN : w.values[w.maxQ[w.maxHead]!]!)
+
+/** Identical values are answered exactly from the deques, so "stddev 0, value != mean" is reliable. */
+export const windowMean = (w: SlidingWindow): number => {
+  if (w.count === 0 || w.huge > 0) return Number.NaN
+  const min = windowMin(w)
+  return min === windowMax(w) ? min : w.meanV
+}
+
+/** Population variance; 0 below two readings; NaN while a value beyond ±1e150 is in the window. */
+export const windowVariance = (w: SlidingWindow): number => {
+  if (w.count < 2) return 0
+  if (w.huge > 0) return Number.NaN
+  if (windowMin(w) === windowMax(w)) return 0
+  return Math.max(0, w.m2V / w.count)
+}
+
+export const windowStdDev = (w: SlidingWindow): number => Math.sqrt(windowVariance(w))
+
+/** Least-squares slope of value over time, per second; 0 below two readings or without time spread. */
+export const windowSlope = (w: SlidingWindow): number => {
+  if (w.count < 2) return 0
+  if (w.huge > 0) return Number.NaN
+  if (!(w.m2T > 0) || windowMin(w) === windowMax(w)) return 0
+  return (w.cTV / w.m2T) * 1000
+}
+
+/** Rate between the last two pushed readings, per second; 0 with fewer than two or no time between. */
+export const windowRatePerSecond = (w: SlidingWindow): number => {
+  if (w.pushes < 2) return 0
+  const dt = w.lastTs - w.prevTs
+  return dt === 0 ? 0 : ((w.lastValue - w.prevValue) * 1000) / dt
+}
+
+export const windowContainsTs = (w: SlidingWindow, ts: number): boolean => w.tsCount.has(ts)
+export const windowHasLast = (w: SlidingWindow): boolean => w.pushes > 0
+/** NaN before the first push. */
+export const windowLastValue = (w: SlidingWindow): number => w.lastValue
+export const windowLastTs = (w: SlidingWindow): number => w.lastTs
+
+const STATS_FIELDS = 8
+
+export const windowToSnapshot = (w: SlidingWindow): WindowSnapshot => {
+  const ts: number[] = []
+  const values: number[] = []
+  const suspect: number[] = []
+  for (let k = 0, s = w.head; k < w.count; k++, s = s + 1 === w.capacity ? 0 : s + 1) {
+    ts.push(w.ts[s]!)
+    values.push(w.values[s]!)
+    suspect.push(w.flags[s]!)
+  }
+  const snap: WindowSnapshot = { ts, values, suspect }
+  if (w.pushes === 2) snap.prev = { ts: w.prevTs, value: w.prevValue }
+  const stats = [w.anchor, w.meanV, w.m2V, w.meanT, w.m2T, w.cTV, w.errV, w.errT]
+  if (w.count > 0 && w.huge === 0 && stats.every(Number.isFinite)) snap.stats = stats
+  return snap
+}
+
+/**
+ * Rebuilds a window from its snapshot, keeping the newest `capacity` entries. The content is
+ * taken as is (it already obeyed the time bound when saved), then `windowMs` is applied against
+ * the newest entry so a changed config takes effect at once. When nothing was dropped the saved
+ * moments are adopted, so a restored sensor continues exactly as if it had never been saved.
+ */
+export const windowFromSnapshot = (capacity: number, snap: WindowSnapshot, windowMs: number): SlidingWindow => {
+  const w = createWindow(capacity)
+  const n = Math.min(snap.ts.length, snap.values.length)
+  for (let i = Math.max(0, n - w.capacity); i < n; i++) {
+    windowPush(w, snap.ts[i]!, snap.values[i]!, 0, (snap.suspect[i] ?? 0) !== 0)
+  }
+  if (windowMs > 0 && w.count > 0) evictOlderThan(w, w.lastTs - windowMs)
+  const prev = snap.prev
+  if (prev !== undefined && w.pushes > 0 && Number.isFinite(prev.ts) && Number.isFinite(prev.value)) {
+    w.prevTs = prev.ts
+    w.prevValue = prev.value
+    w.pushes = 2
+  }
+  const st = snap.stats
+  if (st?.length === STATS_FIELDS && st.every(Number.isFinite) && w.count === n && w.huge === 0) {
+    ;[w.anchor, w.meanV, w.m2V, w.meanT, w.m2T, w.cTV, w.errV, w.errT] = [st[0]!, st[1]!, st[2]!, st[3]!, st[4]!, st[5]!, st[6]!, st[7]!]
+  }
+  return w
+}

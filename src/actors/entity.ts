@@ -1,0 +1,140 @@
+/**
+ * The Sensor actor's behaviour. One incarnation per sensor id on the node that owns its shard:
+ * loads config and snapshot on first message, decides every batch in one synchronous step over its
+ * state (so concurrent messages cannot interleave inside a decision), hands accepted readings and its
+ * snapshot to the node's writer, and only then waits, off the decision path, for the commit.
+ */
+import { Entity } from "@effect/cluster"
+import { Effect, Layer, Option } from "effect"
+import { AppConfig } from "../config.js"
+import { decodeStoredPatch, effectiveConfig } from "../domain/sensor-config.js"
+import { SensorRepo } from "../storage/sensor-repo.js"
+import { Writer } from "../storage/writer.js"
+import { activeSensors, sensorTransitions } from "../telemetry/metrics.js"
+import { applyConfig, createSensorCore, defaultCoreConfig, type SensorCore, stepBatch } from "./core/sensor-core.js"
+import type { CoreConfig, StatusTransition } from "./core/types.js"
+import { NotDurableYet, Sensor, SensorBusy, SensorUnavailable } from "./protocol.js"
+import { SensorEvents } from "./sensor-events.js"
+import { restoreCore, serializeCore } from "./snapshot.js"
+import { toStateView } from "./state-view.js"
+
+interface Resident {
+  readonly key: number
+  cfg: CoreConfig
+  core: SensorCore
+  readonly source: { readonly sensorKey: number; readonly snapshot: () => { version: number; lastSeen: number; json: string } }
+}
+
+const behaviour = Effect.gen(function* () {
+  const sensorId = (yield* Entity.CurrentAddress).entityId
+  const writer = yield* Writer
+  const repo = yield* SensorRepo
+  const events = yield* SensorEvents
+  const { ingest } = yield* AppConfig
+
+  let resident: Resident | null = null
+  let lastTicket = Option.none<ReturnType<typeof writer.commitPoint>>()
+
+  activeSensors.inc()
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function* () {
+      activeSensors.dec()
+      // The next incarnation restores from PostgreSQL: let our last snapshot land first.
+      if (Option.isSome(lastTicket)) yield* writer.awaitCommit(lastTicket.value, ingest.ackTimeoutMs).pipe(Effect.ignore)
+    })
+  )
+
+  const load = Effect.gen(function* () {
+    const row = yield* repo.activate(sensorId).pipe(
+      Effect.retry({ times: 2 }),
+      Effect.mapError((e) => new SensorUnavailable({ message: e.message }))
+    )
+    const cfg = effectiveConfig(defaultCoreConfig, Option.getOrElse(decodeStoredPatch(row.config), () => ({})))
+    const now = Date.now()
+    const restored = row.snapshot === null ? null : restoreCore(cfg, row.snapshot, now)
+    if (restored?.restored === false) yield* Effect.logWarning("unreadable snapshot; sensor starts afresh", { sensor: sensorId })
+    const core = restored?.core ?? createSensorCore(cfg, now)
+    const loaded: Resident = {
+      key: row.key,
+      cfg,
+      core,
+      source: { sensorKey: row.key, snapshot: () => serializeCore(loaded.core) }
+    }
+    resident = loaded
+    return loaded
+  })
+
+  const withResident = <A, E>(f: (r: Resident) => Effect.Effect<A, E>) =>
+    Effect.suspend(() => (resident !== null ? f(resident) : Effect.flatMap(load, f)))
+
+  const announce = (transitions: ReadonlyArray<StatusTransition>) =>
+    Effect.forEach(
+      transitions,
+      (t) => {
+        sensorTransitions.labels(t.to).inc()
+        return Effect.zipRight(
+          Effect.logInfo("sensor status changed", { sensor: sensorId, from: t.from, to: t.to, reason: t.reason }),
+          events.publish({ _tag: "SensorStatusChanged", sensor: sensorId, ...t })
+        )
+      },
+      { discard: true }
+    )
+
+  type Recorded = { readonly codes: Array<number>; readonly durable: boolean }
+  type RecordError = SensorBusy | NotDurableYet
+
+  return Sensor.of({
+    RecordReadings: ({ payload }) =>
+      withResident((r): Effect.Effect<Recorded, RecordError> => {
+        const n = payload.ts.length
+        if (!writer.hasRoom(n)) {
+          const o = writer.overloaded()
+          return Effect.fail(new SensorBusy({ queuedRows: o.queuedRows, capacityRows: o.capacityRows }))
+        }
+        const out = new Int32Array(n)
+        const transitions = stepBatch(r.core, r.cfg, { ts: payload.ts, value: payload.values, length: n }, payload.receivedAt, out)
+        let accepted = 0
+        for (let i = 0; i < n; i++) {
+          const code = out[i]!
+          if (code >= 0) {
+            writer.push(r.key, payload.ts[i]!, payload.values[i]!, code)
+            accepted++
+          }
+        }
+        const ticket = writer.commitPoint(r.source)
+        lastTicket = Option.some(ticket)
+        const codes = Array.from(out)
+        const answer = transitions.length > 0 ? announce(transitions) : Effect.void
+        if (!payload.durable || accepted === 0) {
+          return Effect.as(answer, { codes, durable: accepted === 0 })
+        }
+        return answer.pipe(
+          Effect.zipRight(writer.awaitCommit(ticket, ingest.ackTimeoutMs)),
+          Effect.as({ codes, durable: true }),
+          Effect.catchTag("CommitTimeout", (e) => Effect.fail(new NotDurableYet({ waitedMs: e.waitedMs })))
+        )
+      }),
+    GetState: () => withResident((r) => Effect.succeed(toStateView(sensorId, r.core))),
+    Configure: ({ payload }) =>
+      withResident((r) =>
+        Effect.sync(() => {
+          r.cfg = payload.config
+          applyConfig(r.core, payload.config)
+        })
+      ),
+    Forget: () =>
+      Effect.sync(() => {
+        resident = null
+      })
+  })
+})
+
+export const SensorEntityLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, ({ entity }) =>
+    Sensor.toLayer(behaviour, {
+      maxIdleTime: entity.maxIdleMs,
+      concurrency: "unbounded",
+      mailboxCapacity: entity.mailboxCapacity
+    })
+  )
+)

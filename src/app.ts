@@ -1,0 +1,56 @@
+/**
+ * The composition root: every layer of a node wired in one place. Embedded or external PostgreSQL
+ * is decided inside `DatabaseLive`; one node or many is the cluster layer's choice.
+ */
+import { createServer } from "node:http"
+import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { SingleNodeClusterLive } from "./actors/cluster.js"
+import { SensorEntityLive } from "./actors/entity.js"
+import { SensorEvents } from "./actors/sensor-events.js"
+import { AppConfig } from "./config.js"
+import { FlowmeshApi } from "./http/api.js"
+import { edgeMiddleware } from "./http/edge-middleware.js"
+import { IngestHandlersLive } from "./http/ingest-handlers.js"
+import { SensorsHandlersLive } from "./http/sensors-handlers.js"
+import { SystemHandlersLive } from "./http/system-handlers.js"
+import { DatabaseLive } from "./storage/database.js"
+import { HistoryRepo } from "./storage/history-repo.js"
+import { PartitionMaintenanceLive } from "./storage/partitions.js"
+import { SensorRepo } from "./storage/sensor-repo.js"
+import { Writer } from "./storage/writer.js"
+import { LoggingLive } from "./telemetry/logging.js"
+
+const StorageLive = Layer.mergeAll(Writer.Default, SensorRepo.Default, HistoryRepo.Default, PartitionMaintenanceLive)
+
+const ActorsLive = SensorEntityLive.pipe(Layer.provideMerge(SensorEvents.Default), Layer.provideMerge(SingleNodeClusterLive))
+
+const ApiLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, ({ ingest }) =>
+    HttpApiBuilder.api(FlowmeshApi).pipe(
+      Layer.provide([IngestHandlersLive, SensorsHandlersLive, SystemHandlersLive, edgeMiddleware(ingest.retryAfterSeconds)])
+    )
+  )
+)
+
+const HttpLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, ({ host, port }) =>
+    HttpApiBuilder.serve().pipe(
+      HttpServer.withLogAddress,
+      Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+      Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+      Layer.provide(ApiLive),
+      Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host }))
+    )
+  )
+)
+
+/** A whole node; `AppConfig` and logging are provided by the caller (main or a test). */
+export const NodeLive = HttpLive.pipe(
+  Layer.provide(ActorsLive),
+  Layer.provide(StorageLive),
+  Layer.provide(DatabaseLive)
+)
+
+export const MainLive = NodeLive.pipe(Layer.provide(LoggingLive), Layer.provide(AppConfig.layer))

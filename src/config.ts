@@ -1,0 +1,103 @@
+/**
+ * Every setting of a node, read once with Effect `Config` from the environment and validated at
+ * start-up: a bad value stops the node with a message naming the variable and what it accepts.
+ * Nothing else in the code reads `process.env`.
+ */
+import { Config, Context, Effect, Layer, type Option, type Redacted } from "effect"
+
+const intIn = (name: string, min: number, max: number, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({
+      message: `${name} must be an integer from ${min} to ${max}`,
+      validation: (n) => n >= min && n <= max
+    })
+  )
+
+const oneOf = <const A extends string>(name: string, values: ReadonlyArray<A>, fallback: A) =>
+  Config.literal(...values)(name).pipe(Config.withDefault(fallback))
+
+export type AckMode = "durable" | "accepted"
+export type LogFormat = "json" | "pretty"
+
+export interface AppConfigShape {
+  readonly host: string
+  readonly port: number
+  /** None: start the embedded PostgreSQL under `dataDir`. */
+  readonly databaseUrl: Option.Option<Redacted.Redacted>
+  readonly dataDir: string
+  readonly dbPoolMax: number
+  readonly redisUrl: Option.Option<Redacted.Redacted>
+  readonly writer: {
+    readonly batchSize: number
+    readonly flushIntervalMs: number
+    readonly queueRows: number
+    readonly concurrency: number
+    readonly retryMaxDelayMs: number
+    readonly drainTimeoutSeconds: number
+  }
+  readonly ingest: {
+    readonly defaultAck: AckMode
+    readonly ackTimeoutMs: number
+    readonly maxBodyBytes: number
+    readonly maxReadingsPerRequest: number
+    readonly maxFutureSkewMs: number
+    readonly retryAfterSeconds: number
+  }
+  readonly history: { readonly defaultLimit: number; readonly maxLimit: number }
+  readonly entity: { readonly maxIdleMs: number; readonly mailboxCapacity: number }
+  readonly cluster: { readonly shardsPerGroup: number; readonly simulateRemoteSerialization: boolean }
+  readonly storage: { readonly retentionDays: number; readonly partitionsAheadDays: number }
+  readonly log: { readonly level: "debug" | "info" | "warning" | "error"; readonly format: LogFormat }
+}
+
+export const appConfig: Config.Config<AppConfigShape> = Config.all({
+  host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+  port: intIn("PORT", 0, 65535, 8080),
+  databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
+  dataDir: Config.nonEmptyString("DATA_DIR").pipe(Config.withDefault("./data")),
+  dbPoolMax: intIn("DB_POOL_MAX", 4, 200, 12),
+  redisUrl: Config.option(Config.redacted("REDIS_URL")),
+  writer: Config.all({
+    batchSize: intIn("WRITER_BATCH_SIZE", 1, 50_000, 2_000),
+    flushIntervalMs: intIn("WRITER_FLUSH_MS", 1, 10_000, 10),
+    queueRows: intIn("WRITER_QUEUE_ROWS", 100, 10_000_000, 200_000),
+    concurrency: intIn("WRITER_CONCURRENCY", 1, 16, 2),
+    retryMaxDelayMs: intIn("WRITER_RETRY_MAX_MS", 10, 60_000, 2_000),
+    drainTimeoutSeconds: intIn("WRITER_DRAIN_TIMEOUT_S", 1, 600, 15)
+  }),
+  ingest: Config.all({
+    defaultAck: oneOf("ACK_MODE", ["durable", "accepted"], "durable"),
+    ackTimeoutMs: intIn("ACK_TIMEOUT_MS", 100, 300_000, 10_000),
+    maxBodyBytes: intIn("MAX_BODY_BYTES", 1_024, 64 * 1024 * 1024, 1024 * 1024),
+    maxReadingsPerRequest: intIn("MAX_READINGS_PER_REQUEST", 1, 100_000, 5_000),
+    maxFutureSkewMs: intIn("MAX_FUTURE_SKEW_MS", 0, 7 * 86_400_000, 300_000),
+    retryAfterSeconds: intIn("RETRY_AFTER_SECONDS", 1, 3_600, 1)
+  }),
+  history: Config.all({
+    defaultLimit: intIn("HISTORY_DEFAULT_LIMIT", 1, 100_000, 100),
+    maxLimit: intIn("HISTORY_MAX_LIMIT", 1, 100_000, 10_000)
+  }),
+  entity: Config.all({
+    maxIdleMs: intIn("ENTITY_MAX_IDLE_MS", 1_000, 86_400_000, 120_000),
+    mailboxCapacity: intIn("ENTITY_MAILBOX_CAPACITY", 16, 1_000_000, 4_096)
+  }),
+  cluster: Config.all({
+    shardsPerGroup: intIn("CLUSTER_SHARDS", 1, 10_000, 300),
+    simulateRemoteSerialization: Config.boolean("CLUSTER_SIMULATE_SERIALIZATION").pipe(Config.withDefault(false))
+  }),
+  storage: Config.all({
+    retentionDays: intIn("RETENTION_DAYS", 1, 3_650, 7),
+    partitionsAheadDays: intIn("PARTITIONS_AHEAD_DAYS", 1, 60, 3)
+  }),
+  log: Config.all({
+    level: oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"], "info"),
+    format: oneOf("LOG_FORMAT", ["json", "pretty"], "json")
+  })
+})
+
+export class AppConfig extends Context.Tag("flowmesh/AppConfig")<AppConfig, AppConfigShape>() {
+  static readonly layer = Layer.effect(AppConfig, appConfig)
+  static readonly layerWith = (overrides: (c: AppConfigShape) => AppConfigShape) =>
+    Layer.effect(AppConfig, Effect.map(appConfig, overrides))
+}

@@ -1,0 +1,169 @@
+/**
+ * The HTTP contract: endpoints, their schemas and errors. Handlers live beside it, one module per
+ * group. The OpenAPI document at /openapi.json and /docs is generated from this file.
+ */
+import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { SensorStateView } from "../actors/protocol.js"
+import { IngestResult, ReadingsBody, Reading, SensorReading, SensorReadingsBody } from "../domain/reading.js"
+import { SensorConfig, SensorConfigPatch } from "../domain/sensor-config.js"
+import {
+  InvalidRequest,
+  MalformedJson,
+  PayloadTooLarge,
+  SensorNotFound,
+  ServiceUnavailable,
+  UnsupportedMediaType,
+  ValidationFailed
+} from "./errors.js"
+
+const AckParams = Schema.Struct({
+  ack: Schema.optional(
+    Schema.Literal("durable", "accepted").annotations({
+      description: "durable (default): answer after the commit; accepted: once the sensor actors decided"
+    })
+  )
+})
+
+const SensorPath = Schema.Struct({ id: Schema.String })
+
+
+const ingest = <const Name extends string, const Path extends HttpApiEndpoint.PathSegment>(name: Name, path: Path) =>
+  HttpApiEndpoint.post(name, path)
+    .setUrlParams(AckParams)
+    .addSuccess(IngestResult, { status: 202 })
+    .addError(MalformedJson)
+    .addError(ValidationFailed)
+    .addError(PayloadTooLarge)
+    .addError(UnsupportedMediaType)
+    .addError(ServiceUnavailable)
+
+export class IngestApi extends HttpApiGroup.make("ingest")
+  .add(ingest("postReadings", "/api/v1/readings").setPayload(ReadingsBody))
+  .add(
+    ingest("postSensorReadings", "/api/v1/sensors/:id/readings")
+      .setPath(SensorPath)
+      .setPayload(Schema.Union(SensorReading, SensorReadingsBody))
+  )
+  .add(
+    ingest("postIngestReadings", "/ingest/readings")
+      .setPayload(Schema.Union(Reading, Schema.Array(Reading), ReadingsBody))
+      .annotate(OpenApi.Description, "Seed alias of POST /api/v1/readings: a reading, an array, or { readings }")
+  )
+  .add(
+    ingest("postDeviceReadings", "/devices/:id/readings")
+      .setPath(SensorPath)
+      .setPayload(Schema.Union(SensorReading, Schema.Array(SensorReading), SensorReadingsBody))
+      .annotate(OpenApi.Description, "Seed alias: the device id is the sensor id")
+  )
+  .annotate(OpenApi.Title, "Ingest") {}
+
+export const SensorView = Schema.Struct({
+  id: Schema.String,
+  config: SensorConfig,
+  overrides: SensorConfigPatch,
+  createdAt: Schema.Number,
+  updatedAt: Schema.Number,
+  state: Schema.NullOr(SensorStateView)
+}).annotations({ identifier: "Sensor" })
+
+export const SensorSummary = Schema.Struct({
+  id: Schema.String,
+  status: Schema.String,
+  lastSeen: Schema.NullOr(Schema.Number),
+  overrides: SensorConfigPatch
+}).annotations({ identifier: "SensorSummary" })
+
+export const HistoryReading = Schema.Struct({
+  ts: Schema.Number,
+  value: Schema.Number,
+  quality: Schema.Literal("good", "suspect"),
+  reasons: Schema.Array(Schema.String)
+})
+
+export const HistoryPage = Schema.Struct({
+  sensor: Schema.String,
+  readings: Schema.Array(HistoryReading),
+  next: Schema.NullOr(Schema.String).annotations({ description: "URL of the next (older) page, or null" })
+}).annotations({ identifier: "HistoryPage" })
+
+const NumberFromString = Schema.NumberFromString.pipe(Schema.finite())
+
+export class SensorsApi extends HttpApiGroup.make("sensors")
+  .add(
+    HttpApiEndpoint.get("list", "/api/v1/sensors")
+      .setUrlParams(
+        Schema.Struct({
+          prefix: Schema.optional(Schema.String),
+          after: Schema.optional(Schema.String),
+          limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)))
+        })
+      )
+      .addSuccess(Schema.Struct({ sensors: Schema.Array(SensorSummary), next: Schema.NullOr(Schema.String) }))
+      .addError(ServiceUnavailable)
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/api/v1/sensors/:id")
+      .setPath(SensorPath)
+      .addSuccess(SensorView)
+      .addError(SensorNotFound)
+      .addError(ServiceUnavailable)
+  )
+  .add(
+    HttpApiEndpoint.put("put", "/api/v1/sensors/:id")
+      .setPath(SensorPath)
+      .setPayload(SensorConfigPatch)
+      .addSuccess(SensorView)
+      .addError(InvalidRequest)
+      .addError(ServiceUnavailable)
+  )
+  .add(
+    HttpApiEndpoint.del("delete", "/api/v1/sensors/:id")
+      .setPath(SensorPath)
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(SensorNotFound)
+      .addError(ServiceUnavailable)
+  )
+  .add(
+    HttpApiEndpoint.get("history", "/api/v1/sensors/:id/readings")
+      .setPath(SensorPath)
+      .setUrlParams(
+        Schema.Struct({
+          from: Schema.optional(NumberFromString),
+          to: Schema.optional(NumberFromString),
+          limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive()))
+        })
+      )
+      .addSuccess(HistoryPage)
+      .addError(SensorNotFound)
+      .addError(InvalidRequest)
+      .addError(ServiceUnavailable)
+  )
+  .annotate(OpenApi.Title, "Sensors") {}
+
+export const Health = Schema.Struct({ status: Schema.Literal("ok") })
+export const Readiness = Schema.Struct({
+  status: Schema.Literal("ready", "not_ready"),
+  checks: Schema.Struct({ database: Schema.Boolean, cluster: Schema.Boolean })
+})
+
+export class SystemApi extends HttpApiGroup.make("system")
+  .add(HttpApiEndpoint.get("health", "/health").addSuccess(Health))
+  .add(
+    HttpApiEndpoint.get("ready", "/ready")
+      .addSuccess(Readiness)
+      .addError(Readiness.annotations(HttpApiSchema.annotations({ status: 503 })))
+  )
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics")
+      .addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" }))
+      .annotate(OpenApi.Description, "Prometheus metrics")
+  )
+  .annotate(OpenApi.Title, "System") {}
+
+export class FlowmeshApi extends HttpApi.make("flowmesh")
+  .add(IngestApi)
+  .add(SensorsApi)
+  .add(SystemApi)
+  .annotate(OpenApi.Title, "flowmesh")
+  .annotate(OpenApi.Description, "Real-time IoT telemetry: ingest readings, manage sensors, read history") {}

@@ -1,0 +1,168 @@
+/**
+ * Ingest endpoints: read and validate the body, send one message per sensor (never one per
+ * reading) to its actor, and tell the device what happened to every reading that was not simply good.
+ */
+import { HttpApiBuilder, HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Either, Option } from "effect"
+import { describeCode, Sensor } from "../actors/protocol.js"
+import { type AckMode, AppConfig } from "../config.js"
+import type { IngestResult } from "../domain/reading.js"
+import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
+import { FlowmeshApi } from "./api.js"
+import { type BodyProblem, type BodyShape, decodeReadings, parseJson, type SensorGroup } from "./ingest-body.js"
+
+const counters = readingsCounter.http
+
+const errorResponse = (status: number, error: string, message: string, details?: unknown, headers?: Record<string, string>) =>
+  HttpServerResponse.unsafeJson(details === undefined ? { error, message } : { error, message, details }, {
+    status,
+    ...(headers === undefined ? {} : { headers })
+  })
+
+const problemResponse = (problem: BodyProblem) => {
+  switch (problem._tag) {
+    case "Malformed":
+      return errorResponse(400, "malformed_json", problem.message, { position: problem.position })
+    case "TooMany":
+      return errorResponse(
+        413,
+        "payload_too_large",
+        `readings: ${problem.count} readings in one request; the limit is ${problem.limit} (MAX_READINGS_PER_REQUEST)`,
+        { count: problem.count, limit: problem.limit }
+      )
+    case "Invalid": {
+      const first = problem.issues[0]
+      const message = first === undefined ? "invalid body" : `${first.path === "" ? "body" : first.path}: ${first.message}`
+      return errorResponse(422, "validation_failed", message, { issues: problem.issues })
+    }
+  }
+}
+
+const isJson = (contentType: string | undefined) =>
+  contentType !== undefined && /^application\/(?:[\w.+-]*\+)?json\b/i.test(contentType.trim())
+
+export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (handlers) =>
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const { ingest } = config
+    const client = yield* Sensor.client
+    const retryAfter = { "retry-after": String(ingest.retryAfterSeconds) }
+
+    const unavailable = (message: string, details?: unknown) =>
+      errorResponse(503, "unavailable", message, details, retryAfter)
+
+    const dispatch = (groups: ReadonlyArray<SensorGroup>, receivedAt: number, durable: boolean) =>
+      Effect.forEach(
+        groups,
+        (g) => client(g.sensor).RecordReadings({ ts: g.ts, values: g.values, receivedAt, durable }),
+        { concurrency: "unbounded" }
+      )
+
+    const answer = (groups: ReadonlyArray<SensorGroup>, results: ReadonlyArray<{ codes: ReadonlyArray<number>; durable: boolean }>) => {
+      const suspect: Array<IngestResult["suspect"][number]> = []
+      const rejected: Array<IngestResult["rejected"][number]> = []
+      let good = 0
+      let durable = true
+      for (let g = 0; g < groups.length; g++) {
+        const group = groups[g]!
+        const result = results[g]!
+        durable &&= result.durable
+        for (let j = 0; j < result.codes.length; j++) {
+          const code = result.codes[j]!
+          if (code === 0) {
+            good++
+            continue
+          }
+          const described = describeCode(code)
+          if (described._tag === "Suspect") {
+            suspect.push({ index: group.index[j]!, sensor: group.sensor, reasons: described.reasons })
+          } else {
+            rejected.push({ index: group.index[j]!, sensor: group.sensor, reason: described.reason })
+            counters[described.reason].inc()
+          }
+        }
+      }
+      counters.good.inc(good)
+      if (suspect.length > 0) counters.suspect.inc(suspect.length)
+      suspect.sort((a, b) => a.index - b.index)
+      rejected.sort((a, b) => a.index - b.index)
+      const body: IngestResult = { accepted: good + suspect.length, durable, suspect, rejected }
+      return HttpServerResponse.unsafeJson(body, { status: 202 })
+    }
+
+    const handle = (
+      request: HttpServerRequest.HttpServerRequest,
+      urlParams: { readonly ack?: AckMode | undefined },
+      shape: BodyShape,
+      sensor: string | null
+    ) =>
+      Effect.gen(function* () {
+        const receivedAt = Date.now()
+        const ack = urlParams.ack ?? ingest.defaultAck
+        if (!isJson(request.headers["content-type"])) {
+          counters.malformed.inc()
+          return errorResponse(
+            415,
+            "unsupported_media_type",
+            `content-type: expected application/json, got ${request.headers["content-type"] ?? "none"}`
+          )
+        }
+        const declared = Number(request.headers["content-length"] ?? 0)
+        if (declared > ingest.maxBodyBytes) {
+          counters.malformed.inc()
+          return errorResponse(413, "payload_too_large", `body: ${declared} bytes; the limit is ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`)
+        }
+        const text = yield* request.text.pipe(
+          HttpIncomingMessage.withMaxBodySize(Option.some(ingest.maxBodyBytes)),
+          Effect.either
+        )
+        if (Either.isLeft(text)) {
+          counters.malformed.inc()
+          return errorResponse(413, "payload_too_large", `body: over the limit of ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`)
+        }
+        const decoded = Either.flatMap(parseJson(text.right), (body) =>
+          decodeReadings(body, {
+            shape,
+            sensor,
+            maxReadings: ingest.maxReadingsPerRequest,
+            now: receivedAt,
+            maxFutureSkewMs: ingest.maxFutureSkewMs
+          })
+        )
+        if (Either.isLeft(decoded)) {
+          counters.malformed.inc()
+          return problemResponse(decoded.left)
+        }
+        const groups = decoded.right
+        const response = yield* dispatch(groups, receivedAt, ack === "durable").pipe(
+          Effect.map((results) => answer(groups, results)),
+          Effect.catchAll((error) => {
+            counters.overloaded.inc()
+            switch (error._tag) {
+              case "NotDurableYet":
+                return Effect.succeed(
+                  unavailable(
+                    `readings were accepted but not committed within ${error.waitedMs} ms; they are still queued. Retry: readings already accepted are answered as duplicate`
+                  )
+                )
+              case "SensorBusy":
+              case "MailboxFull":
+                return Effect.succeed(unavailable("overloaded: the writer or a sensor's mailbox is full; nothing of the rejected batches was kept, retry after Retry-After"))
+              default:
+                return Effect.logWarning("ingest failed", { error: error._tag }).pipe(
+                  Effect.as(unavailable(`${error._tag}: the sensor could not be reached; retry after Retry-After`))
+                )
+            }
+          })
+        )
+        ingestLatencyHttp[ack].observe((Date.now() - receivedAt) / 1000)
+        return response
+      })
+
+    return handlers
+      .handleRaw("postReadings", ({ request, urlParams }) => handle(request, urlParams, "batch", null))
+      .handleRaw("postSensorReadings", ({ request, urlParams, path }) => handle(request, urlParams, "flexible", path.id))
+      .handleRaw("postIngestReadings", ({ request, urlParams }) => handle(request, urlParams, "flexible", null))
+      .handleRaw("postDeviceReadings", ({ request, urlParams, path }) => handle(request, urlParams, "flexible", path.id))
+  })
+)

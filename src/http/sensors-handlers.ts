@@ -1,0 +1,125 @@
+/** Sensor registry, config and history: PostgreSQL is the source of truth, actors hold live state. */
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect, Option, ParseResult, Schema } from "effect"
+import { defaultCoreConfig } from "../actors/core/sensor-core.js"
+import { describeCode, Sensor } from "../actors/protocol.js"
+import { AppConfig } from "../config.js"
+import { decodeStoredPatch, effectiveConfig, type SensorConfigPatch } from "../domain/sensor-config.js"
+import { SensorId } from "../domain/sensor-id.js"
+import { HistoryRepo } from "../storage/history-repo.js"
+import { SensorRepo, type SensorRow } from "../storage/sensor-repo.js"
+import { FlowmeshApi } from "./api.js"
+import { InvalidRequest, SensorNotFound, ServiceUnavailable } from "./errors.js"
+
+const unavailable = () => new ServiceUnavailable({ message: "database or sensor actor unavailable; retry later" })
+const notFound = (id: string) => new SensorNotFound({ message: `sensor ${JSON.stringify(id)} does not exist` })
+
+const validId = (id: string) =>
+  Schema.decodeUnknown(SensorId)(id).pipe(
+    Effect.mapError(
+      (e) => new InvalidRequest({ message: `id: ${ParseResult.TreeFormatter.formatErrorSync(e)}` })
+    )
+  )
+
+const overridesOf = (row: SensorRow): SensorConfigPatch => Option.getOrElse(decodeStoredPatch(row.config), () => ({}))
+
+const snapshotStatus = (snapshot: unknown): string =>
+  typeof snapshot === "object" && snapshot !== null && "status" in snapshot && typeof snapshot.status === "string"
+    ? snapshot.status
+    : "unknown"
+
+export const SensorsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "sensors", (handlers) =>
+  Effect.gen(function* () {
+    const repo = yield* SensorRepo
+    const history = yield* HistoryRepo
+    const client = yield* Sensor.client
+    const { history: limits } = yield* AppConfig
+
+    const view = (row: SensorRow) =>
+      client(row.id)
+        .GetState()
+        .pipe(
+          Effect.mapError(unavailable),
+          Effect.map((state) => {
+            const overrides = overridesOf(row)
+            return {
+              id: row.id,
+              config: effectiveConfig(defaultCoreConfig, overrides),
+              overrides,
+              createdAt: row.createdAt,
+              updatedAt: row.updatedAt,
+              state
+            }
+          })
+        )
+
+    const existing = (id: string) =>
+      repo.find(id).pipe(
+        Effect.mapError(unavailable),
+        Effect.flatMap((row) => (row === null ? Effect.fail(notFound(id)) : Effect.succeed(row)))
+      )
+
+    return handlers
+      .handle("list", ({ urlParams }) =>
+        repo.list({ prefix: urlParams.prefix, after: urlParams.after, limit: urlParams.limit ?? 100 }).pipe(
+          Effect.mapError(unavailable),
+          Effect.map((rows) => ({
+            sensors: rows.map((row) => ({
+              id: row.id,
+              status: snapshotStatus(row.snapshot),
+              lastSeen: row.lastSeen,
+              overrides: overridesOf(row)
+            })),
+            next: rows.length === (urlParams.limit ?? 100) ? (rows[rows.length - 1]?.id ?? null) : null
+          }))
+        )
+      )
+      .handle("get", ({ path }) => Effect.flatMap(existing(path.id), view))
+      .handle("put", ({ path, payload }) =>
+        Effect.gen(function* () {
+          yield* validId(path.id)
+          yield* repo.putConfig(path.id, payload).pipe(Effect.mapError(unavailable))
+          const config = effectiveConfig(defaultCoreConfig, payload)
+          yield* client(path.id).Configure({ config }).pipe(Effect.mapError(unavailable))
+          const row = yield* repo.find(path.id).pipe(Effect.mapError(unavailable))
+          if (row === null) return yield* Effect.fail(unavailable())
+          return yield* view(row)
+        })
+      )
+      .handle("delete", ({ path }) =>
+        Effect.gen(function* () {
+          const removed = yield* repo.remove(path.id).pipe(Effect.mapError(unavailable))
+          if (!removed) return yield* Effect.fail(notFound(path.id))
+          yield* client(path.id).Forget().pipe(Effect.mapError(unavailable))
+        })
+      )
+      .handle("history", ({ path, urlParams }) =>
+        Effect.gen(function* () {
+          yield* existing(path.id)
+          const from = urlParams.from ?? 0
+          const to = urlParams.to ?? 8.64e15
+          const limit = Math.min(urlParams.limit ?? limits.defaultLimit, limits.maxLimit)
+          if (from >= to) return yield* Effect.fail(new InvalidRequest({ message: "from: must be less than to" }))
+          const rows = yield* history.range(path.id, from, to, limit).pipe(Effect.mapError(unavailable))
+          const last = rows[rows.length - 1]
+          const next =
+            rows.length === limit && last !== undefined
+              ? `/api/v1/sensors/${encodeURIComponent(path.id)}/readings?from=${from}&to=${last.ts}&limit=${limit}`
+              : null
+          return {
+            sensor: path.id,
+            readings: rows.map((r) => {
+              const d = describeCode(r.quality)
+              return {
+                ts: r.ts,
+                value: r.value,
+                quality: r.quality === 0 ? ("good" as const) : ("suspect" as const),
+                reasons: d._tag === "Suspect" ? d.reasons : []
+              }
+            }),
+            next
+          }
+        })
+      )
+  })
+)

@@ -1,0 +1,35 @@
+/** Liveness, readiness (database and cluster answer) and Prometheus metrics. */
+import { Sharding } from "@effect/cluster"
+import { HttpApiBuilder } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
+import { Duration, Effect } from "effect"
+import { registry } from "../telemetry/metrics.js"
+import { FlowmeshApi } from "./api.js"
+
+const CHECK_TIMEOUT = Duration.seconds(2)
+
+export const SystemHandlersLive = HttpApiBuilder.group(FlowmeshApi, "system", (handlers) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const sharding = yield* Sharding.Sharding
+    const check = <A, E>(effect: Effect.Effect<A, E>) =>
+      effect.pipe(
+        Effect.timeout(CHECK_TIMEOUT),
+        Effect.as(true),
+        Effect.orElseSucceed(() => false)
+      )
+    return handlers
+      .handle("health", () => Effect.succeed({ status: "ok" as const }))
+      .handle("ready", () =>
+        Effect.gen(function* () {
+          const [database, cluster] = yield* Effect.all(
+            [check(sql`select 1`), check(Effect.filterOrFail(sharding.isShutdown, (down) => !down))],
+            { concurrency: 2 }
+          )
+          const body = { status: database && cluster ? ("ready" as const) : ("not_ready" as const), checks: { database, cluster } }
+          return database && cluster ? body : yield* Effect.fail(body)
+        })
+      )
+      .handle("metrics", () => Effect.promise(() => registry.metrics()))
+  })
+)

@@ -1,0 +1,21 @@
+/**
+ * Numbered migrations, run at start-up by `@effect/sql`'s Migrator. The same SQL runs on the
+ * embedded PostgreSQL and on an external one.
+ */
+import { Migrator } from "@effect/sql"
+import { Effect, Layer } from "effect"
+import m0001 from "./migrations/0001_create_sensors_and_readings.js"
+
+const run = Migrator.make({})
+
+export const MigrationsLive = Layer.effectDiscard(
+  run({
+    loader: Migrator.fromRecord({ "0001_create_sensors_and_readings": m0001 }),
+    table: "flowmesh_migrations"
+  }).pipe(
+    Effect.tap((ran) =>
+      ran.length > 0 ? Effect.logInfo("migrations applied", { migrations: ran.map(([id, name]) => `${id}_${name}`) }) : Effect.void
+    ),
+    Effect.orDie
+  )
+)

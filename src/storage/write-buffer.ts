@@ -1,0 +1,60 @@
+/**
+ * One group-commit unit of the writer: columnar rows plus the latest state snapshot of every sensor
+ * that wrote into it. Every caller whose rows are in it waits on the same `done`, so durability costs
+ * one promise per flush, not one per reading.
+ */
+import { Deferred, FiberId } from "effect"
+
+/** A sensor's state as the writer persists it beside its readings. */
+export interface SnapshotSource {
+  readonly sensorKey: number
+  /** Serialized when the buffer is sealed, so it reflects exactly the rows sealed so far. */
+  readonly snapshot: () => { readonly version: number; readonly lastSeen: number; readonly json: string }
+}
+
+export interface SealedSnapshot {
+  readonly k: number
+  readonly v: number
+  readonly ls: number
+  readonly s: string
+}
+
+export class WriteBuffer {
+  readonly keys: number[] = []
+  readonly ts: number[] = []
+  readonly values: number[] = []
+  readonly quality: number[] = []
+  readonly dirty = new Map<number, SnapshotSource>()
+  snapshots: ReadonlyArray<SealedSnapshot> = []
+  openedAt = 0
+
+  constructor(readonly done: Deferred.Deferred<void>) {}
+
+  get rows(): number {
+    return this.keys.length
+  }
+
+  get isEmpty(): boolean {
+    return this.keys.length === 0 && this.dirty.size === 0
+  }
+
+  /** Freezes the snapshots; after this the buffer only waits for its commit. */
+  seal(): void {
+    const out: Array<SealedSnapshot> = []
+    for (const source of this.dirty.values()) {
+      const snap = source.snapshot()
+      out.push({ k: source.sensorKey, v: snap.version, ls: snap.lastSeen, s: snap.json })
+    }
+    // A fixed lock order, so that two writers never deadlock on sensor_state rows.
+    out.sort((a, b) => a.k - b.k)
+    this.snapshots = out
+    this.dirty.clear()
+  }
+}
+
+/** Synchronous, so that sealing a buffer and opening the next never yields between the two. */
+export const makeBuffer = (now: number): WriteBuffer => {
+  const buffer = new WriteBuffer(Deferred.unsafeMake<void>(FiberId.none))
+  buffer.openedAt = now
+  return buffer
+}

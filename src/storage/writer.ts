@@ -1,0 +1,155 @@
+/**
+ * The node's writer: one bounded group-commit pipeline into PostgreSQL. Callers append rows
+ * synchronously (no per-reading promise) and get back the buffer's commit signal; a single flusher
+ * seals a buffer when it holds `batchSize` rows or its oldest row waited `flushIntervalMs`, writes it
+ * with one statement, retries transient failures with capped exponential backoff, and completes every
+ * waiting ack at once. Buffers commit in the order they were sealed, so a snapshot is never ahead of
+ * the readings in PostgreSQL.
+ */
+import { SqlClient } from "@effect/sql"
+import { Deferred, Duration, Effect, Fiber, Option, Schedule, Schema } from "effect"
+import { AppConfig } from "../config.js"
+import {
+  writerBatchRows,
+  writerFailuresTotal,
+  writerFlushSeconds,
+  writerQueueRows,
+  writerRowsTotal
+} from "../telemetry/metrics.js"
+import { FLUSH_SQL, flushParams } from "./flush-statement.js"
+import { makeBuffer, type SnapshotSource, type WriteBuffer } from "./write-buffer.js"
+
+export type { SnapshotSource } from "./write-buffer.js"
+
+export class WriterOverloaded extends Schema.TaggedError<WriterOverloaded>()("WriterOverloaded", {
+  queuedRows: Schema.Number,
+  capacityRows: Schema.Number
+}) {}
+
+export class CommitTimeout extends Schema.TaggedError<CommitTimeout>()("CommitTimeout", {
+  waitedMs: Schema.Number
+}) {}
+
+/** A commit to wait for: the sealed-or-open buffer the caller's rows went into. */
+export type CommitTicket = Deferred.Deferred<void>
+
+export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
+  scoped: Effect.gen(function* () {
+    const { writer: settings } = yield* AppConfig
+    const sql = yield* SqlClient.SqlClient
+
+    let current = makeBuffer(Date.now())
+    const ready: Array<WriteBuffer> = []
+    let pendingRows = 0
+    let closing = false
+    let wake: (() => void) | null = null
+
+    const signal = () => {
+      const w = wake
+      wake = null
+      w?.()
+    }
+
+    const sealCurrent = () => {
+      current.seal()
+      ready.push(current)
+      current = makeBuffer(Date.now())
+    }
+
+    const waitForWork = Effect.async<void>((resume) => {
+      if (ready.length > 0 || !current.isEmpty || closing) return resume(Effect.void)
+      wake = () => resume(Effect.void)
+      return Effect.sync(() => {
+        wake = null
+      })
+    })
+
+    const retryPolicy = Schedule.exponential("20 millis", 2).pipe(
+      Schedule.union(Schedule.spaced(Duration.millis(settings.retryMaxDelayMs))),
+      Schedule.jittered,
+      Schedule.tapOutput(() => Effect.sync(() => writerFailuresTotal.inc()))
+    )
+
+    const write = Effect.fn("Writer.flush")(function* (buffer: WriteBuffer) {
+      const started = performance.now()
+      yield* sql.unsafe(FLUSH_SQL, flushParams(buffer)).pipe(
+        Effect.tapError((error) =>
+          Effect.logWarning("writer flush failed; retrying", { rows: buffer.rows, error: error.message })
+        ),
+        Effect.retry(retryPolicy)
+      )
+      writerFlushSeconds.observe((performance.now() - started) / 1000)
+      writerBatchRows.observe(buffer.rows)
+      writerRowsTotal.inc(buffer.rows)
+      pendingRows -= buffer.rows
+      writerQueueRows.set(pendingRows)
+      yield* Deferred.succeed(buffer.done, undefined)
+    })
+
+    const nextBuffer = Effect.gen(function* () {
+      yield* waitForWork
+      if (ready.length === 0 && !closing) {
+        const dueIn = current.openedAt + settings.flushIntervalMs - Date.now()
+        if (dueIn > 0) yield* Effect.race(Effect.sleep(Duration.millis(dueIn)), waitForWork)
+      }
+      if (ready.length === 0 && !current.isEmpty) sealCurrent()
+      return ready.shift()
+    })
+
+    const flusher = Effect.gen(function* () {
+      while (!(closing && ready.length === 0 && current.isEmpty)) {
+        const buffer = yield* nextBuffer
+        if (buffer !== undefined) yield* write(buffer)
+      }
+    })
+
+    const fiber = yield* Effect.forkDaemon(flusher)
+    // Drain on shutdown: everything queued is written (bounded in time), then the flusher stops.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        closing = true
+        signal()
+        const drained = yield* Fiber.await(fiber).pipe(Effect.timeout(Duration.seconds(settings.drainTimeoutSeconds)), Effect.option)
+        if (Option.isNone(drained)) {
+          yield* Effect.logError("writer did not drain in time; unwritten rows were never acknowledged", { rows: pendingRows })
+          yield* Fiber.interrupt(fiber)
+        }
+      })
+    )
+
+    const hasRoom = (rows: number): boolean => !closing && pendingRows + rows <= settings.queueRows
+
+    return {
+      /** Whether `rows` more fit; check before deciding, so a full writer never half-takes a batch. */
+      hasRoom,
+      overloaded: (): WriterOverloaded =>
+        new WriterOverloaded({ queuedRows: pendingRows, capacityRows: settings.queueRows }),
+      /** Appends one row to the open buffer; call `commitPoint` after the batch's last row. */
+      push: (sensorKey: number, ts: number, value: number, quality: number): void => {
+        if (current.rows === 0) current.openedAt = Date.now()
+        current.keys.push(sensorKey)
+        current.ts.push(ts)
+        current.values.push(value)
+        current.quality.push(quality)
+        pendingRows++
+      },
+      /** Ends a batch: records the sensor's snapshot with it and returns the commit to await. */
+      commitPoint: (source: SnapshotSource): CommitTicket => {
+        current.dirty.set(source.sensorKey, source)
+        const ticket = current.done
+        writerQueueRows.set(pendingRows)
+        if (current.rows >= settings.batchSize) sealCurrent()
+        signal()
+        return ticket
+      },
+      awaitCommit: (ticket: CommitTicket, timeoutMs: number): Effect.Effect<void, CommitTimeout> =>
+        Deferred.await(ticket).pipe(
+          Effect.timeoutFail({
+            duration: Duration.millis(timeoutMs),
+            onTimeout: () => new CommitTimeout({ waitedMs: timeoutMs })
+          })
+        ),
+      queuedRows: (): number => pendingRows
+    } as const
+  })
+}) {}

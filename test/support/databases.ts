@@ -1,0 +1,34 @@
+/**
+ * Real PostgreSQL for integration tests: a fresh database per test file on the machine's server
+ * (127.0.0.1:5432, user postgres, db test), dropped afterwards. Never skipped: an unreachable server
+ * fails the test with a message saying so.
+ */
+import pg from "pg"
+
+export const ADMIN_URL = "postgres://postgres@127.0.0.1:5432/test"
+
+const withClient = async <A>(url: string, f: (c: pg.Client) => Promise<A>): Promise<A> => {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 })
+  try {
+    await client.connect()
+  } catch (e) {
+    throw new Error(`PostgreSQL at ${url} is unreachable (integration tests need it): ${String(e)}`)
+  }
+  try {
+    return await f(client)
+  } finally {
+    await client.end()
+  }
+}
+
+export const createTestDatabase = async (label: string): Promise<{ url: string; drop: () => Promise<void> }> => {
+  const name = `flowmesh_${label}_${process.pid}_${Date.now().toString(36)}`.toLowerCase().replace(/[^a-z0-9_]/g, "_")
+  await withClient(ADMIN_URL, (c) => c.query(`create database ${name}`))
+  return {
+    url: `postgres://postgres@127.0.0.1:5432/${name}`,
+    drop: () => withClient(ADMIN_URL, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined)
+  }
+}
+
+export const query = <R extends pg.QueryResultRow>(url: string, text: string, params: ReadonlyArray<unknown> = []) =>
+  withClient(url, (c) => c.query<R>(text, [...params]).then((r) => r.rows))
