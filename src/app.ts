@@ -50,7 +50,7 @@ const HttpLive = Layer.unwrapEffect(
 export const NodeLive = HttpLive.pipe(
   Layer.provide(ActorsLive),
   Layer.provide(StorageLive),
-  Layer.provide(DatabaseLive)
+  Layer.provideMerge(DatabaseLive)
 )
 
 export const MainLive = NodeLive.pipe(Layer.provide(LoggingLive), Layer.provide(AppConfig.layer))

@@ -35,8 +35,9 @@ export const parseJson = (text: string): Either.Either<unknown, BodyProblem> => 
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e)
     const m = /position (\d+)/.exec(message)
-    const position = m?.[1] === undefined ? null : Number(m[1])
-    return Either.left({ _tag: "Malformed", message: `body is not valid JSON: ${message}`, position })
+    const position = m?.[1] !== undefined ? Number(m[1]) : /end of JSON input/.test(message) ? text.length : null
+    const where = position === null || /position \d+/.test(message) ? "" : ` at position ${position}`
+    return Either.left({ _tag: "Malformed", message: `body is not valid JSON: ${message}${where}`, position })
   }
 }
 
@@ -54,7 +55,7 @@ const locate = (body: unknown, shape: BodyShape): Either.Either<{ items: Readonl
     if (isRecord(body)) return Either.right({ items: [body], prefix: "" })
   }
   const expected = shape === "batch" ? `an object { "readings": [...] }` : "a reading, an array of readings, or { readings }"
-  return Either.left({ _tag: "Invalid", issues: [{ path: "", message: `body must be ${expected}` }] })
+  return Either.left({ _tag: "Invalid", issues: [{ path: "", message: `must be ${expected}` }] })
 }
 
 const pathOf = (prefix: string, index: number, path: ReadonlyArray<PropertyKey>): string => {

@@ -148,6 +148,8 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
               case "SensorBusy":
               case "MailboxFull":
                 return Effect.succeed(unavailable("overloaded: the writer or a sensor's mailbox is full; nothing of the rejected batches was kept, retry after Retry-After"))
+              case "SensorUnavailable":
+                return Effect.succeed(unavailable(`a sensor could not load its state: ${error.message}; retry after Retry-After`))
               default:
                 return Effect.logWarning("ingest failed", { error: error._tag }).pipe(
                   Effect.as(unavailable(`${error._tag}: the sensor could not be reached; retry after Retry-After`))

@@ -21,11 +21,21 @@ const withClient = async <A>(url: string, f: (c: pg.Client) => Promise<A>): Prom
   }
 }
 
-export const createTestDatabase = async (label: string): Promise<{ url: string; drop: () => Promise<void> }> => {
+export interface TestDatabase {
+  readonly url: string
+  readonly name: string
+  /** A connection to the server's admin database, to act on this one from outside. */
+  readonly admin: string
+  readonly drop: () => Promise<void>
+}
+
+export const createTestDatabase = async (label: string): Promise<TestDatabase> => {
   const name = `flowmesh_${label}_${process.pid}_${Date.now().toString(36)}`.toLowerCase().replace(/[^a-z0-9_]/g, "_")
   await withClient(ADMIN_URL, (c) => c.query(`create database ${name}`))
   return {
     url: `postgres://postgres@127.0.0.1:5432/${name}`,
+    name,
+    admin: ADMIN_URL,
     drop: () => withClient(ADMIN_URL, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => undefined)
   }
 }

@@ -3,12 +3,15 @@
  * runtime, real PostgreSQL) with settings given as environment-style variables, as a user would.
  */
 import { HttpServer } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
 import { ConfigProvider, Context, Effect, Exit, Layer, Logger, LogLevel, Scope } from "effect"
 import { NodeLive } from "../../src/app.js"
 import { AppConfig, appConfig } from "../../src/config.js"
 
 export interface RunningNode {
   readonly url: string
+  /** Runs SQL on the node's own database (embedded or external). */
+  readonly sql: <R extends object = Record<string, unknown>>(text: string, params?: ReadonlyArray<unknown>) => Promise<ReadonlyArray<R>>
   readonly stop: () => Promise<void>
 }
 
@@ -27,8 +30,11 @@ export const startNode = async (env: Record<string, string>): Promise<RunningNod
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
   const address = Context.get(context, HttpServer.HttpServer).address
   const port = address._tag === "TcpAddress" ? address.port : 0
+  const client = Context.get(context, SqlClient.SqlClient)
   return {
     url: `http://127.0.0.1:${port}`,
+    sql: <R extends object>(text: string, params: ReadonlyArray<unknown> = []) =>
+      Effect.runPromise(client.unsafe<R>(text, params)),
     stop: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
 }

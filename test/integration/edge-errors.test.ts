@@ -1,0 +1,115 @@
+/**
+ * Every bad input answers a precise 4xx naming the field and the reason, and leaves the node and
+ * the sensor actors healthy.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createTestDatabase } from "../support/databases.js"
+import { getJson, postJson, type RunningNode, startNode } from "../support/node-harness.js"
+
+describe("edge errors", () => {
+  let node: RunningNode
+  let drop: () => Promise<void>
+
+  beforeAll(async () => {
+    const db = await createTestDatabase("edge")
+    drop = db.drop
+    node = await startNode({ DATABASE_URL: db.url, MAX_BODY_BYTES: "4096", MAX_READINGS_PER_REQUEST: "50" })
+  })
+  afterAll(async () => {
+    await node?.stop()
+    await drop?.()
+  })
+
+  const post = (body: unknown, path = "/api/v1/readings", headers: Record<string, string> = {}) =>
+    postJson(`${node.url}${path}`, body, headers)
+
+  const future = Date.now() + 3_600_000
+
+  it.each([
+    ["malformed JSON, with its position", '{"readings": [', 400, "malformed_json", /not valid JSON.*position 14/],
+    ["a body that is not { readings }", { sensor: "a", value: 1 }, 422, "validation_failed", /^body: must be an object \{ "readings": \[\.\.\.\] \}/],
+    ["readings that is not an array", { readings: 5 }, 422, "validation_failed", /^readings: must be an array/],
+    ["a missing value", { readings: [{ sensor: "a" }] }, 422, "validation_failed", /^readings\[0\]\.value: is missing/],
+    ["a value that is a string", { readings: [{ sensor: "a", value: "NaN" }] }, 422, "validation_failed", /^readings\[0\]\.value: Expected number/],
+    ["a value that overflows to Infinity", '{"readings":[{"sensor":"a","value":1e999}]}', 422, "validation_failed", /^readings\[0\]\.value: must be a finite number/],
+    ["a sensor id with a space", { readings: [{ sensor: "pump 1", value: 1 }] }, 422, "validation_failed", /^readings\[0\]\.sensor: must be 1-128 characters/],
+    ["a sensor id too long", { readings: [{ sensor: "x".repeat(129), value: 1 }] }, 422, "validation_failed", /^readings\[0\]\.sensor: must be 1-128/],
+    ["an empty sensor id", { readings: [{ sensor: "", value: 1 }] }, 422, "validation_failed", /^readings\[0\]\.sensor/],
+    ["ts neither number nor ISO date", { readings: [{ sensor: "a", value: 1, ts: "yesterday" }] }, 422, "validation_failed", /^readings\[0\]\.ts: must be epoch milliseconds/],
+    ["ts too far in the future", { readings: [{ sensor: "a", value: 1, ts: future }] }, 422, "validation_failed", /^readings\[0\]\.ts: is \d+ ms in the future; at most 300000 ms/],
+    ["an unknown field", { readings: [{ sensor: "a", value: 1, unit: "bar" }] }, 422, "validation_failed", /^readings\[0\]\.unit: is unexpected/],
+    ["too many readings", { readings: Array.from({ length: 51 }, () => ({ sensor: "a", value: 1 })) }, 413, "payload_too_large", /51 readings in one request; the limit is 50/],
+    ["a body over the size limit", { readings: [{ sensor: "a", value: 1, pad: "x".repeat(5000) }] }, 413, "payload_too_large", /the limit is 4096 bytes/]
+  ])("answers %s", async (_, body, status, error, message) => {
+    const answer = await post(body)
+    expect(answer.status).toBe(status)
+    const json = answer.body as { error: string; message: string }
+    expect(json.error).toBe(error)
+    expect(json.message).toMatch(message)
+  })
+
+  it("names every bad reading, not just the first", async () => {
+    const answer = await post({ readings: [{ sensor: "ok", value: 1 }, { sensor: "a" }, { sensor: "b", value: "x" }] })
+    expect(answer.status).toBe(422)
+    const details = (answer.body as { details: { issues: Array<{ path: string }> } }).details
+    expect(details.issues.map((i) => i.path)).toEqual(["readings[1].value", "readings[2].value"])
+  })
+
+  it("answers 415 for a body that is not JSON", async () => {
+    const answer = await post('{"readings":[]}', "/api/v1/readings", { "content-type": "text/plain" })
+    expect(answer.status).toBe(415)
+    expect(answer.body).toMatchObject({ error: "unsupported_media_type", message: "content-type: expected application/json, got text/plain" })
+  })
+
+  it("answers JSON 404 for an unknown route and 405 with Allow for a wrong method", async () => {
+    const missing = await getJson(`${node.url}/api/v1/nothing`)
+    expect(missing.status).toBe(404)
+    expect(missing.body).toEqual({ error: "not_found", message: "GET /api/v1/nothing: no such route" })
+    const wrong = await fetch(`${node.url}/api/v1/readings`, { method: "GET" })
+    expect(wrong.status).toBe(405)
+    expect(wrong.headers.get("allow")).toBe("POST")
+    expect(await wrong.json()).toMatchObject({ error: "method_not_allowed" })
+  })
+
+  it("answers 400 naming the parameter for a bad query or ack mode", async () => {
+    const badAck = await post({ readings: [{ sensor: "a", value: 1 }] }, "/api/v1/readings?ack=maybe")
+    expect(badAck.status).toBe(400)
+    expect(badAck.body).toMatchObject({ error: "invalid_request" })
+    expect((badAck.body as { message: string }).message).toMatch(/^ack: /)
+    const badLimit = await getJson(`${node.url}/api/v1/sensors/a/readings?limit=abc`)
+    expect(badLimit.status).toBe(400)
+    expect((badLimit.body as { message: string }).message).toMatch(/^limit: /)
+  })
+
+  it("rejects unknown or invalid sensor config fields by name", async () => {
+    const put = (body: unknown) =>
+      fetch(`${node.url}/api/v1/sensors/cfg-1`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+    const unknown = await put({ windowSize: 10, colour: "red" })
+    expect(unknown.status).toBe(400)
+    expect(((await unknown.json()) as { message: string }).message).toMatch(/^colour: is unexpected/)
+    const bad = await put({ windowSize: 0 })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { message: string }).message).toMatch(/^windowSize: /)
+    const crossed = await put({ softMin: 10, softMax: 5 })
+    expect(crossed.status).toBe(400)
+    expect(((await crossed.json()) as { message: string }).message).toMatch(/^softMin: must not be greater than softMax/)
+  })
+
+  it("is still healthy and still accepts good readings for the same sensors afterwards", async () => {
+    const answer = await post({ readings: [{ sensor: "a", value: 1 }, { sensor: "pump-1", value: 2 }] })
+    expect(answer.status).toBe(202)
+    expect(answer.body).toMatchObject({ accepted: 2, durable: true, rejected: [] })
+    const metrics = await getJson(`${node.url}/metrics`)
+    expect(metrics.text).toMatch(/flowmesh_readings_total\{transport="http",outcome="malformed"\} [1-9]/)
+  })
+
+  it("answers 404 for a sensor that does not exist, and DELETE removes one with its readings", async () => {
+    expect((await getJson(`${node.url}/api/v1/sensors/ghost`)).status).toBe(404)
+    await post({ readings: [{ sensor: "doomed", value: 1 }] })
+    const del = await fetch(`${node.url}/api/v1/sensors/doomed`, { method: "DELETE" })
+    expect(del.status).toBe(204)
+    expect((await getJson(`${node.url}/api/v1/sensors/doomed`)).status).toBe(404)
+    const rows = await node.sql<{ n: string }>("select count(*) as n from sensors where id = 'doomed'")
+    expect(Number(rows[0]?.n)).toBe(0)
+  })
+})

@@ -1,0 +1,172 @@
+/**
+ * The single-node pipeline as a device and an operator see it, run against one database flavour
+ * (the machine's PostgreSQL or the embedded one): HTTP in, PostgreSQL rows out.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { getJson, postJson, type RunningNode, startNode } from "../support/node-harness.js"
+
+export interface Flavour {
+  readonly name: string
+  /** Environment for a node on a fresh database; the same env twice means the same database. */
+  readonly env: () => Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }>
+}
+
+interface IngestBody {
+  accepted: number
+  durable: boolean
+  suspect: Array<{ index: number; sensor: string; reasons: Array<string> }>
+  rejected: Array<{ index: number; sensor: string; reason: string }>
+}
+
+const asIngest = (u: unknown): IngestBody => u as IngestBody
+
+export const nodeSuite = (flavour: Flavour) =>
+  describe(`single node on ${flavour.name}`, () => {
+    let node: RunningNode
+    let env: Record<string, string>
+    let cleanup: () => Promise<void>
+    const run = Date.now().toString(36)
+    const id = (name: string) => `${flavour.name}-${run}/${name}`
+
+    beforeAll(async () => {
+      ;({ env, cleanup } = await flavour.env())
+      node = await startNode(env)
+    })
+    afterAll(async () => {
+      await node?.stop()
+      await cleanup?.()
+    })
+
+    const ingest = (body: unknown, query = "") => postJson(`${node.url}/api/v1/readings${query}`, body)
+
+    it("persists exactly the readings it acknowledged as durable, across many sensors", async () => {
+      const sensors = Array.from({ length: 200 }, (_, i) => id(`bulk-${i}`))
+      const t0 = Date.now() - 60_000
+      const requests = Array.from({ length: 40 }, (_, r) => ({
+        readings: Array.from({ length: 100 }, (_, j) => {
+          const k = r * 100 + j
+          return { sensor: sensors[k % 200]!, ts: t0 + Math.floor(k / 200) * 1000, value: Math.sin(k) }
+        })
+      }))
+      const answers = await Promise.all(requests.map((body) => ingest(body)))
+      let acknowledged = 0
+      for (const a of answers) {
+        expect(a.status).toBe(202)
+        const body = asIngest(a.body)
+        expect(body.durable).toBe(true)
+        expect(body.rejected).toEqual([])
+        acknowledged += body.accepted
+      }
+      expect(acknowledged).toBe(4000)
+      const rows = await node.sql<{ n: string }>(
+        "select count(*) as n from readings r join sensors s on s.key = r.sensor_key where starts_with(s.id, $1)",
+        [id("bulk-")]
+      )
+      expect(Number(rows[0]?.n)).toBe(acknowledged)
+    })
+
+    it("tells the device what happened to every reading that was not simply good", async () => {
+      const s = id("classified")
+      const put = await fetch(`${node.url}/api/v1/sensors/${encodeURIComponent(s)}`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ softMax: 50, hardMax: 100 })
+      })
+      expect(put.status).toBe(200)
+      const t = Date.now() - 10_000
+      const answer = await ingest({
+        readings: [
+          { sensor: s, ts: t, value: 10 },
+          { sensor: s, ts: t + 1, value: 60 },
+          { sensor: s, ts: t + 2, value: 150 },
+          { sensor: s, ts: t + 1, value: 11 },
+          { sensor: s, ts: t - 5, value: 12 }
+        ]
+      })
+      expect(answer.status).toBe(202)
+      expect(answer.body).toEqual({
+        accepted: 2,
+        durable: true,
+        suspect: [{ index: 1, sensor: s, reasons: ["out_of_range"] }],
+        rejected: [
+          { index: 2, sensor: s, reason: "invalid" },
+          { index: 3, sensor: s, reason: "duplicate" },
+          { index: 4, sensor: s, reason: "out_of_order" }
+        ]
+      })
+      const history = await getJson(`${node.url}/api/v1/sensors/${encodeURIComponent(s)}/readings`)
+      expect(history.body).toEqual({
+        sensor: s,
+        readings: [
+          { ts: t + 1, value: 60, quality: "suspect", reasons: ["out_of_range"] },
+          { ts: t, value: 10, quality: "good", reasons: [] }
+        ],
+        next: null
+      })
+    })
+
+    it("rejects excess readings as throttled, never silently", async () => {
+      const s = id("throttled")
+      await fetch(`${node.url}/api/v1/sensors/${encodeURIComponent(s)}`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ throttleRate: 1, throttleBurst: 5 })
+      })
+      const t = Date.now() - 100_000
+      const answer = await ingest(
+        { readings: Array.from({ length: 8 }, (_, i) => ({ sensor: s, ts: t + i, value: i })) },
+        "?ack=accepted"
+      )
+      const body = asIngest(answer.body)
+      expect(body.accepted).toBe(5)
+      expect(body.rejected.map((r) => [r.index, r.reason])).toEqual([
+        [5, "throttled"],
+        [6, "throttled"],
+        [7, "throttled"]
+      ])
+      const metrics = await getJson(`${node.url}/metrics`)
+      expect(metrics.text).toMatch(/flowmesh_readings_total\{transport="http",outcome="throttled"\} [1-9]/)
+    })
+
+    it("pages history newest first, bounded by limit", async () => {
+      const s = id("history")
+      const t = Date.UTC(2026, 0, 1)
+      await ingest({ readings: Array.from({ length: 25 }, (_, i) => ({ sensor: s, ts: t + i * 1000, value: i })) })
+      const first = await getJson(`${node.url}/api/v1/sensors/${encodeURIComponent(s)}/readings?limit=10`)
+      const page1 = first.body as { readings: Array<{ ts: number; value: number }>; next: string }
+      expect(page1.readings.map((r) => r.value)).toEqual([24, 23, 22, 21, 20, 19, 18, 17, 16, 15])
+      const second = await getJson(`${node.url}${page1.next}`)
+      const page2 = second.body as { readings: Array<{ value: number }>; next: string | null }
+      expect(page2.readings.map((r) => r.value)).toEqual([14, 13, 12, 11, 10, 9, 8, 7, 6, 5])
+      const ranged = await getJson(
+        `${node.url}/api/v1/sensors/${encodeURIComponent(s)}/readings?from=${t + 3000}&to=${t + 6000}`
+      )
+      expect((ranged.body as { readings: Array<{ value: number }> }).readings.map((r) => r.value)).toEqual([5, 4, 3])
+    })
+
+    it("restores a sensor's state after a restart: counters, status and the out-of-order check continue", async () => {
+      const s = id("restart")
+      const t = Date.now() - 30_000
+      await ingest({ readings: Array.from({ length: 5 }, (_, i) => ({ sensor: s, ts: t + i * 1000, value: i })) })
+      await node.stop()
+      node = await startNode(env)
+      const late = await ingest({
+        readings: [
+          { sensor: s, ts: t + 4000, value: 9 },
+          { sensor: s, ts: t + 2000, value: 9 },
+          { sensor: s, ts: t + 9000, value: 9 }
+        ]
+      })
+      expect(asIngest(late.body).rejected).toEqual([
+        { index: 0, sensor: s, reason: "duplicate" },
+        { index: 1, sensor: s, reason: "out_of_order" }
+      ])
+      const view = await getJson(`${node.url}/api/v1/sensors/${encodeURIComponent(s)}`)
+      const state = (view.body as { state: { status: string; lastTs: number; counters: { accepted: number; rejected: Record<string, number> } } })
+        .state
+      expect(state.status).toBe("online")
+      expect(state.lastTs).toBe(t + 9000)
+      expect(state.counters.accepted).toBe(6)
+      expect(state.counters.rejected).toMatchObject({ duplicate: 1, out_of_order: 1 })
+    })
+  })

@@ -1,0 +1,55 @@
+/**
+ * Idle sensors passivate (memory follows active sensors) and come back with their state; the
+ * OpenAPI document is kept as a snapshot so any contract change shows up in review.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createTestDatabase, type TestDatabase } from "../support/databases.js"
+import { getJson, postJson, type RunningNode, startNode } from "../support/node-harness.js"
+
+const activeSensors = async (url: string) => {
+  const metrics = await getJson(`${url}/metrics`)
+  const m = /^flowmesh_active_sensors (\d+)/m.exec(metrics.text)
+  return Number(m?.[1] ?? Number.NaN)
+}
+
+describe("passivation and contract", () => {
+  let node: RunningNode
+  let db: TestDatabase
+
+  beforeAll(async () => {
+    db = await createTestDatabase("passivate")
+    node = await startNode({ DATABASE_URL: db.url, ENTITY_MAX_IDLE_MS: "1000" })
+  })
+  afterAll(async () => {
+    await node?.stop()
+    await db?.drop()
+  })
+
+  it("passivates idle sensors and restores them from their snapshot on the next message", async () => {
+    const t = Date.now() - 60_000
+    const readings = Array.from({ length: 30 }, (_, i) => ({ sensor: `idle-${i % 10}`, ts: t + Math.floor(i / 10) * 1000, value: i }))
+    expect((await postJson(`${node.url}/api/v1/readings`, { readings })).status).toBe(202)
+    expect(await activeSensors(node.url)).toBe(10)
+    const deadline = Date.now() + 15_000
+    while ((await activeSensors(node.url)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    expect(await activeSensors(node.url)).toBe(0)
+    const again = await postJson(`${node.url}/api/v1/readings`, {
+      readings: [
+        { sensor: "idle-3", ts: t + 1000, value: 1 },
+        { sensor: "idle-3", ts: t + 5000, value: 1 }
+      ]
+    })
+    expect(again.body).toMatchObject({ accepted: 1, rejected: [{ index: 0, sensor: "idle-3", reason: "out_of_order" }] })
+    const view = await getJson(`${node.url}/api/v1/sensors/idle-3`)
+    expect(view.body).toMatchObject({ state: { status: "online", lastTs: t + 5000, counters: { accepted: 4 } } })
+  })
+
+  it("serves the OpenAPI document, unchanged unless the contract changed", async () => {
+    const doc = await getJson(`${node.url}/openapi.json`)
+    expect(doc.status).toBe(200)
+    await expect(JSON.stringify(doc.body, null, 2)).toMatchFileSnapshot("__snapshots__/openapi.json")
+    const docs = await fetch(`${node.url}/docs`)
+    expect(docs.status).toBe(200)
+    expect(await docs.text()).toContain("swagger")
+  })
+})
