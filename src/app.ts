@@ -18,11 +18,18 @@ import { SystemHandlersLive } from "./http/system-handlers.js"
 import { DatabaseLive } from "./storage/database.js"
 import { HistoryRepo } from "./storage/history-repo.js"
 import { PartitionMaintenanceLive } from "./storage/partitions.js"
+import { RedisConnection } from "./storage/redis.js"
 import { SensorRepo } from "./storage/sensor-repo.js"
 import { Writer } from "./storage/writer.js"
 import { LoggingLive } from "./telemetry/logging.js"
 
-const StorageLive = Layer.mergeAll(Writer.Default, SensorRepo.Default, HistoryRepo.Default, PartitionMaintenanceLive)
+const StorageLive = Layer.mergeAll(
+  Writer.Default,
+  SensorRepo.Default,
+  HistoryRepo.Default,
+  RedisConnection.Default,
+  PartitionMaintenanceLive
+)
 
 const ActorsLive = SensorEntityLive.pipe(Layer.provideMerge(SensorEvents.Default), Layer.provideMerge(SingleNodeClusterLive))
 

@@ -144,7 +144,13 @@ export class SensorsApi extends HttpApiGroup.make("sensors")
 export const Health = Schema.Struct({ status: Schema.Literal("ok") })
 export const Readiness = Schema.Struct({
   status: Schema.Literal("ready", "not_ready"),
-  checks: Schema.Struct({ database: Schema.Boolean, cluster: Schema.Boolean })
+  checks: Schema.Struct({
+    database: Schema.Boolean,
+    cluster: Schema.Boolean,
+    redis: Schema.NullOr(Schema.Boolean).annotations({
+      description: "null when REDIS_URL is not set; Redis down does not make the node unready (ingestion does not need it)"
+    })
+  })
 })
 
 export class SystemApi extends HttpApiGroup.make("system")

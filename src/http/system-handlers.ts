@@ -2,7 +2,8 @@
 import { Sharding } from "@effect/cluster"
 import { HttpApiBuilder } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Option } from "effect"
+import { RedisConnection } from "../storage/redis.js"
 import { registry } from "../telemetry/metrics.js"
 import { FlowmeshApi } from "./api.js"
 
@@ -12,6 +13,7 @@ export const SystemHandlersLive = HttpApiBuilder.group(FlowmeshApi, "system", (h
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const sharding = yield* Sharding.Sharding
+    const redis = yield* RedisConnection
     const check = <A, E>(effect: Effect.Effect<A, E>) =>
       effect.pipe(
         Effect.timeout(CHECK_TIMEOUT),
@@ -26,7 +28,11 @@ export const SystemHandlersLive = HttpApiBuilder.group(FlowmeshApi, "system", (h
             [check(sql`select 1`), check(Effect.filterOrFail(sharding.isShutdown, (down) => !down))],
             { concurrency: 2 }
           )
-          const body = { status: database && cluster ? ("ready" as const) : ("not_ready" as const), checks: { database, cluster } }
+          const redisUp = Option.getOrNull(yield* redis.ping)
+          const body = {
+            status: database && cluster ? ("ready" as const) : ("not_ready" as const),
+            checks: { database, cluster, redis: redisUp }
+          }
           return database && cluster ? body : yield* Effect.fail(body)
         })
       )
