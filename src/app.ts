@@ -53,11 +53,16 @@ const HttpLive = Layer.unwrapEffect(
   )
 )
 
-/** A whole node; `AppConfig` and logging are provided by the caller (main or a test). */
+/**
+ * A whole node; `AppConfig` and logging are provided by the caller (main or a test). Spans are off:
+ * nothing exports them yet, and the cluster opens several per message (measured: tracing on halves
+ * the local message rate).
+ */
 export const NodeLive = HttpLive.pipe(
   Layer.provide(ActorsLive),
   Layer.provide(StorageLive),
-  Layer.provideMerge(DatabaseLive)
+  Layer.provideMerge(DatabaseLive),
+  Layer.provide(Layer.setTracerEnabled(false))
 )
 
 export const MainLive = NodeLive.pipe(Layer.provide(LoggingLive), Layer.provide(AppConfig.layer))

@@ -45,7 +45,7 @@ export interface AppConfigShape {
     readonly retryAfterSeconds: number
   }
   readonly history: { readonly defaultLimit: number; readonly maxLimit: number }
-  readonly entity: { readonly maxIdleMs: number; readonly mailboxCapacity: number }
+  readonly entity: { readonly maxIdleMs: number; readonly mailboxCapacity: number; readonly snapshotIntervalMs: number }
   readonly cluster: { readonly shardsPerGroup: number; readonly simulateRemoteSerialization: boolean }
   readonly storage: { readonly retentionDays: number; readonly partitionsAheadDays: number }
   readonly log: { readonly level: "debug" | "info" | "warning" | "error"; readonly format: LogFormat }
@@ -80,7 +80,8 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   }),
   entity: Config.all({
     maxIdleMs: intIn("ENTITY_MAX_IDLE_MS", 1_000, 86_400_000, 120_000),
-    mailboxCapacity: intIn("ENTITY_MAILBOX_CAPACITY", 16, 1_000_000, 4_096)
+    mailboxCapacity: intIn("ENTITY_MAILBOX_CAPACITY", 16, 1_000_000, 4_096),
+    snapshotIntervalMs: intIn("SNAPSHOT_INTERVAL_MS", 0, 3_600_000, 1_000)
   }),
   cluster: Config.all({
     shardsPerGroup: intIn("CLUSTER_SHARDS", 1, 10_000, 300),

@@ -1,45 +1,74 @@
 /**
  * The Sensor actor's behaviour. One incarnation per sensor id on the node that owns its shard:
  * loads config and snapshot on first message, decides every batch in one synchronous step over its
- * state (so concurrent messages cannot interleave inside a decision), hands accepted readings and its
- * snapshot to the node's writer, and only then waits, off the decision path, for the commit.
+ * state (so concurrent messages cannot interleave inside a decision), hands accepted readings (and,
+ * on schedule, its snapshot) to the node's writer, and only then waits, off the decision path, for
+ * the commit.
  */
 import { Entity } from "@effect/cluster"
-import { Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config.js"
 import { decodeStoredPatch, effectiveConfig } from "../domain/sensor-config.js"
 import { SensorRepo } from "../storage/sensor-repo.js"
-import { Writer } from "../storage/writer.js"
+import { type CommitTicket, type SnapshotSource, Writer } from "../storage/writer.js"
 import { activeSensors, sensorTransitions } from "../telemetry/metrics.js"
 import { applyConfig, createSensorCore, defaultCoreConfig, type SensorCore, stepBatch } from "./core/sensor-core.js"
 import type { CoreConfig, StatusTransition } from "./core/types.js"
 import { NotDurableYet, Sensor, SensorBusy, SensorUnavailable } from "./protocol.js"
 import { SensorEvents } from "./sensor-events.js"
 import { restoreCore, serializeCore } from "./snapshot.js"
+import { newSchedule, onChange, onTrailing } from "./snapshot-schedule.js"
 import { toStateView } from "./state-view.js"
 
 interface Resident {
   readonly key: number
   cfg: CoreConfig
   core: SensorCore
-  readonly source: { readonly sensorKey: number; readonly snapshot: () => { version: number; lastSeen: number; json: string } }
+  readonly source: SnapshotSource
 }
+
+type Recorded = { readonly codes: Array<number>; readonly durable: boolean }
 
 const behaviour = Effect.gen(function* () {
   const sensorId = (yield* Entity.CurrentAddress).entityId
   const writer = yield* Writer
   const repo = yield* SensorRepo
   const events = yield* SensorEvents
-  const { ingest } = yield* AppConfig
+  const { ingest, entity } = yield* AppConfig
+  const scope = yield* Effect.scope
 
   let resident: Resident | null = null
-  let lastTicket = Option.none<ReturnType<typeof writer.commitPoint>>()
+  let lastTicket = Option.none<CommitTicket>()
+  const schedule = newSchedule()
+
+  const trailingSnapshot = (r: Resident, inMs: number) =>
+    Effect.sleep(Duration.millis(inMs)).pipe(
+      Effect.zipRight(
+        Effect.sync(() => {
+          if (resident === r && onTrailing(schedule, Date.now())) lastTicket = Option.some(writer.commitPoint(r.source))
+        })
+      ),
+      Effect.forkIn(scope),
+      Effect.asVoid
+    )
+
+  /**
+   * Hands the batch (and the snapshot, when due) to the writer, synchronously; returns the commit
+   * to await and the effect that schedules a trailing snapshot if one is needed.
+   */
+  const commit = (r: Resident): readonly [CommitTicket, Effect.Effect<void>] => {
+    const decision = onChange(schedule, Date.now(), entity.snapshotIntervalMs)
+    const ticket = writer.commitPoint(decision._tag === "Now" ? r.source : null)
+    lastTicket = Option.some(ticket)
+    return [ticket, decision._tag === "Later" ? trailingSnapshot(r, decision.inMs) : Effect.void]
+  }
 
   activeSensors.inc()
   yield* Effect.addFinalizer(() =>
     Effect.gen(function* () {
       activeSensors.dec()
-      // The next incarnation restores from PostgreSQL: let our last snapshot land first.
+      // The next incarnation restores from PostgreSQL: write the latest state and let it land.
+      if (resident !== null && schedule.dirty) lastTicket = Option.some(writer.commitPoint(resident.source))
       if (Option.isSome(lastTicket)) yield* writer.awaitCommit(lastTicket.value, ingest.ackTimeoutMs).pipe(Effect.ignore)
     })
   )
@@ -54,12 +83,7 @@ const behaviour = Effect.gen(function* () {
     const restored = row.snapshot === null ? null : restoreCore(cfg, row.snapshot, now)
     if (restored?.restored === false) yield* Effect.logWarning("unreadable snapshot; sensor starts afresh", { sensor: sensorId })
     const core = restored?.core ?? createSensorCore(cfg, now)
-    const loaded: Resident = {
-      key: row.key,
-      cfg,
-      core,
-      source: { sensorKey: row.key, snapshot: () => serializeCore(loaded.core) }
-    }
+    const loaded: Resident = { key: row.key, cfg, core, source: { sensorKey: row.key, snapshot: () => serializeCore(loaded.core) } }
     resident = loaded
     return loaded
   })
@@ -80,51 +104,51 @@ const behaviour = Effect.gen(function* () {
       { discard: true }
     )
 
-  type Recorded = { readonly codes: Array<number>; readonly durable: boolean }
-  type RecordError = SensorBusy | NotDurableYet
+  const record = (
+    r: Resident,
+    payload: { readonly ts: ReadonlyArray<number>; readonly values: ReadonlyArray<number>; readonly receivedAt: number; readonly durable: boolean }
+  ): Effect.Effect<Recorded, SensorBusy | NotDurableYet> => {
+    const n = payload.ts.length
+    if (!writer.hasRoom(n)) {
+      const o = writer.overloaded()
+      return Effect.fail(new SensorBusy({ queuedRows: o.queuedRows, capacityRows: o.capacityRows }))
+    }
+    const out = new Int32Array(n)
+    const transitions = stepBatch(r.core, r.cfg, { ts: payload.ts, value: payload.values, length: n }, payload.receivedAt, out)
+    let accepted = 0
+    for (let i = 0; i < n; i++) {
+      const code = out[i]!
+      if (code >= 0) {
+        writer.push(r.key, payload.ts[i]!, payload.values[i]!, code)
+        accepted++
+      }
+    }
+    const [ticket, trailing] = commit(r)
+    const codes = Array.from(out)
+    const announced = transitions.length > 0 ? Effect.zipRight(trailing, announce(transitions)) : trailing
+    if (!payload.durable || accepted === 0) return Effect.as(announced, { codes, durable: accepted === 0 })
+    return announced.pipe(
+      Effect.zipRight(writer.awaitCommit(ticket, ingest.ackTimeoutMs)),
+      Effect.as({ codes, durable: true }),
+      Effect.catchTag("CommitTimeout", (e) => Effect.fail(new NotDurableYet({ waitedMs: e.waitedMs })))
+    )
+  }
 
   return Sensor.of({
-    RecordReadings: ({ payload }) =>
-      withResident((r): Effect.Effect<Recorded, RecordError> => {
-        const n = payload.ts.length
-        if (!writer.hasRoom(n)) {
-          const o = writer.overloaded()
-          return Effect.fail(new SensorBusy({ queuedRows: o.queuedRows, capacityRows: o.capacityRows }))
-        }
-        const out = new Int32Array(n)
-        const transitions = stepBatch(r.core, r.cfg, { ts: payload.ts, value: payload.values, length: n }, payload.receivedAt, out)
-        let accepted = 0
-        for (let i = 0; i < n; i++) {
-          const code = out[i]!
-          if (code >= 0) {
-            writer.push(r.key, payload.ts[i]!, payload.values[i]!, code)
-            accepted++
-          }
-        }
-        const ticket = writer.commitPoint(r.source)
-        lastTicket = Option.some(ticket)
-        const codes = Array.from(out)
-        const answer = transitions.length > 0 ? announce(transitions) : Effect.void
-        if (!payload.durable || accepted === 0) {
-          return Effect.as(answer, { codes, durable: accepted === 0 })
-        }
-        return answer.pipe(
-          Effect.zipRight(writer.awaitCommit(ticket, ingest.ackTimeoutMs)),
-          Effect.as({ codes, durable: true }),
-          Effect.catchTag("CommitTimeout", (e) => Effect.fail(new NotDurableYet({ waitedMs: e.waitedMs })))
-        )
-      }),
+    RecordReadings: ({ payload }) => withResident((r) => record(r, payload)),
     GetState: () => withResident((r) => Effect.succeed(toStateView(sensorId, r.core))),
     Configure: ({ payload }) =>
       withResident((r) =>
-        Effect.sync(() => {
+        Effect.suspend(() => {
           r.cfg = payload.config
           applyConfig(r.core, payload.config)
+          return commit(r)[1]
         })
       ),
     Forget: () =>
       Effect.sync(() => {
         resident = null
+        schedule.dirty = false
       })
   })
 })

@@ -133,9 +133,12 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
         current.quality.push(quality)
         pendingRows++
       },
-      /** Ends a batch: records the sensor's snapshot with it and returns the commit to await. */
-      commitPoint: (source: SnapshotSource): CommitTicket => {
-        current.dirty.set(source.sensorKey, source)
+      /**
+       * Ends a batch and returns the commit to await; with a source, the sensor's snapshot is
+       * written in the same flush (serialized when the buffer is sealed).
+       */
+      commitPoint: (source: SnapshotSource | null): CommitTicket => {
+        if (source !== null) current.dirty.set(source.sensorKey, source)
         const ticket = current.done
         writerQueueRows.set(pendingRows)
         if (current.rows >= settings.batchSize) sealCurrent()
