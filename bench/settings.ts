@@ -1,0 +1,56 @@
+/**
+ * Every knob of the benchmark in one place. Durations can be scaled down for a quick smoke run with
+ * BENCH_SCALE (e.g. 0.3); BENCH_TARGETS picks the databases (default "external,embedded").
+ */
+
+const scale = (() => {
+  const raw = Number(process.env.BENCH_SCALE ?? "1")
+  return Number.isFinite(raw) && raw > 0 && raw <= 4 ? raw : 1
+})()
+
+const ms = (n: number): number => Math.round(n * scale)
+
+export type TargetName = "external" | "embedded"
+
+const targetsFromEnv = (): ReadonlyArray<TargetName> => {
+  const wanted = (process.env.BENCH_TARGETS ?? "external,embedded").split(",").map((s) => s.trim())
+  const out: Array<TargetName> = []
+  for (const w of wanted) if ((w === "external" || w === "embedded") && !out.includes(w)) out.push(w)
+  return out.length > 0 ? out : ["external", "embedded"]
+}
+
+export const SETTINGS = {
+  scale,
+  targets: targetsFromEnv(),
+  /** Request shape: a gateway forwarding 1 s of 10 Hz data from 10 sensors = 100 readings. */
+  body: {
+    sensors: 10_000,
+    sensorsPerRequest: 10,
+    readingsPerSensor: 10,
+    /** Spacing of one sensor's readings (10 Hz). */
+    stepMs: 100,
+    sensorPrefix: "bench-"
+  },
+  bareInsert: {
+    batchRows: 2_000,
+    connections: [1, 2],
+    durationMs: ms(5_000),
+    /** Keys far above the node's serial sensor keys, so no row can collide. */
+    keyBase: 1_000_000,
+    /** Rows go to the (empty) partition of today + this many days, which the node created ahead. */
+    dayOffset: 2
+  },
+  node: {
+    /** Warm-up runs at least this long and until every bench sensor was activated once. */
+    warmupMs: ms(2_000),
+    warmupMaxMs: 20_000,
+    concurrencies: [16, 64],
+    durationMs: ms(8_000),
+    readyTimeoutMs: 90_000,
+    stopTimeoutMs: 40_000
+  },
+  halfPeak: { fraction: 0.5, durationMs: ms(8_000), maxInFlight: 512, connections: 64 },
+  bareHttp: { concurrencies: [16, 64], warmupMs: ms(1_000), durationMs: ms(5_000) },
+  http: { headersTimeoutMs: 30_000, bodyTimeoutMs: 30_000, maxRequestsPerPhase: 2_000_000 },
+  goals: { nodeOverBareInsert: 0.5, p99Ms: 100 }
+} as const
