@@ -19,14 +19,23 @@ const targetsFromEnv = (): ReadonlyArray<TargetName> => {
   return out.length > 0 ? out : ["external", "embedded"]
 }
 
+/** BENCH_SHAPE=SxR: S sensors x R readings per request (default 10x10; 1x100 and 100x1 show what batching per sensor buys). */
+const shapeFromEnv = (): { sensorsPerRequest: number; readingsPerSensor: number } => {
+  const m = /^(\d+)x(\d+)$/.exec(process.env.BENCH_SHAPE ?? "10x10")
+  const sensorsPerRequest = Number(m?.[1] ?? 10)
+  const readingsPerSensor = Number(m?.[2] ?? 10)
+  return sensorsPerRequest > 0 && readingsPerSensor > 0 && 10_000 % sensorsPerRequest === 0
+    ? { sensorsPerRequest, readingsPerSensor }
+    : { sensorsPerRequest: 10, readingsPerSensor: 10 }
+}
+
 export const SETTINGS = {
   scale,
   targets: targetsFromEnv(),
-  /** Request shape: a gateway forwarding 1 s of 10 Hz data from 10 sensors = 100 readings. */
+  /** Request shape: by default a gateway forwarding 1 s of 10 Hz data from 10 sensors = 100 readings. */
   body: {
     sensors: 10_000,
-    sensorsPerRequest: 10,
-    readingsPerSensor: 10,
+    ...shapeFromEnv(),
     /** Spacing of one sensor's readings (10 Hz). */
     stepMs: 100,
     sensorPrefix: "bench-"

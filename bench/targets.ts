@@ -64,7 +64,7 @@ const startNode = async (
   const port = await freePort()
   const child = spawnChild(
     `flowmesh node (${name})`,
-    ["--import", "tsx", "src/main.ts"],
+    ["--max-semi-space-size=64", "--import", "tsx", "src/main.ts"],
     childEnv({ ...env, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warning" }),
     ROOT
   )

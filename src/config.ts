@@ -32,7 +32,6 @@ export interface AppConfigShape {
     readonly batchSize: number
     readonly flushIntervalMs: number
     readonly queueRows: number
-    readonly concurrency: number
     readonly retryMaxDelayMs: number
     readonly drainTimeoutSeconds: number
   }
@@ -62,7 +61,6 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     batchSize: intIn("WRITER_BATCH_SIZE", 1, 50_000, 2_000),
     flushIntervalMs: intIn("WRITER_FLUSH_MS", 1, 10_000, 10),
     queueRows: intIn("WRITER_QUEUE_ROWS", 100, 10_000_000, 200_000),
-    concurrency: intIn("WRITER_CONCURRENCY", 1, 16, 2),
     retryMaxDelayMs: intIn("WRITER_RETRY_MAX_MS", 10, 60_000, 2_000),
     drainTimeoutSeconds: intIn("WRITER_DRAIN_TIMEOUT_S", 1, 600, 15)
   }),

@@ -34,7 +34,7 @@ const behaviour = Effect.gen(function* () {
   const writer = yield* Writer
   const repo = yield* SensorRepo
   const events = yield* SensorEvents
-  const { ingest, entity } = yield* AppConfig
+  const { entity } = yield* AppConfig
   const scope = yield* Effect.scope
 
   let resident: Resident | null = null
@@ -69,7 +69,7 @@ const behaviour = Effect.gen(function* () {
       activeSensors.dec()
       // The next incarnation restores from PostgreSQL: write the latest state and let it land.
       if (resident !== null && schedule.dirty) lastTicket = Option.some(writer.commitPoint(resident.source))
-      if (Option.isSome(lastTicket)) yield* writer.awaitCommit(lastTicket.value, ingest.ackTimeoutMs).pipe(Effect.ignore)
+      if (Option.isSome(lastTicket)) yield* writer.awaitCommit(lastTicket.value).pipe(Effect.ignore)
     })
   )
 
@@ -128,7 +128,7 @@ const behaviour = Effect.gen(function* () {
     const announced = transitions.length > 0 ? Effect.zipRight(trailing, announce(transitions)) : trailing
     if (!payload.durable || accepted === 0) return Effect.as(announced, { codes, durable: accepted === 0 })
     return announced.pipe(
-      Effect.zipRight(writer.awaitCommit(ticket, ingest.ackTimeoutMs)),
+      Effect.zipRight(writer.awaitCommit(ticket)),
       Effect.as({ codes, durable: true }),
       Effect.catchTag("CommitTimeout", (e) => Effect.fail(new NotDurableYet({ waitedMs: e.waitedMs })))
     )

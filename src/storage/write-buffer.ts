@@ -3,7 +3,12 @@
  * that wrote into it. Every caller whose rows are in it waits on the same `done`, so durability costs
  * one promise per flush, not one per reading.
  */
-import { Deferred, FiberId } from "effect"
+import { Deferred, FiberId, Schema } from "effect"
+
+/** The buffer was not committed within the ack timeout; its rows stay queued and are still written. */
+export class CommitTimeout extends Schema.TaggedError<CommitTimeout>()("CommitTimeout", {
+  waitedMs: Schema.Number
+}) {}
 
 /** A sensor's state as the writer persists it beside its readings. */
 export interface SnapshotSource {
@@ -28,7 +33,7 @@ export class WriteBuffer {
   snapshots: ReadonlyArray<SealedSnapshot> = []
   openedAt = 0
 
-  constructor(readonly done: Deferred.Deferred<void>) {}
+  constructor(readonly done: Deferred.Deferred<void, CommitTimeout>) {}
 
   get rows(): number {
     return this.keys.length
@@ -54,7 +59,7 @@ export class WriteBuffer {
 
 /** Synchronous, so that sealing a buffer and opening the next never yields between the two. */
 export const makeBuffer = (now: number): WriteBuffer => {
-  const buffer = new WriteBuffer(Deferred.unsafeMake<void>(FiberId.none))
+  const buffer = new WriteBuffer(Deferred.unsafeMake<void, CommitTimeout>(FiberId.none))
   buffer.openedAt = now
   return buffer
 }

@@ -7,7 +7,7 @@
  * the readings in PostgreSQL.
  */
 import { SqlClient } from "@effect/sql"
-import { Deferred, Duration, Effect, Fiber, Option, Schedule, Schema } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
 import { AppConfig } from "../config.js"
 import {
   writerBatchRows,
@@ -17,29 +17,26 @@ import {
   writerRowsTotal
 } from "../telemetry/metrics.js"
 import { FLUSH_SQL, flushParams } from "./flush-statement.js"
-import { makeBuffer, type SnapshotSource, type WriteBuffer } from "./write-buffer.js"
+import { CommitTimeout, makeBuffer, type SnapshotSource, type WriteBuffer } from "./write-buffer.js"
 
-export type { SnapshotSource } from "./write-buffer.js"
+export { CommitTimeout, type SnapshotSource } from "./write-buffer.js"
 
 export class WriterOverloaded extends Schema.TaggedError<WriterOverloaded>()("WriterOverloaded", {
   queuedRows: Schema.Number,
   capacityRows: Schema.Number
 }) {}
 
-export class CommitTimeout extends Schema.TaggedError<CommitTimeout>()("CommitTimeout", {
-  waitedMs: Schema.Number
-}) {}
-
 /** A commit to wait for: the sealed-or-open buffer the caller's rows went into. */
-export type CommitTicket = Deferred.Deferred<void>
+export type CommitTicket = Deferred.Deferred<void, CommitTimeout>
 
 export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
   scoped: Effect.gen(function* () {
-    const { writer: settings } = yield* AppConfig
+    const { writer: settings, ingest } = yield* AppConfig
     const sql = yield* SqlClient.SqlClient
 
     let current = makeBuffer(Date.now())
     const ready: Array<WriteBuffer> = []
+    let inFlight: WriteBuffer | null = null
     let pendingRows = 0
     let closing = false
     let wake: (() => void) | null = null
@@ -93,17 +90,32 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
         if (dueIn > 0) yield* Effect.race(Effect.sleep(Duration.millis(dueIn)), waitForWork)
       }
       if (ready.length === 0 && !current.isEmpty) sealCurrent()
-      return ready.shift()
+      inFlight = ready.shift() ?? null
+      return inFlight
     })
 
     const flusher = Effect.gen(function* () {
       while (!(closing && ready.length === 0 && current.isEmpty)) {
         const buffer = yield* nextBuffer
-        if (buffer !== undefined) yield* write(buffer)
+        if (buffer !== null) yield* write(buffer)
       }
     })
 
     const fiber = yield* Effect.forkDaemon(flusher)
+
+    // One watchdog instead of a timer per waiting batch: a buffer older than the ack timeout
+    // releases its waiters with CommitTimeout (its rows stay queued and are written later).
+    const expire = (buffer: WriteBuffer | null, now: number) => {
+      if (buffer !== null && !buffer.isEmpty && now - buffer.openedAt > ingest.ackTimeoutMs) {
+        Deferred.unsafeDone(buffer.done, Exit.fail(new CommitTimeout({ waitedMs: ingest.ackTimeoutMs })))
+      }
+    }
+    yield* Effect.sync(() => {
+      const now = Date.now()
+      expire(inFlight, now)
+      for (const buffer of ready) expire(buffer, now)
+      expire(current, now)
+    }).pipe(Effect.repeat(Schedule.spaced(Duration.millis(Math.max(10, Math.floor(ingest.ackTimeoutMs / 10))))), Effect.forkScoped)
     // Drain on shutdown: everything queued is written (bounded in time), then the flusher stops.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
@@ -126,7 +138,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
         new WriterOverloaded({ queuedRows: pendingRows, capacityRows: settings.queueRows }),
       /** Appends one row to the open buffer; call `commitPoint` after the batch's last row. */
       push: (sensorKey: number, ts: number, value: number, quality: number): void => {
-        if (current.rows === 0) current.openedAt = Date.now()
+        if (current.isEmpty) current.openedAt = Date.now()
         current.keys.push(sensorKey)
         current.ts.push(ts)
         current.values.push(value)
@@ -138,20 +150,18 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
        * written in the same flush (serialized when the buffer is sealed).
        */
       commitPoint: (source: SnapshotSource | null): CommitTicket => {
-        if (source !== null) current.dirty.set(source.sensorKey, source)
+        if (source !== null) {
+          if (current.isEmpty) current.openedAt = Date.now()
+          current.dirty.set(source.sensorKey, source)
+        }
         const ticket = current.done
         writerQueueRows.set(pendingRows)
         if (current.rows >= settings.batchSize) sealCurrent()
         signal()
         return ticket
       },
-      awaitCommit: (ticket: CommitTicket, timeoutMs: number): Effect.Effect<void, CommitTimeout> =>
-        Deferred.await(ticket).pipe(
-          Effect.timeoutFail({
-            duration: Duration.millis(timeoutMs),
-            onTimeout: () => new CommitTimeout({ waitedMs: timeoutMs })
-          })
-        ),
+      /** Succeeds after the commit; fails with CommitTimeout once the batch waited the ack timeout. */
+      awaitCommit: (ticket: CommitTicket): Effect.Effect<void, CommitTimeout> => Deferred.await(ticket),
       queuedRows: (): number => pendingRows
     } as const
   })
