@@ -88,8 +88,14 @@ const behaviour = Effect.gen(function* () {
     return loaded
   })
 
+  // Concurrent first messages must share one load, or each would decide against its own state.
+  const loadOnce = Effect.makeSemaphore(1).pipe(
+    Effect.map((lock) => lock.withPermits(1)(Effect.suspend(() => (resident !== null ? Effect.succeed(resident) : load))))
+  )
+  const ensureLoaded = yield* loadOnce
+
   const withResident = <A, E>(f: (r: Resident) => Effect.Effect<A, E>) =>
-    Effect.suspend(() => (resident !== null ? f(resident) : Effect.flatMap(load, f)))
+    Effect.suspend(() => (resident !== null ? f(resident) : Effect.flatMap(ensureLoaded, f)))
 
   const announce = (transitions: ReadonlyArray<StatusTransition>) =>
     Effect.forEach(

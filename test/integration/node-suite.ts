@@ -42,11 +42,13 @@ export const nodeSuite = (flavour: Flavour) =>
     it("persists exactly the readings it acknowledged as durable, across many sensors", async () => {
       const sensors = Array.from({ length: 200 }, (_, i) => id(`bulk-${i}`))
       const t0 = Date.now() - 60_000
+      // Concurrent requests may arrive in any order, so each sensor's readings travel in one request.
       const requests = Array.from({ length: 40 }, (_, r) => ({
-        readings: Array.from({ length: 100 }, (_, j) => {
-          const k = r * 100 + j
-          return { sensor: sensors[k % 200]!, ts: t0 + Math.floor(k / 200) * 1000, value: Math.sin(k) }
-        })
+        readings: Array.from({ length: 100 }, (_, j) => ({
+          sensor: sensors[r * 5 + (j % 5)]!,
+          ts: t0 + Math.floor(j / 5) * 1000,
+          value: Math.sin(r * 100 + j)
+        }))
       }))
       const answers = await Promise.all(requests.map((body) => ingest(body)))
       let acknowledged = 0
@@ -103,6 +105,17 @@ export const nodeSuite = (flavour: Flavour) =>
         ],
         next: null
       })
+    })
+
+    it("decides concurrent first requests for a new sensor against one state", async () => {
+      const s = id("first-contact")
+      const t = Date.now() - 5_000
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => ingest({ readings: [{ sensor: s, ts: t, value: 1 }] }))
+      )
+      const bodies = answers.map((a) => asIngest(a.body))
+      expect(bodies.reduce((n, b) => n + b.accepted, 0)).toBe(1)
+      expect(bodies.flatMap((b) => b.rejected.map((r) => r.reason))).toEqual(Array(5).fill("duplicate"))
     })
 
     it("rejects excess readings as throttled, never silently", async () => {
