@@ -7,6 +7,7 @@ import { Either, ParseResult, Schema } from "effect"
 import { Reading, SensorReading } from "../domain/reading.js"
 import { SensorId } from "../domain/sensor-id.js"
 import type { FieldIssue } from "./errors.js"
+import { fastReading } from "./reading-fast-path.js"
 
 export type BodyShape =
   /** `{ readings: Reading[] }` */
@@ -93,7 +94,14 @@ export const decodeReadings = (body: unknown, options: DecodeOptions): Either.Ei
     const groups = new Map<string, SensorGroup>()
     const latest = options.now + options.maxFutureSkewMs
     for (let i = 0; i < items.length; i++) {
-      const decoded = options.sensor === null ? decodeReading(items[i]) : decodeSensorReading(items[i])
+      const fast = fastReading(items[i], options.sensor === null)
+      type Decoded = { readonly sensor?: string | undefined; readonly ts?: number | undefined; readonly value: number }
+      const decoded: Either.Either<Decoded, ParseResult.ParseError> =
+        fast !== null
+          ? Either.right(fast)
+          : options.sensor === null
+            ? decodeReading(items[i])
+            : decodeSensorReading(items[i])
       if (Either.isLeft(decoded)) {
         if (issues.length < MAX_ISSUES) {
           for (const issue of ParseResult.ArrayFormatter.formatErrorSync(decoded.left)) {
@@ -102,7 +110,7 @@ export const decodeReadings = (body: unknown, options: DecodeOptions): Either.Ei
         }
         continue
       }
-      const reading: { readonly sensor?: string; readonly ts?: number; readonly value: number } = decoded.right
+      const reading = decoded.right
       const sensor = options.sensor ?? reading.sensor ?? ""
       const ts = reading.ts ?? options.now
       if (ts > latest) {

@@ -51,12 +51,14 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
     const unavailable = (message: string, details?: unknown) =>
       errorResponse(503, "unavailable", message, details, retryAfter)
 
+    const send = (g: SensorGroup, receivedAt: number, durable: boolean) =>
+      client(g.sensor).RecordReadings({ ts: g.ts, values: g.values, receivedAt, durable })
+
+    // A request for one sensor (the common device case) needs no fan-out fiber.
     const dispatch = (groups: ReadonlyArray<SensorGroup>, receivedAt: number, durable: boolean) =>
-      Effect.forEach(
-        groups,
-        (g) => client(g.sensor).RecordReadings({ ts: g.ts, values: g.values, receivedAt, durable }),
-        { concurrency: "unbounded" }
-      )
+      groups.length === 1
+        ? Effect.map(send(groups[0]!, receivedAt, durable), (r) => [r])
+        : Effect.forEach(groups, (g) => send(g, receivedAt, durable), { concurrency: "unbounded" })
 
     const answer = (groups: ReadonlyArray<SensorGroup>, results: ReadonlyArray<{ codes: ReadonlyArray<number>; durable: boolean }>) => {
       const suspect: Array<IngestResult["suspect"][number]> = []
