@@ -19,6 +19,7 @@ import { DatabaseLive } from "./storage/database.js"
 import { HistoryRepo } from "./storage/history-repo.js"
 import { PartitionMaintenanceLive } from "./storage/partitions.js"
 import { RedisConnection } from "./storage/redis.js"
+import { SensorActivation } from "./storage/sensor-activation.js"
 import { SensorRepo } from "./storage/sensor-repo.js"
 import { Writer } from "./storage/writer.js"
 import { LoggingLive } from "./telemetry/logging.js"
@@ -26,6 +27,7 @@ import { LoggingLive } from "./telemetry/logging.js"
 const StorageLive = Layer.mergeAll(
   Writer.Default,
   SensorRepo.Default,
+  SensorActivation.Default,
   HistoryRepo.Default,
   RedisConnection.Default,
   PartitionMaintenanceLive

@@ -9,7 +9,7 @@ import { Entity } from "@effect/cluster"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config.js"
 import { decodeStoredPatch, effectiveConfig } from "../domain/sensor-config.js"
-import { SensorRepo } from "../storage/sensor-repo.js"
+import { SensorActivation } from "../storage/sensor-activation.js"
 import { type CommitTicket, type SnapshotSource, Writer } from "../storage/writer.js"
 import { activeSensors, sensorTransitions } from "../telemetry/metrics.js"
 import { applyConfig, createSensorCore, defaultCoreConfig, type SensorCore, stepBatch } from "./core/sensor-core.js"
@@ -32,7 +32,7 @@ type Recorded = { readonly codes: Array<number>; readonly durable: boolean }
 const behaviour = Effect.gen(function* () {
   const sensorId = (yield* Entity.CurrentAddress).entityId
   const writer = yield* Writer
-  const repo = yield* SensorRepo
+  const activation = yield* SensorActivation
   const events = yield* SensorEvents
   const { entity } = yield* AppConfig
   const scope = yield* Effect.scope
@@ -74,7 +74,7 @@ const behaviour = Effect.gen(function* () {
   )
 
   const load = Effect.gen(function* () {
-    const row = yield* repo.activate(sensorId).pipe(
+    const row = yield* activation.activate(sensorId).pipe(
       Effect.retry({ times: 2 }),
       Effect.mapError((e) => new SensorUnavailable({ message: e.message }))
     )

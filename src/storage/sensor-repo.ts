@@ -5,65 +5,14 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 import { orUnavailable } from "./errors.js"
+import { type RawSensorRow, SENSOR_COLUMNS, toRow } from "./sensor-row.js"
 
-export interface SensorRow {
-  readonly key: number
-  readonly id: string
-  readonly config: unknown
-  readonly createdAt: number
-  readonly updatedAt: number
-  readonly version: number | null
-  readonly snapshot: unknown
-  readonly lastSeen: number | null
-}
-
-interface RawSensorRow {
-  readonly key: number
-  readonly id: string
-  readonly config: unknown
-  readonly created_at: number
-  readonly updated_at: number
-  readonly version: string | null
-  readonly snapshot: unknown
-  readonly last_seen: number | null
-}
-
-const toRow = (r: RawSensorRow): SensorRow => ({
-  key: r.key,
-  id: r.id,
-  config: r.config,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  version: r.version === null ? null : Number(r.version),
-  snapshot: r.snapshot,
-  lastSeen: r.last_seen
-})
+export type { SensorRow } from "./sensor-row.js"
 
 export class SensorRepo extends Effect.Service<SensorRepo>()("flowmesh/SensorRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const columns = sql.literal(`s.key, s.id, s.config,
-      (extract(epoch from s.created_at) * 1000)::float8 as created_at,
-      (extract(epoch from s.updated_at) * 1000)::float8 as updated_at,
-      st.version, st.snapshot, (extract(epoch from st.last_seen) * 1000)::float8 as last_seen`)
-
-    /** Registers the sensor on first sight (auto-create) and loads its config and last snapshot. */
-    const activate = (id: string) =>
-      sql<RawSensorRow>`
-        with ins as (
-          insert into sensors (id) values (${id}) on conflict (id) do nothing
-          returning key, id, config, created_at, updated_at
-        ), s as (
-          select * from ins
-          union all
-          select key, id, config, created_at, updated_at from sensors where id = ${id}
-        )
-        select ${columns} from s left join sensor_state st on st.sensor_key = s.key limit 1`.pipe(
-        Effect.flatMap((rows) =>
-          rows[0] === undefined ? Effect.dieMessage(`sensor ${id} vanished during activation`) : Effect.succeed(toRow(rows[0]))
-        ),
-        orUnavailable
-      )
+    const columns = sql.literal(SENSOR_COLUMNS)
 
     const find = (id: string) =>
       sql<RawSensorRow>`
@@ -105,6 +54,6 @@ export class SensorRepo extends Effect.Service<SensorRepo>()("flowmesh/SensorRep
         )
         .pipe(orUnavailable)
 
-    return { activate, find, list, putConfig, remove } as const
+    return { find, list, putConfig, remove } as const
   })
 }) {}
