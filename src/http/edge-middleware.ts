@@ -8,6 +8,7 @@ import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import { Cause, Effect } from "effect"
 import { httpResponses } from "../telemetry/metrics.js"
 import { FlowmeshApi } from "./api.js"
+import { errorJson } from "./errors.js"
 
 interface RoutePattern {
   readonly method: string
@@ -28,16 +29,12 @@ export const routePatterns = (): ReadonlyArray<RoutePattern> => {
   return out
 }
 
-const json = (status: number, error: string, message: string, details?: unknown, headers?: Record<string, string>) =>
-  HttpServerResponse.unsafeJson(details === undefined ? { error, message } : { error, message, details }, {
-    status,
-    ...(headers === undefined ? {} : { headers })
-  })
+
 
 const decodeErrorResponse = (e: HttpApiDecodeError) => {
   const first = e.issues[0]
   const where = first === undefined || first.path.length === 0 ? "request" : first.path.join(".")
-  return json(400, "invalid_request", `${where}: ${first?.message ?? e.message}`, {
+  return errorJson(400, "invalid_request", `${where}: ${first?.message ?? e.message}`, {
     issues: e.issues.map((i) => ({ path: i.path.join("."), message: i.message }))
   })
 }
@@ -46,10 +43,10 @@ const routeMiss = (request: HttpServerRequest.HttpServerRequest, patterns: Reado
   const path = request.url.split("?")[0] ?? "/"
   const allowed = patterns.filter((p) => p.regex.test(path)).map((p) => p.method)
   return allowed.length > 0
-    ? json(405, "method_not_allowed", `${request.method} ${path}: allowed ${allowed.join(", ")}`, undefined, {
+    ? errorJson(405, "method_not_allowed", `${request.method} ${path}: allowed ${allowed.join(", ")}`, undefined, {
         allow: allowed.join(", ")
       })
-    : json(404, "not_found", `${request.method} ${path}: no such route`)
+    : errorJson(404, "not_found", `${request.method} ${path}: no such route`)
 }
 
 const isRouteNotFound = (u: unknown) =>
@@ -71,7 +68,7 @@ export const edgeMiddleware = (retryAfterSeconds: number) => {
           if (failure instanceof HttpApiDecodeError) return Effect.succeed(decodeErrorResponse(failure))
           // Typed API errors go on to the framework, which encodes them with their status.
           if (!Cause.isDie(cause)) return Effect.failCause(cause)
-          return Effect.logError("request failed", cause).pipe(Effect.as(json(500, "internal", "internal error; it was logged")))
+          return Effect.logError("request failed", cause).pipe(Effect.as(errorJson(500, "internal", "internal error; it was logged")))
         })
       )
       if (response.status === 503 && response.headers["retry-after"] === undefined) {

@@ -2,7 +2,7 @@
  * Every error the API answers, as `{ error, message, details? }` with its HTTP status. Each code is
  * one thing a client can act on; `message` names the field and the reason.
  */
-import { HttpApiSchema } from "@effect/platform"
+import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { Schema } from "effect"
 
 const fields = <Code extends string>(code: Code) => ({
@@ -54,3 +54,16 @@ export interface FieldIssue {
   readonly path: string
   readonly message: string
 }
+
+/** An error answer in the API's shape, for handlers that build their responses themselves. */
+export const errorJson = (
+  status: number,
+  error: string,
+  message: string,
+  details?: unknown,
+  headers?: Record<string, string>
+): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson(details === undefined ? { error, message } : { error, message, details }, {
+    status,
+    ...(headers === undefined ? {} : { headers })
+  })

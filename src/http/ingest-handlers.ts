@@ -9,22 +9,19 @@ import { type AckMode, AppConfig } from "../config.js"
 import type { IngestResult } from "../domain/reading.js"
 import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
 import { FlowmeshApi } from "./api.js"
+import { errorJson } from "./errors.js"
 import { type BodyProblem, type BodyShape, decodeReadings, parseJson, type SensorGroup } from "./ingest-body.js"
 
 const counters = readingsCounter.http
 
-const errorResponse = (status: number, error: string, message: string, details?: unknown, headers?: Record<string, string>) =>
-  HttpServerResponse.unsafeJson(details === undefined ? { error, message } : { error, message, details }, {
-    status,
-    ...(headers === undefined ? {} : { headers })
-  })
+
 
 const problemResponse = (problem: BodyProblem) => {
   switch (problem._tag) {
     case "Malformed":
-      return errorResponse(400, "malformed_json", problem.message, { position: problem.position })
+      return errorJson(400, "malformed_json", problem.message, { position: problem.position })
     case "TooMany":
-      return errorResponse(
+      return errorJson(
         413,
         "payload_too_large",
         `readings: ${problem.count} readings in one request; the limit is ${problem.limit} (MAX_READINGS_PER_REQUEST)`,
@@ -33,7 +30,7 @@ const problemResponse = (problem: BodyProblem) => {
     case "Invalid": {
       const first = problem.issues[0]
       const message = first === undefined ? "invalid body" : `${first.path === "" ? "body" : first.path}: ${first.message}`
-      return errorResponse(422, "validation_failed", message, { issues: problem.issues })
+      return errorJson(422, "validation_failed", message, { issues: problem.issues })
     }
   }
 }
@@ -49,7 +46,7 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
     const retryAfter = { "retry-after": String(ingest.retryAfterSeconds) }
 
     const unavailable = (message: string, details?: unknown) =>
-      errorResponse(503, "unavailable", message, details, retryAfter)
+      errorJson(503, "unavailable", message, details, retryAfter)
 
     const send = (g: SensorGroup, receivedAt: number, durable: boolean) =>
       client(g.sensor).RecordReadings({ ts: g.ts, values: g.values, receivedAt, durable })
@@ -103,7 +100,7 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
         const ack = urlParams.ack ?? ingest.defaultAck
         if (!isJson(request.headers["content-type"])) {
           counters.malformed.inc()
-          return errorResponse(
+          return errorJson(
             415,
             "unsupported_media_type",
             `content-type: expected application/json, got ${request.headers["content-type"] ?? "none"}`
@@ -112,7 +109,7 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
         const declared = Number(request.headers["content-length"] ?? 0)
         if (declared > ingest.maxBodyBytes) {
           counters.malformed.inc()
-          return errorResponse(413, "payload_too_large", `body: ${declared} bytes; the limit is ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`)
+          return errorJson(413, "payload_too_large", `body: ${declared} bytes; the limit is ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`)
         }
         const text = yield* request.text.pipe(
           HttpIncomingMessage.withMaxBodySize(Option.some(ingest.maxBodyBytes)),
@@ -120,7 +117,7 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
         )
         if (Either.isLeft(text)) {
           counters.malformed.inc()
-          return errorResponse(413, "payload_too_large", `body: over the limit of ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`)
+          return errorJson(413, "payload_too_large", `body: over the limit of ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`)
         }
         const decoded = Either.flatMap(parseJson(text.right), (body) =>
           decodeReadings(body, {

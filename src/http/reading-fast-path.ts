@@ -24,7 +24,7 @@ export const fastReading = (u: unknown, withSensor: boolean): PlainReading | nul
   for (const key in u) {
     if (!Object.hasOwn(u, key)) return null
     keys++
-    const v: unknown = (u as Record<string, unknown>)[key]
+    const v: unknown = Reflect.get(u, key)
     if (key === "value") {
       if (typeof v !== "number" || !Number.isFinite(v)) return null
       value = v

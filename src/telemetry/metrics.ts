@@ -18,16 +18,6 @@ export type Outcome =
   | "malformed"
   | "overloaded"
 
-const OUTCOMES: ReadonlyArray<Outcome> = [
-  "good",
-  "suspect",
-  "invalid",
-  "out_of_order",
-  "duplicate",
-  "throttled",
-  "malformed",
-  "overloaded"
-]
 
 const readingsTotal = new Counter({
   name: "flowmesh_readings_total",
@@ -36,10 +26,18 @@ const readingsTotal = new Counter({
   registers: [registry]
 })
 
-const byTransport = (transport: Transport) => {
-  const out = {} as Record<Outcome, Counter.Internal>
-  for (const outcome of OUTCOMES) out[outcome] = readingsTotal.labels(transport, outcome)
-  return out
+const byTransport = (transport: Transport): Record<Outcome, Counter.Internal> => {
+  const c = (outcome: Outcome) => readingsTotal.labels(transport, outcome)
+  return {
+    good: c("good"),
+    suspect: c("suspect"),
+    invalid: c("invalid"),
+    out_of_order: c("out_of_order"),
+    duplicate: c("duplicate"),
+    throttled: c("throttled"),
+    malformed: c("malformed"),
+    overloaded: c("overloaded")
+  }
 }
 
 export const readingsCounter: Record<Transport, Record<Outcome, Counter.Internal>> = {
