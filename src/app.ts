@@ -67,4 +67,12 @@ export const NodeLive = HttpLive.pipe(
   Layer.provide(Layer.setTracerEnabled(false))
 )
 
-export const MainLive = NodeLive.pipe(Layer.provide(LoggingLive), Layer.provide(AppConfig.layer))
+/** Says when the node is up and when it has stopped (after the writer drained). */
+const LifecycleLog = Layer.scopedDiscard(
+  Effect.acquireRelease(Effect.logInfo("flowmesh node ready"), () => Effect.logInfo("flowmesh node stopping"))
+)
+
+export const MainLive = Layer.provideMerge(LifecycleLog, NodeLive).pipe(
+  Layer.provide(LoggingLive),
+  Layer.provide(AppConfig.layer)
+)

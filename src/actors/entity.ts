@@ -19,6 +19,7 @@ import { SensorEvents } from "./sensor-events.js"
 import { restoreCore, serializeCore } from "./snapshot.js"
 import { newSchedule, onChange, onTrailing } from "./snapshot-schedule.js"
 import { toStateView } from "./state-view.js"
+import { logInfo, logWarning } from "../telemetry/log.js"
 
 interface Resident {
   readonly key: number
@@ -81,7 +82,7 @@ const behaviour = Effect.gen(function* () {
     const cfg = effectiveConfig(defaultCoreConfig, Option.getOrElse(decodeStoredPatch(row.config), () => ({})))
     const now = Date.now()
     const restored = row.snapshot === null ? null : restoreCore(cfg, row.snapshot, now)
-    if (restored?.restored === false) yield* Effect.logWarning("unreadable snapshot; sensor starts afresh", { sensor: sensorId })
+    if (restored?.restored === false) yield* logWarning("unreadable snapshot; sensor starts afresh", { sensor: sensorId })
     const core = restored?.core ?? createSensorCore(cfg, now)
     const loaded: Resident = { key: row.key, cfg, core, source: { sensorKey: row.key, snapshot: () => serializeCore(loaded.core) } }
     resident = loaded
@@ -103,7 +104,7 @@ const behaviour = Effect.gen(function* () {
       (t) => {
         sensorTransitions.labels(t.to).inc()
         return Effect.zipRight(
-          Effect.logInfo("sensor status changed", { sensor: sensorId, from: t.from, to: t.to, reason: t.reason }),
+          logInfo("sensor status changed", { sensor: sensorId, from: t.from, to: t.to, reason: t.reason }),
           events.publish({ _tag: "SensorStatusChanged", sensor: sensorId, ...t })
         )
       },

@@ -11,6 +11,7 @@ import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
 import { FlowmeshApi } from "./api.js"
 import { errorJson } from "./errors.js"
 import { type BodyProblem, type BodyShape, decodeReadings, parseJson, type SensorGroup } from "./ingest-body.js"
+import { logWarning } from "../telemetry/log.js"
 
 const counters = readingsCounter.http
 
@@ -150,7 +151,7 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
               case "SensorUnavailable":
                 return Effect.succeed(unavailable(`a sensor could not load its state: ${error.message}; retry after Retry-After`))
               default:
-                return Effect.logWarning("ingest failed", { error: error._tag }).pipe(
+                return logWarning("ingest failed", { error: error._tag }).pipe(
                   Effect.as(unavailable(`${error._tag}: the sensor could not be reached; retry after Retry-After`))
                 )
             }

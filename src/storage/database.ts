@@ -7,6 +7,7 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { AppConfig } from "../config.js"
 import { startEmbeddedPostgres } from "./embedded-postgres.js"
 import { MigrationsLive } from "./migrations.js"
+import { logInfo } from "../telemetry/log.js"
 
 const EMBEDDED_DATABASE = "flowmesh"
 
@@ -17,7 +18,7 @@ const poolLive = Layer.unwrapScoped(
       ? config.databaseUrl.value
       : yield* startEmbeddedPostgres({ dataDir: config.dataDir, database: EMBEDDED_DATABASE }).pipe(
           Effect.tap((pg) =>
-            Effect.logInfo("embedded PostgreSQL ready", { dataDir: config.dataDir, port: pg.port, reused: pg.reused })
+            logInfo("embedded PostgreSQL ready", { dataDir: config.dataDir, port: pg.port, reused: pg.reused })
           ),
           Effect.map((pg) => Redacted.make(pg.url)),
           Effect.orDie

@@ -12,6 +12,7 @@ import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import * as path from "node:path"
 import { Data, Duration, Effect, Option, Schedule } from "effect"
+import { logWarning } from "../telemetry/log.js"
 
 export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
   readonly message: string
@@ -126,7 +127,7 @@ export const ensureTraversable = (target: string, runAs: RunAs): Effect.Effect<v
           return ok
         },
         catch: (cause) => fail(`Could not make ${dir} reachable for the postgres account; fix its permissions`, cause)
-      }).pipe(Effect.tap((ok) => (ok ? Effect.void : Effect.logWarning("added o+x so PostgreSQL can reach it", { dir })))),
+      }).pipe(Effect.tap((ok) => (ok ? Effect.void : logWarning("added o+x so PostgreSQL can reach it", { dir })))),
     { discard: true }
   )
 

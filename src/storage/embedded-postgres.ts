@@ -29,6 +29,7 @@ import {
   resolveRunAs,
   run
 } from "./embedded-postgres-process.js"
+import { logError, logInfo, logWarning } from "../telemetry/log.js"
 
 export { EmbeddedPostgresError } from "./embedded-postgres-process.js"
 
@@ -110,7 +111,7 @@ const leftoverServer = (pgDir: string): Effect.Effect<Option.Option<number>, Emb
       if (leftover._tag !== "Stale" || !leftover.exists) return Effect.succeedNone
       // The PID now names another process (or a zombie): PostgreSQL would refuse to start with
       // "lock file already exists", so the stale file goes.
-      return Effect.logWarning("removing stale postmaster.pid", { pgDir, pid: leftover.pid }).pipe(
+      return logWarning("removing stale postmaster.pid", { pgDir, pid: leftover.pid }).pipe(
         Effect.zipRight(io("Could not remove the stale postmaster.pid", () => fs.rm(path.join(pgDir, "postmaster.pid"), { force: true }))),
         Effect.as(Option.none())
       )
@@ -141,7 +142,7 @@ const prepareCluster = (c: Cluster): Effect.Effect<void, EmbeddedPostgresError> 
     if (entries.length > 0) {
       return yield* fail(`${c.pgDir} holds files but no PostgreSQL cluster (an interrupted first start?): move it away and start again`)
     }
-    yield* Effect.logInfo("initializing a new PostgreSQL cluster", { pgDir: c.pgDir })
+    yield* logInfo("initializing a new PostgreSQL cluster", { pgDir: c.pgDir })
     const initdb = yield* run(
       c.bins.initdb,
       ["-D", c.pgDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-instructions"],
@@ -162,10 +163,10 @@ const stopServer = (c: Cluster): Effect.Effect<void> =>
     if (Option.isNone(file)) return
     const argv = yield* commandLine(file.value.pid)
     if (Option.isNone(argv) || !isPostmasterOf(argv.value, c.pgDir)) return
-    yield* Effect.logWarning("PostgreSQL did not stop in time; killing it", { pid: file.value.pid })
+    yield* logWarning("PostgreSQL did not stop in time; killing it", { pid: file.value.pid })
     yield* Effect.try(() => process.kill(file.value.pid, "SIGKILL"))
     yield* awaitExit(file.value.pid, "5 seconds")
-  }).pipe(Effect.catchAll((error) => Effect.logError("could not stop embedded PostgreSQL", { error: String(error) })))
+  }).pipe(Effect.catchAll((error) => logError("could not stop embedded PostgreSQL", { error: String(error) })))
 
 const startServer = (c: Cluster, port: number): Effect.Effect<void, EmbeddedPostgresError> =>
   pgCtl(c, ["start", "-l", c.logFile, "-o", serverOptions(port)], 120).pipe(
@@ -215,7 +216,7 @@ export const startEmbeddedPostgres = (
       Effect.gen(function* () {
         const leftover = yield* leftoverServer(cluster.pgDir)
         if (Option.isSome(leftover)) {
-          yield* Effect.logWarning("reusing the PostgreSQL server a previous run left behind", { port: leftover.value })
+          yield* logWarning("reusing the PostgreSQL server a previous run left behind", { port: leftover.value })
           return { port: leftover.value, reused: true }
         }
         yield* prepareCluster(cluster)

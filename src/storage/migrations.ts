@@ -5,6 +5,7 @@
 import { Migrator } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import m0001 from "./migrations/0001_create_sensors_and_readings.js"
+import { logInfo } from "../telemetry/log.js"
 
 const run = Migrator.make({})
 
@@ -14,7 +15,7 @@ export const MigrationsLive = Layer.effectDiscard(
     table: "flowmesh_migrations"
   }).pipe(
     Effect.tap((ran) =>
-      ran.length > 0 ? Effect.logInfo("migrations applied", { migrations: ran.map(([id, name]) => `${id}_${name}`) }) : Effect.void
+      ran.length > 0 ? logInfo("migrations applied", { migrations: ran.map(([id, name]) => `${id}_${name}`) }) : Effect.void
     ),
     Effect.orDie
   )

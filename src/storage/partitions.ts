@@ -6,6 +6,7 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Schedule } from "effect"
 import { AppConfig } from "../config.js"
+import { logInfo } from "../telemetry/log.js"
 
 const DAY_MS = 86_400_000
 
@@ -33,7 +34,7 @@ export const maintainPartitions = Effect.fn("Partitions.maintain")(function* (
     yield* sql`drop table if exists ${sql(name)}`
   }
   if (created > 0 || old.length > 0) {
-    yield* Effect.logInfo("readings partitions maintained", { created, dropped: old.length })
+    yield* logInfo("readings partitions maintained", { created, dropped: old.length })
   }
 })
 

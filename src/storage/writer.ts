@@ -18,6 +18,7 @@ import {
 } from "../telemetry/metrics.js"
 import { FLUSH_SQL, flushParams } from "./flush-statement.js"
 import { CommitTimeout, makeBuffer, type SnapshotSource, type WriteBuffer } from "./write-buffer.js"
+import { logError, logInfo, logWarning } from "../telemetry/log.js"
 
 export { CommitTimeout, type SnapshotSource } from "./write-buffer.js"
 
@@ -38,6 +39,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
     const ready: Array<WriteBuffer> = []
     let inFlight: WriteBuffer | null = null
     let pendingRows = 0
+    let committedRows = 0
     let closing = false
     let wake: (() => void) | null = null
 
@@ -71,13 +73,14 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
       const started = performance.now()
       yield* sql.unsafe(FLUSH_SQL, flushParams(buffer)).pipe(
         Effect.tapError((error) =>
-          Effect.logWarning("writer flush failed; retrying", { rows: buffer.rows, error: error.message })
+          logWarning("writer flush failed; retrying", { rows: buffer.rows, error: error.message })
         ),
         Effect.retry(retryPolicy)
       )
       writerFlushSeconds.observe((performance.now() - started) / 1000)
       writerBatchRows.observe(buffer.rows)
       writerRowsTotal.inc(buffer.rows)
+      committedRows += buffer.rows
       pendingRows -= buffer.rows
       writerQueueRows.set(pendingRows)
       yield* Deferred.succeed(buffer.done, undefined)
@@ -122,8 +125,9 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
         closing = true
         signal()
         const drained = yield* Fiber.await(fiber).pipe(Effect.timeout(Duration.seconds(settings.drainTimeoutSeconds)), Effect.option)
+        if (Option.isSome(drained)) yield* logInfo("writer drained", { rowsWritten: committedRows })
         if (Option.isNone(drained)) {
-          yield* Effect.logError("writer did not drain in time; unwritten rows were never acknowledged", { rows: pendingRows })
+          yield* logError("writer did not drain in time; unwritten rows were never acknowledged", { rows: pendingRows })
           yield* Fiber.interrupt(fiber)
         }
       })
