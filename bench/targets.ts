@@ -78,29 +78,37 @@ const startNode = async (
   }
 }
 
+const describe = async (
+  name: TargetName,
+  description: string,
+  started: Awaited<ReturnType<typeof startNode>>,
+  dbUrl: string,
+  stop: NodeTarget["stop"]
+): Promise<NodeTarget> => ({
+  name,
+  description,
+  origin: started.origin,
+  dbUrl,
+  pgVersion: await serverVersion(dbUrl),
+  readyMs: started.readyMs,
+  child: started.child,
+  stop
+})
+
 const startExternal = async (): Promise<NodeTarget> => {
   const db = `flowmesh_bench_${Date.now()}`
   await withClient(ADMIN_URL, (c) => c.query(`create database ${db}`))
   const dbUrl = `postgres://postgres@127.0.0.1:5432/${db}`
   const drop = () => withClient(ADMIN_URL, (c) => c.query(`drop database if exists ${db} with (force)`)).then(() => undefined)
   try {
-    const { child, origin, readyMs } = await startNode("external", { DATABASE_URL: dbUrl })
-    return {
-      name: "external",
-      description: `machine PostgreSQL, scratch database ${db}`,
-      origin,
-      dbUrl,
-      pgVersion: await serverVersion(dbUrl),
-      readyMs,
-      child,
-      stop: async () => {
-        try {
-          return await child.stop(SETTINGS.node.stopTimeoutMs)
-        } finally {
-          await drop()
-        }
+    const started = await startNode("external", { DATABASE_URL: dbUrl })
+    return await describe("external", `machine PostgreSQL, scratch database ${db}`, started, dbUrl, async () => {
+      try {
+        return await started.child.stop(SETTINGS.node.stopTimeoutMs)
+      } finally {
+        await drop()
       }
-    }
+    })
   } catch (e) {
     await drop()
     throw e
@@ -136,28 +144,19 @@ const startEmbedded = async (): Promise<NodeTarget> => {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "flowmesh-bench-"))
   const remove = () => fs.rm(dataDir, { recursive: true, force: true })
   try {
-    const { child, origin, readyMs } = await startNode("embedded", { DATA_DIR: dataDir })
+    const started = await startNode("embedded", { DATA_DIR: dataDir })
     const { port, pid } = await embeddedPort(dataDir)
     const dbUrl = `postgres://postgres@127.0.0.1:${port}/flowmesh`
-    return {
-      name: "embedded",
-      description: `embedded PostgreSQL started by the node, DATA_DIR ${dataDir}`,
-      origin,
-      dbUrl,
-      pgVersion: await serverVersion(dbUrl),
-      readyMs,
-      child,
-      stop: async () => {
-        try {
-          const info = await child.stop(SETTINGS.node.stopTimeoutMs)
-          // A node killed after the timeout leaves its PostgreSQL running: fast shutdown of that one.
-          if (info.killed) await stopLeftoverPostgres(pid)
-          return info
-        } finally {
-          await remove()
-        }
+    return await describe("embedded", `embedded PostgreSQL started by the node, DATA_DIR ${dataDir}`, started, dbUrl, async () => {
+      try {
+        const info = await started.child.stop(SETTINGS.node.stopTimeoutMs)
+        // A node killed after the timeout leaves its PostgreSQL running: fast shutdown of that one.
+        if (info.killed) await stopLeftoverPostgres(pid)
+        return info
+      } finally {
+        await remove()
       }
-    }
+    })
   } catch (e) {
     await remove()
     throw e
