@@ -100,7 +100,10 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
     const flusher = Effect.gen(function* () {
       while (!(closing && ready.length === 0 && current.isEmpty)) {
         const buffer = yield* nextBuffer
-        if (buffer !== null) yield* write(buffer)
+        if (buffer !== null) {
+          yield* write(buffer)
+          inFlight = null
+        }
       }
     })
 
@@ -108,8 +111,9 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
 
     // One watchdog instead of a timer per waiting batch: a buffer older than the ack timeout
     // releases its waiters with CommitTimeout (its rows stay queued and are written later).
+    // Sealed buffers count even when they carry only snapshots (sealing empties `dirty`).
     const expire = (buffer: WriteBuffer | null, now: number) => {
-      if (buffer !== null && !buffer.isEmpty && now - buffer.openedAt > ingest.ackTimeoutMs) {
+      if (buffer !== null && now - buffer.openedAt > ingest.ackTimeoutMs) {
         Deferred.unsafeDone(buffer.done, Exit.fail(new CommitTimeout({ waitedMs: ingest.ackTimeoutMs })))
       }
     }
@@ -117,7 +121,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
       const now = Date.now()
       expire(inFlight, now)
       for (const buffer of ready) expire(buffer, now)
-      expire(current, now)
+      if (!current.isEmpty) expire(current, now)
     }).pipe(Effect.repeat(Schedule.spaced(Duration.millis(Math.max(10, Math.floor(ingest.ackTimeoutMs / 10))))), Effect.forkScoped)
     // Drain on shutdown: everything queued is written (bounded in time), then the flusher stops.
     yield* Effect.addFinalizer(() =>
