@@ -90,10 +90,8 @@ const behaviour = Effect.gen(function* () {
   })
 
   // Concurrent first messages must share one load, or each would decide against its own state.
-  const loadOnce = Effect.makeSemaphore(1).pipe(
-    Effect.map((lock) => lock.withPermits(1)(Effect.suspend(() => (resident !== null ? Effect.succeed(resident) : load))))
-  )
-  const ensureLoaded = yield* loadOnce
+  const loadLock = yield* Effect.makeSemaphore(1)
+  const ensureLoaded = loadLock.withPermits(1)(Effect.suspend(() => (resident !== null ? Effect.succeed(resident) : load)))
 
   const withResident = <A, E>(f: (r: Resident) => Effect.Effect<A, E>) =>
     Effect.suspend(() => (resident !== null ? f(resident) : Effect.flatMap(ensureLoaded, f)))

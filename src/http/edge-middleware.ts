@@ -29,8 +29,6 @@ export const routePatterns = (): ReadonlyArray<RoutePattern> => {
   return out
 }
 
-
-
 const decodeErrorResponse = (e: HttpApiDecodeError) => {
   const first = e.issues[0]
   const where = first === undefined || first.path.length === 0 ? "request" : first.path.join(".")

@@ -15,8 +15,6 @@ import { logWarning } from "../telemetry/log.js"
 
 const counters = readingsCounter.http
 
-
-
 const problemResponse = (problem: BodyProblem) => {
   switch (problem._tag) {
     case "Malformed":

@@ -17,13 +17,11 @@ const MAX_EPOCH_MS = 8.64e15
 
 export const fastReading = (u: unknown, withSensor: boolean): PlainReading | null => {
   if (typeof u !== "object" || u === null || Array.isArray(u) || Object.getPrototypeOf(u) !== Object.prototype) return null
-  let keys = 0
   let sensor: string | undefined
   let ts: number | undefined
   let value: number | undefined
   for (const key in u) {
     if (!Object.hasOwn(u, key)) return null
-    keys++
     const v: unknown = Reflect.get(u, key)
     if (key === "value") {
       if (typeof v !== "number" || !Number.isFinite(v)) return null
@@ -38,6 +36,6 @@ export const fastReading = (u: unknown, withSensor: boolean): PlainReading | nul
       return null
     }
   }
-  if (value === undefined || (withSensor && sensor === undefined) || keys > 3) return null
+  if (value === undefined || (withSensor && sensor === undefined)) return null
   return { sensor, ts, value }
 }
