@@ -2,7 +2,6 @@
  * The composition root: every layer of a node wired in one place. Embedded or external PostgreSQL
  * is decided inside `DatabaseLive`; one node or many is the cluster layer's choice.
  */
-import { createServer } from "node:http"
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
@@ -15,6 +14,10 @@ import { edgeMiddleware } from "./http/edge-middleware.js"
 import { IngestHandlersLive } from "./http/ingest-handlers.js"
 import { SensorsHandlersLive } from "./http/sensors-handlers.js"
 import { SystemHandlersLive } from "./http/system-handlers.js"
+import { DevicesEndpointLive } from "./http/ws/devices-endpoint.js"
+import { EdgeServer } from "./http/ws/edge-server.js"
+import { LiveEndpointLive } from "./http/ws/live-endpoint.js"
+import { LiveFeed } from "./live/live-feed.js"
 import { DatabaseLive } from "./storage/database.js"
 import { HistoryRepo } from "./storage/history-repo.js"
 import { PartitionMaintenanceLive } from "./storage/partitions.js"
@@ -33,7 +36,11 @@ const StorageLive = Layer.mergeAll(
   PartitionMaintenanceLive
 )
 
-const ActorsLive = SensorEntityLive.pipe(Layer.provideMerge(SensorEvents.Default), Layer.provideMerge(SingleNodeClusterLive))
+const ActorsLive = SensorEntityLive.pipe(
+  Layer.provideMerge(SensorEvents.Default),
+  Layer.provideMerge(LiveFeed.Default),
+  Layer.provideMerge(SingleNodeClusterLive)
+)
 
 const ApiLive = Layer.unwrapEffect(
   Effect.map(AppConfig, ({ ingest }) =>
@@ -44,23 +51,26 @@ const ApiLive = Layer.unwrapEffect(
 )
 
 const HttpLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, ({ host, port }) =>
+  Effect.map(Effect.all([AppConfig, EdgeServer]), ([{ host, port }, { server }]) =>
     HttpApiBuilder.serve().pipe(
       HttpServer.withLogAddress,
       Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
       Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
       Layer.provide(ApiLive),
-      Layer.provideMerge(NodeHttpServer.layer(createServer, { port, host }))
+      Layer.provideMerge(NodeHttpServer.layer(() => server, { port, host }))
     )
   )
 )
+
+/** The WebSocket endpoints close (answering what they owe) before the HTTP server and the actors stop. */
+const EdgeLive = Layer.mergeAll(DevicesEndpointLive, LiveEndpointLive).pipe(Layer.provideMerge(HttpLive), Layer.provide(EdgeServer.Default))
 
 /**
  * A whole node; `AppConfig` and logging are provided by the caller (main or a test). Spans are off:
  * nothing exports them yet, and the cluster opens several per message (measured: tracing on halves
  * the local message rate).
  */
-export const NodeLive = HttpLive.pipe(
+export const NodeLive = EdgeLive.pipe(
   Layer.provide(ActorsLive),
   Layer.provide(StorageLive),
   Layer.provideMerge(DatabaseLive),

@@ -47,6 +47,26 @@ export interface AppConfigShape {
   readonly entity: { readonly maxIdleMs: number; readonly mailboxCapacity: number; readonly snapshotIntervalMs: number }
   readonly cluster: { readonly shardsPerGroup: number; readonly simulateRemoteSerialization: boolean }
   readonly storage: { readonly retentionDays: number; readonly partitionsAheadDays: number }
+  readonly ws: {
+    readonly maxFrameBytes: number
+    readonly maxInflightFrames: number
+    readonly maxReadingsPerFrame: number
+    readonly badFrameLimit: number
+    readonly badFrameWindowMs: number
+    readonly heartbeatMs: number
+    readonly socketHighWaterBytes: number
+    readonly maxDeviceConnections: number
+    readonly shutdownTimeoutMs: number
+    readonly coalesceWindowMs: number
+    readonly coalesceMaxReadings: number
+  }
+  readonly live: {
+    readonly intervalMs: number
+    readonly bufferReadings: number
+    readonly maxSubscriptions: number
+    readonly maxConnections: number
+    readonly publishTickMs: number
+  }
   readonly log: { readonly level: "debug" | "info" | "warning" | "error"; readonly format: LogFormat }
 }
 
@@ -88,6 +108,26 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   storage: Config.all({
     retentionDays: intIn("RETENTION_DAYS", 1, 3_650, 7),
     partitionsAheadDays: intIn("PARTITIONS_AHEAD_DAYS", 1, 60, 3)
+  }),
+  ws: Config.all({
+    maxFrameBytes: intIn("WS_MAX_FRAME_BYTES", 1_024, 64 * 1024 * 1024, 1024 * 1024),
+    maxInflightFrames: intIn("WS_MAX_INFLIGHT_FRAMES", 1, 100_000, 256),
+    maxReadingsPerFrame: intIn("WS_MAX_READINGS_PER_FRAME", 1, 100_000, 5_000),
+    badFrameLimit: intIn("WS_BAD_FRAME_LIMIT", 1, 1_000_000, 20),
+    badFrameWindowMs: intIn("WS_BAD_FRAME_WINDOW_MS", 100, 3_600_000, 10_000),
+    heartbeatMs: intIn("WS_HEARTBEAT_MS", 100, 3_600_000, 30_000),
+    socketHighWaterBytes: intIn("WS_SOCKET_HIGH_WATER_BYTES", 1_024, 1024 * 1024 * 1024, 256 * 1024),
+    maxDeviceConnections: intIn("WS_MAX_DEVICE_CONNECTIONS", 1, 1_000_000, 20_000),
+    shutdownTimeoutMs: intIn("WS_SHUTDOWN_TIMEOUT_MS", 0, 600_000, 5_000),
+    coalesceWindowMs: intIn("COALESCE_WINDOW_MS", 0, 10_000, 5),
+    coalesceMaxReadings: intIn("COALESCE_MAX_READINGS", 1, 100_000, 500)
+  }),
+  live: Config.all({
+    intervalMs: intIn("LIVE_INTERVAL_MS", 1, 60_000, 50),
+    bufferReadings: intIn("LIVE_BUFFER_READINGS", 10, 10_000_000, 10_000),
+    maxSubscriptions: intIn("LIVE_MAX_SUBSCRIPTIONS", 1, 1_000_000, 1_000),
+    maxConnections: intIn("LIVE_MAX_CONNECTIONS", 1, 1_000_000, 2_000),
+    publishTickMs: intIn("LIVE_PUBLISH_TICK_MS", 1, 10_000, 10)
   }),
   log: Config.all({
     level: oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"], "info"),

@@ -9,6 +9,7 @@ import { Entity } from "@effect/cluster"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config.js"
 import { decodeStoredPatch, effectiveConfig } from "../domain/sensor-config.js"
+import { LiveFeed } from "../live/live-feed.js"
 import { SensorActivation } from "../storage/sensor-activation.js"
 import { type CommitTicket, type SnapshotSource, Writer } from "../storage/writer.js"
 import { activeSensors, sensorTransitions } from "../telemetry/metrics.js"
@@ -35,6 +36,7 @@ const behaviour = Effect.gen(function* () {
   const writer = yield* Writer
   const activation = yield* SensorActivation
   const events = yield* SensorEvents
+  const live = yield* LiveFeed
   const { entity } = yield* AppConfig
   const scope = yield* Effect.scope
 
@@ -101,6 +103,7 @@ const behaviour = Effect.gen(function* () {
       transitions,
       (t) => {
         sensorTransitions.labels(t.to).inc()
+        live.publishState({ sensor: sensorId, from: t.from, to: t.to, at: t.at, reason: t.reason })
         return Effect.zipRight(
           logInfo("sensor status changed", { sensor: sensorId, from: t.from, to: t.to, reason: t.reason }),
           events.publish({ _tag: "SensorStatusChanged", sensor: sensorId, ...t })
@@ -129,6 +132,7 @@ const behaviour = Effect.gen(function* () {
       }
     }
     const [ticket, trailing] = commit(r)
+    if (accepted > 0) live.publishReadings(sensorId, payload.ts, payload.values, out, payload.receivedAt)
     const codes = Array.from(out)
     const announced = transitions.length > 0 ? Effect.zipRight(trailing, announce(transitions)) : trailing
     if (!payload.durable || accepted === 0) return Effect.as(announced, { codes, durable: accepted === 0 })

@@ -1,0 +1,113 @@
+/**
+ * `WS /ws/devices`: devices stream readings and get an ack per frame. The ack mode is chosen at
+ * connect time (`?ack=durable|accepted`). Readings go through one coalescer per ack mode, shared by
+ * every connection of the node, so that frames of one reading still reach the actors in batches.
+ * On shutdown: refuse new connections, stop reading, answer every frame already read, close 1001.
+ */
+import { Cause, Effect, Exit, Layer, Option, Runtime } from "effect"
+import { WebSocketServer } from "ws"
+import { describeCode, Sensor } from "../../actors/protocol.js"
+import { AppConfig } from "../../config.js"
+import { ingestLatencyWs, wsBatchReadings, wsConnections, wsRejected } from "../../telemetry/metrics.js"
+import { type BatchFailure, Coalescer, fail, type SensorBatch, settle } from "./coalescer.js"
+import { DeviceConnection, type DeviceSettings } from "./device-connection.js"
+import { type Admission, admitUpgrade, EdgeServer, queryOf, refuseUpgrade } from "./edge-server.js"
+import { startHeartbeat } from "./heartbeat.js"
+import { closeAll } from "./shutdown.js"
+
+export const DEVICES_PATH = "/ws/devices"
+
+const failureOf = (cause: Cause.Cause<{ readonly _tag: string }>): BatchFailure => {
+  const error = Cause.failureOption(cause)
+  if (Option.isNone(error)) return { code: "unavailable", message: "the sensor could not be reached; retry the frame" }
+  switch (error.value._tag) {
+    case "NotDurableYet":
+      return {
+        code: "unavailable",
+        message: "readings were accepted but not committed in time; they are still queued. Retry the frame: readings already taken are answered as duplicate"
+      }
+    case "SensorBusy":
+    case "MailboxFull":
+      return { code: "unavailable", message: "overloaded: the writer or a sensor's mailbox is full; retry the frame after retryAfterMs" }
+    default:
+      return { code: "unavailable", message: `${error.value._tag}: the sensor could not be reached; retry the frame after retryAfterMs` }
+  }
+}
+
+export const DevicesEndpointLive = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const { ws, ingest } = yield* AppConfig
+    const { server } = yield* EdgeServer
+    const client = yield* Sensor.client
+    const runtime = yield* Effect.runtime<never>()
+    const run = Runtime.runCallback(runtime)
+
+    const dispatch = (durable: boolean) => (batch: SensorBatch) => {
+      wsBatchReadings.observe(batch.ts.length)
+      run(client(batch.sensor).RecordReadings({ ts: batch.ts, values: batch.values, receivedAt: batch.receivedAt, durable }), {
+        onExit: (exit) => (Exit.isSuccess(exit) ? settle(batch, exit.value.codes, describeCode) : fail(batch, failureOf(exit.cause)))
+      })
+    }
+    const window = { windowMs: ws.coalesceWindowMs, maxReadings: ws.coalesceMaxReadings }
+    const coalescers = { durable: new Coalescer(window, dispatch(true)), accepted: new Coalescer(window, dispatch(false)) }
+
+    const settingsFor = (durable: boolean): DeviceSettings => ({
+      limits: { maxReadings: ws.maxReadingsPerFrame, maxFutureSkewMs: ingest.maxFutureSkewMs },
+      maxInflightFrames: ws.maxInflightFrames,
+      badFrameLimit: ws.badFrameLimit,
+      badFrameWindowMs: ws.badFrameWindowMs,
+      highWaterBytes: ws.socketHighWaterBytes,
+      retryAfterSeconds: ingest.retryAfterSeconds,
+      durable
+    })
+
+    const wss = new WebSocketServer({ noServer: true, maxPayload: ws.maxFrameBytes, perMessageDeflate: false, clientTracking: false })
+    const connections = new Set<DeviceConnection>()
+    let closing = false
+
+    server.route(DEVICES_PATH, (request, socket, head) => {
+      const admission: Admission = {
+        endpoint: "devices",
+        closing,
+        open: connections.size,
+        limit: ws.maxDeviceConnections,
+        setting: "WS_MAX_DEVICE_CONNECTIONS",
+        retryAfterSeconds: ingest.retryAfterSeconds
+      }
+      if (!admitUpgrade(socket, admission)) return
+      const ack = queryOf(request).get("ack") ?? ingest.defaultAck
+      if (ack !== "durable" && ack !== "accepted") {
+        wsRejected("devices", "bad_request").inc()
+        refuseUpgrade(socket, 400, "invalid_request", `ack: expected "durable" or "accepted", got ${JSON.stringify(ack)}`)
+        return
+      }
+      wss.handleUpgrade(request, socket, head, (socketOpen) => {
+        const connection = new DeviceConnection(socketOpen, coalescers[ack], settingsFor(ack === "durable"), (s) => ingestLatencyWs[ack].observe(s))
+        connections.add(connection)
+        wsConnections.devices.inc()
+        socketOpen.on("error", (e: Error & { code?: string }) => {
+          if (e.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") wsRejected("devices", "too_big").inc()
+        })
+        socketOpen.on("close", () => {
+          connections.delete(connection)
+          connection.dispose()
+          wsConnections.devices.dec()
+        })
+      })
+    })
+
+    const stopHeartbeat = startHeartbeat(connections, ws.heartbeatMs, (c) => c.pausedByServer(), () => wsRejected("devices", "dead").inc())
+
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        closing = true
+        stopHeartbeat()
+        const drained = Array.from(connections, (c) => c.drain())
+        coalescers.durable.flush()
+        coalescers.accepted.flush()
+        await closeAll(drained, Array.from(connections, (c) => c.ws), ws.shutdownTimeoutMs)
+        await new Promise<void>((resolve) => wss.close(() => resolve()))
+      })
+    )
+  })
+)

@@ -1,0 +1,107 @@
+/**
+ * The node's HTTP server. WebSocket upgrades on the paths the node serves itself (`/ws/devices`,
+ * `/ws/live`) go straight to the `ws` endpoints, which need what `@effect/platform`'s socket layer
+ * does not offer: a frame size limit (close 1009), pausing a socket for TCP backpressure, ping/pong.
+ * Every other request, upgrade or not, goes to the HttpApp as before.
+ */
+import { IncomingMessage, Server, STATUS_CODES } from "node:http"
+import { Duplex } from "node:stream"
+import { Effect } from "effect"
+import { type WsEndpoint, wsRejected } from "../../telemetry/metrics.js"
+
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void
+
+const pathOf = (url: string | undefined) => {
+  const raw = url ?? "/"
+  const q = raw.indexOf("?")
+  return q === -1 ? raw : raw.slice(0, q)
+}
+
+export class EdgeHttpServer extends Server {
+  private readonly upgrades = new Map<string, UpgradeHandler>()
+
+  route(path: string, handler: UpgradeHandler): void {
+    this.upgrades.set(path, handler)
+  }
+
+  unroute(path: string): void {
+    this.upgrades.delete(path)
+  }
+
+  override emit(event: string, ...args: Array<unknown>): boolean {
+    if (event === "upgrade") {
+      const [request, socket, head] = args
+      if (request instanceof IncomingMessage && socket instanceof Duplex && Buffer.isBuffer(head)) {
+        const handler = this.upgrades.get(pathOf(request.url))
+        if (handler !== undefined) {
+          handler(request, socket, head)
+          return true
+        }
+      }
+    }
+    return super.emit(event, ...args)
+  }
+}
+
+export class EdgeServer extends Effect.Service<EdgeServer>()("flowmesh/EdgeServer", {
+  sync: () => ({ server: new EdgeHttpServer() })
+}) {}
+
+/** Answers an upgrade request with a plain HTTP error (JSON body) and closes the socket. */
+export const refuseUpgrade = (
+  socket: Duplex,
+  status: number,
+  error: string,
+  message: string,
+  headers: Record<string, string> = {}
+): void => {
+  const body = JSON.stringify({ error, message })
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}`,
+    "content-type: application/json",
+    `content-length: ${Buffer.byteLength(body)}`,
+    "connection: close",
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)
+  ]
+  socket.on("error", () => {})
+  socket.end(`${lines.join("\r\n")}\r\n\r\n${body}`)
+}
+
+/** The query parameters of an upgrade request. */
+export const queryOf = (request: IncomingMessage): URLSearchParams => {
+  const url = request.url ?? ""
+  const q = url.indexOf("?")
+  return new URLSearchParams(q === -1 ? "" : url.slice(q + 1))
+}
+
+export interface Admission {
+  readonly endpoint: WsEndpoint
+  readonly closing: boolean
+  readonly open: number
+  readonly limit: number
+  /** The setting that holds the limit, named in the refusal. */
+  readonly setting: string
+  readonly retryAfterSeconds: number
+}
+
+/** Refuses (503 + Retry-After) an upgrade while the node stops or holds its limit of connections. */
+export const admitUpgrade = (socket: Duplex, a: Admission): boolean => {
+  const retryAfter = { "retry-after": String(a.retryAfterSeconds) }
+  if (a.closing) {
+    wsRejected(a.endpoint, "shutdown").inc()
+    refuseUpgrade(socket, 503, "unavailable", "this node is shutting down; connect to another node", retryAfter)
+    return false
+  }
+  if (a.open >= a.limit) {
+    wsRejected(a.endpoint, "limit").inc()
+    refuseUpgrade(
+      socket,
+      503,
+      "too_many_connections",
+      `this node holds ${a.open} ${a.endpoint === "devices" ? "device" : "dashboard"} connections, its limit (${a.setting}); retry later or connect to another node`,
+      retryAfter
+    )
+    return false
+  }
+  return true
+}

@@ -1,0 +1,118 @@
+/**
+ * `WS /ws/live`: dashboards subscribe to sensors (or id prefixes) and receive their readings,
+ * status changes and notices. One timer per node flushes the connections that have something
+ * waiting, at most once per `LIVE_INTERVAL_MS` each.
+ */
+import { Effect, Layer, Runtime } from "effect"
+import { WebSocketServer } from "ws"
+import { Sensor } from "../../actors/protocol.js"
+import { AppConfig } from "../../config.js"
+import { LiveFeed } from "../../live/live-feed.js"
+import { SensorRepo } from "../../storage/sensor-repo.js"
+import { wsConnections, wsRejected } from "../../telemetry/metrics.js"
+import { type Admission, admitUpgrade, EdgeServer } from "./edge-server.js"
+import { startHeartbeat } from "./heartbeat.js"
+import { LiveConnection, type LiveServices, type SensorSnapshot } from "./live-connection.js"
+import { closeAll } from "./shutdown.js"
+
+export const LIVE_PATH = "/ws/live"
+
+const STATE_LOOKUP_CONCURRENCY = 8
+
+export const LiveEndpointLive = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const { live, ws, ingest } = yield* AppConfig
+    const { server } = yield* EdgeServer
+    const feed = yield* LiveFeed
+    const repo = yield* SensorRepo
+    const client = yield* Sensor.client
+    const runPromise = Runtime.runPromise(yield* Effect.runtime<never>())
+
+    /** Current state of sensors that exist; null for those not seen yet (never creates one). */
+    const stateOf = (sensor: string): Effect.Effect<SensorSnapshot> =>
+      repo.find(sensor).pipe(
+        Effect.flatMap((row) => (row === null ? Effect.succeed(null) : client(sensor).GetState())),
+        Effect.map((state) => ({ sensor, state })),
+        Effect.orElseSucceed(() => ({ sensor, state: null }))
+      )
+
+    const dirty = new Set<LiveConnection>()
+    let timer: NodeJS.Timeout | null = null
+    const flushDirty = () => {
+      timer = null
+      const now = Date.now()
+      for (const c of dirty) {
+        if (c.flush(now)) continue
+        c.dirty = false
+        dirty.delete(c)
+      }
+      if (dirty.size > 0) timer = setTimeout(flushDirty, live.intervalMs)
+    }
+
+    const services: LiveServices = {
+      subscribe: feed.subscribe,
+      unsubscribe: feed.unsubscribe,
+      states: (sensors) => runPromise(Effect.forEach(sensors, stateOf, { concurrency: STATE_LOOKUP_CONCURRENCY })),
+      markDirty: (c) => {
+        dirty.add(c)
+        if (timer === null) timer = setTimeout(flushDirty, live.intervalMs)
+      }
+    }
+    const settings = { bufferReadings: live.bufferReadings, highWaterBytes: ws.socketHighWaterBytes, maxSubscriptions: live.maxSubscriptions }
+
+    const wss = new WebSocketServer({ noServer: true, maxPayload: ws.maxFrameBytes, perMessageDeflate: false, clientTracking: false })
+    const connections = new Set<LiveConnection>()
+    let closing = false
+
+    const stopHealth = feed.onHealthChange((healthy) => {
+      const notice = healthy
+        ? { type: "recovered", message: "live readings from other nodes flow again" }
+        : { type: "degraded", reason: "redis_unavailable", message: "live readings from other nodes are paused (Redis is unreachable); readings of sensors on this node still flow" }
+      for (const c of connections) c.notice(notice)
+    })
+
+    server.route(LIVE_PATH, (request, socket, head) => {
+      const admission: Admission = {
+        endpoint: "live",
+        closing,
+        open: connections.size,
+        limit: live.maxConnections,
+        setting: "LIVE_MAX_CONNECTIONS",
+        retryAfterSeconds: ingest.retryAfterSeconds
+      }
+      if (!admitUpgrade(socket, admission)) return
+      wss.handleUpgrade(request, socket, head, (socketOpen) => {
+        const connection = new LiveConnection(socketOpen, settings, services)
+        connections.add(connection)
+        wsConnections.live.inc()
+        if (!feed.healthy()) {
+          connection.notice({ type: "degraded", reason: "redis_unavailable", message: "live readings from other nodes are paused (Redis is unreachable)" })
+        }
+        socketOpen.on("error", (e: Error & { code?: string }) => {
+          if (e.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") wsRejected("live", "too_big").inc()
+        })
+        socketOpen.on("close", () => {
+          connections.delete(connection)
+          dirty.delete(connection)
+          connection.release()
+          wsConnections.live.dec()
+        })
+      })
+    })
+
+    const stopHeartbeat = startHeartbeat(connections, ws.heartbeatMs, () => false, () => wsRejected("live", "dead").inc())
+
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(async () => {
+        closing = true
+        stopHeartbeat()
+        stopHealth()
+        if (timer !== null) clearTimeout(timer)
+        flushDirty()
+        if (timer !== null) clearTimeout(timer)
+        await closeAll([], Array.from(connections, (c) => c.ws), 0)
+        await new Promise<void>((resolve) => wss.close(() => resolve()))
+      })
+    )
+  })
+)
