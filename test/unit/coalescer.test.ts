@@ -22,7 +22,9 @@ const manualSchedule = () => {
         if (i >= 0) pending.splice(i, 1)
       }
     },
-    fire: () => pending.splice(0).forEach((f) => f()),
+    fire: () => {
+      for (const f of pending.splice(0)) f()
+    },
     armed: () => pending.length
   }
 }

@@ -1,0 +1,211 @@
+/**
+ * `WS /ws/live` against a real node: dashboards get their sensors' current state, then every
+ * accepted reading in order, batched per interval; a dashboard that falls behind loses the oldest
+ * items and is told so, and one that stops reading never holds up ingestion or other dashboards.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createTestDatabase, type TestDatabase } from "../support/databases.js"
+import { metricValue } from "../support/metrics.js"
+import { postJson, type RunningNode, startNode } from "../support/node-harness.js"
+import { type Frame, openSocket, type TestSocket, wsUrl } from "../support/ws-client.js"
+
+interface Feed {
+  readonly sensor: string
+  readonly ts: Array<number>
+  readonly values: Array<number>
+}
+
+const feedsOf = (frames: ReadonlyArray<Frame>, sensor: string): Array<number> =>
+  frames.flatMap((f) => (f.type === "readings" ? (f.sensors as Array<Feed>).filter((s) => s.sensor === sensor).flatMap((s) => s.values) : []))
+
+const waitForValues = async (socket: TestSocket, sensor: string, count: number, timeoutMs = 15_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (feedsOf(socket.frames, sensor).length < count) {
+    if (Date.now() > deadline) throw new Error(`got ${feedsOf(socket.frames, sensor).length} of ${count} readings of ${sensor}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  return feedsOf(socket.frames, sensor)
+}
+
+const ingest = (node: RunningNode, sensor: string, values: ReadonlyArray<number>, t0: number, ack = "durable") =>
+  postJson(`${node.url}/api/v1/readings?ack=${ack}`, { readings: values.map((value, i) => ({ sensor, ts: t0 + i, value })) }).then((r) => {
+    expect(r.status).toBe(202)
+    return r
+  })
+
+const subscribe = async (node: RunningNode, sensors: ReadonlyArray<string>) => {
+  const socket = await openSocket(wsUrl(node.url, "/ws/live"))
+  socket.send({ type: "subscribe", sensors })
+  const confirmed = await socket.next((f) => f.type === "subscribed")
+  return { socket, confirmed }
+}
+
+describe("WS /ws/live", () => {
+  let db: TestDatabase
+  let node: RunningNode
+
+  beforeAll(async () => {
+    db = await createTestDatabase("ws_live")
+    node = await startNode({ DATABASE_URL: db.url, LIVE_INTERVAL_MS: "100", LIVE_MAX_SUBSCRIPTIONS: "3", LIVE_MAX_CONNECTIONS: "8" })
+  })
+  afterAll(async () => {
+    await node?.stop()
+    await db?.drop()
+  })
+
+  it("accepts a subscription to a sensor that does not exist yet, and streams it once it does, in order", async () => {
+    const { socket, confirmed } = await subscribe(node, ["new-1"])
+    expect(confirmed).toEqual({ type: "subscribed", sensors: [{ sensor: "new-1", state: null }], prefixes: [] })
+    const t0 = Date.now() - 60_000
+    for (let i = 0; i < 20; i++) await ingest(node, "new-1", [i * 3, i * 3 + 1, i * 3 + 2], t0 + i * 10)
+    const values = await waitForValues(socket, "new-1", 60)
+    expect(values).toEqual(Array.from({ length: 60 }, (_, i) => i))
+    const state = await socket.next((f) => f.type === "state")
+    expect(state).toMatchObject({ sensor: "new-1", from: "unknown", to: "online" })
+    await socket.close()
+  })
+
+  it("confirms with the sensor's current state", async () => {
+    await ingest(node, "known-1", [41, 42], Date.now() - 5_000)
+    const { socket, confirmed } = await subscribe(node, ["known-1"])
+    expect(confirmed.sensors).toEqual([{ sensor: "known-1", state: expect.objectContaining({ sensor: "known-1", status: "online", lastValue: 42 }) }])
+    await socket.close()
+  })
+
+  it("streams every sensor under a prefix once, also when the sensor is subscribed by id too", async () => {
+    const { socket } = await subscribe(node, ["site-7/*", "site-7/pump"])
+    const t0 = Date.now() - 5_000
+    await ingest(node, "site-7/pump", [1, 2], t0)
+    await ingest(node, "site-7/valve", [3], t0)
+    await ingest(node, "site-8/pump", [4], t0)
+    await waitForValues(socket, "site-7/valve", 1)
+    expect(await waitForValues(socket, "site-7/pump", 2)).toEqual([1, 2])
+    await ingest(node, "site-7/valve", [5], t0 + 10)
+    expect(await waitForValues(socket, "site-7/valve", 2)).toEqual([3, 5])
+    expect(feedsOf(socket.frames, "site-7/pump")).toEqual([1, 2])
+    expect(feedsOf(socket.frames, "site-8/pump")).toEqual([])
+    await socket.close()
+  })
+
+  it("sends at most one readings frame per interval, however many batches arrive", async () => {
+    const { socket } = await subscribe(node, ["burst-1"])
+    const t0 = Date.now() - 5_000
+    const started = Date.now()
+    await Promise.all(Array.from({ length: 40 }, (_, i) => ingest(node, "burst-1", [i], t0 + i, "accepted")))
+    await waitForValues(socket, "burst-1", 40)
+    const elapsed = Date.now() - started
+    const frames = socket.frames.filter((f) => f.type === "readings").length
+    expect(frames).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 1)
+    expect(frames).toBeLessThan(40)
+    await socket.close()
+  })
+
+  it("stops streaming after unsubscribe", async () => {
+    const { socket } = await subscribe(node, ["unsub-1"])
+    socket.send({ type: "unsubscribe", sensors: ["unsub-1", "never-subscribed"] })
+    expect(await socket.next((f) => f.type === "unsubscribed")).toEqual({ type: "unsubscribed", sensors: ["unsub-1"] })
+    await ingest(node, "unsub-1", [1], Date.now() - 1000)
+    // A sensor still subscribed on another connection proves the feed ran past the point where unsub-1 would have arrived.
+    const { socket: other } = await subscribe(node, ["unsub-2"])
+    await ingest(node, "unsub-2", [1], Date.now() - 1000)
+    await waitForValues(other, "unsub-2", 1)
+    await new Promise((r) => setTimeout(r, 150))
+    expect(feedsOf(socket.frames, "unsub-1")).toEqual([])
+    await Promise.all([socket.close(), other.close()])
+  })
+
+  it("refuses subscriptions past LIVE_MAX_SUBSCRIPTIONS and bad entries, naming them", async () => {
+    const socket = await openSocket(wsUrl(node.url, "/ws/live"))
+    socket.send({ type: "subscribe", sensors: ["a", "b"] })
+    await socket.next((f) => f.type === "subscribed")
+    socket.send({ type: "subscribe", sensors: ["c", "d"] })
+    expect(await socket.next((f) => f.type === "error")).toMatchObject({
+      code: "too_many_subscriptions",
+      message: expect.stringContaining("LIVE_MAX_SUBSCRIPTIONS")
+    })
+    socket.send({ type: "subscribe", sensors: ["ok", "not ok"] })
+    expect(await socket.next((f) => f.type === "error" && f.code === "validation_failed")).toMatchObject({ message: expect.stringMatching(/^sensors\[1\]: /) })
+    socket.send("{")
+    expect(await socket.next((f) => f.type === "error" && f.code === "malformed_json")).toBeDefined()
+    await socket.close()
+  })
+
+  it("refuses dashboards past LIVE_MAX_CONNECTIONS with 503 and Retry-After", async () => {
+    const held = await Promise.all(Array.from({ length: 8 }, () => openSocket(wsUrl(node.url, "/ws/live"))))
+    await expect(openSocket(wsUrl(node.url, "/ws/live"))).rejects.toMatchObject({ status: 503, headers: { "retry-after": "1" } })
+    await Promise.all(held.map((s) => s.close()))
+  })
+})
+
+describe("WS /ws/live for dashboards that fall behind", () => {
+  let db: TestDatabase
+  let node: RunningNode
+
+  beforeAll(async () => {
+    db = await createTestDatabase("ws_lag")
+    node = await startNode({ DATABASE_URL: db.url, LIVE_INTERVAL_MS: "400", LIVE_BUFFER_READINGS: "100", WS_SOCKET_HIGH_WATER_BYTES: "16384" })
+  })
+  afterAll(async () => {
+    await node?.stop()
+    await db?.drop()
+  })
+
+  it("drops the oldest items past the buffer, counts them, and tells the dashboard it lagged", async () => {
+    const { socket } = await subscribe(node, ["lag-1"])
+    const before = await metricValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')
+    const t0 = Date.now() - 60_000
+    // Ten batches of 50 inside one 400 ms interval: the buffer keeps the newest 100 readings.
+    for (let b = 0; b < 10; b++) await ingest(node, "lag-1", Array.from({ length: 50 }, (_, i) => b * 50 + i), t0 + b * 50, "accepted")
+    const lagged = await socket.next((f) => f.type === "lagged")
+    // The oldest items: 400 readings and the sensor's first status change (unknown -> online).
+    expect(lagged.dropped).toBe(401)
+    expect(await waitForValues(socket, "lag-1", 100)).toEqual(Array.from({ length: 100 }, (_, i) => 400 + i))
+    expect(socket.frames.findIndex((f) => f.type === "lagged")).toBeLessThan(socket.frames.findIndex((f) => f.type === "readings"))
+    expect((await metricValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')) - before).toBe(401)
+    await socket.close()
+  })
+})
+
+describe("WS /ws/live with a dashboard that stops reading", () => {
+  let db: TestDatabase
+  let node: RunningNode
+
+  beforeAll(async () => {
+    db = await createTestDatabase("ws_stall")
+    node = await startNode({ DATABASE_URL: db.url, LIVE_INTERVAL_MS: "50", LIVE_BUFFER_READINGS: "20000", WS_SOCKET_HIGH_WATER_BYTES: "16384" })
+  })
+  afterAll(async () => {
+    await node?.stop()
+    await db?.drop()
+  })
+
+  it("a dashboard that stops reading costs only its buffer: ingestion and other dashboards carry on", async () => {
+    const { socket: stalled } = await subscribe(node, ["slow/*"])
+    const { socket: healthy } = await subscribe(node, ["slow/*"])
+    stalled.ws.pause()
+    const before = await metricValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')
+    const t0 = Date.now() - 600_000
+    const sensors = ["slow/a", "slow/b", "slow/c", "slow/d"]
+    const perSensor = 80_000
+    for (const s of sensors) {
+      const put = await fetch(`${node.url}/api/v1/sensors/${encodeURIComponent(s)}`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ throttleRate: 1_000_000, throttleBurst: 1_000_000 })
+      })
+      expect(put.status).toBeLessThan(300)
+    }
+    for (let start = 0; start < perSensor; start += 5_000) {
+      await Promise.all(
+        sensors.map((s) => ingest(node, s, Array.from({ length: 5_000 }, (_, i) => start + i), t0 + start))
+      )
+    }
+    for (const s of sensors) expect(await waitForValues(healthy, s, perSensor, 30_000)).toHaveLength(perSensor)
+    const dropped = (await metricValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')) - before
+    expect(dropped).toBeGreaterThan(0)
+    stalled.ws.resume()
+    const lagged = await stalled.next((f) => f.type === "lagged", 15_000)
+    expect(Number(lagged.dropped)).toBeGreaterThan(0)
+    await Promise.all([stalled.close(), healthy.close()])
+  })
+})
