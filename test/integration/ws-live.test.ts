@@ -143,7 +143,7 @@ describe("WS /ws/live for dashboards that fall behind", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("ws_lag")
-    node = await startNode({ DATABASE_URL: db.url, LIVE_INTERVAL_MS: "400", LIVE_BUFFER_READINGS: "100", WS_SOCKET_HIGH_WATER_BYTES: "16384" })
+    node = await startNode({ DATABASE_URL: db.url, LIVE_INTERVAL_MS: "1500", LIVE_BUFFER_READINGS: "100", WS_SOCKET_HIGH_WATER_BYTES: "16384" })
   })
   afterAll(async () => {
     await node?.stop()
@@ -154,14 +154,17 @@ describe("WS /ws/live for dashboards that fall behind", () => {
     const { socket } = await subscribe(node, ["lag-1"])
     const before = await metricValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')
     const t0 = Date.now() - 60_000
-    // Ten batches of 50 inside one 400 ms interval: the buffer keeps the newest 100 readings.
+    // A first reading leaves at once and opens a 1.5 s interval...
+    await ingest(node, "lag-1", [-1], t0 - 1_000)
+    await waitForValues(socket, "lag-1", 1)
+    // ...inside which ten batches of 50 arrive: the buffer keeps the newest 100 readings.
     for (let b = 0; b < 10; b++) await ingest(node, "lag-1", Array.from({ length: 50 }, (_, i) => b * 50 + i), t0 + b * 50, "accepted")
     const lagged = await socket.next((f) => f.type === "lagged")
-    // The oldest items: 400 readings and the sensor's first status change (unknown -> online).
-    expect(lagged.dropped).toBe(401)
-    expect(await waitForValues(socket, "lag-1", 100)).toEqual(Array.from({ length: 100 }, (_, i) => 400 + i))
-    expect(socket.frames.findIndex((f) => f.type === "lagged")).toBeLessThan(socket.frames.findIndex((f) => f.type === "readings"))
-    expect((await metricValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')) - before).toBe(401)
+    expect(lagged.dropped).toBe(400)
+    const values = await waitForValues(socket, "lag-1", 101)
+    expect(values).toEqual([-1, ...Array.from({ length: 100 }, (_, i) => 400 + i)])
+    expect(socket.frames.findIndex((f) => f.type === "lagged")).toBeLessThan(socket.frames.findLastIndex((f) => f.type === "readings"))
+    expect((await metricValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')) - before).toBe(400)
     await socket.close()
   })
 })

@@ -1,7 +1,8 @@
 /**
  * One dashboard's WebSocket. Items of the sensors it watches wait in a bounded buffer (counted in
  * readings) and leave at most once per interval, merged per sensor; when the buffer overflows the
- * oldest items go, are counted, and the next flush starts with `{type:"lagged", dropped}`. A
+ * oldest items go, are counted, and the next flush starts with `{type:"lagged", dropped}`. The
+ * first item after a quiet interval leaves at once (a sparse feed is not delayed). A
  * dashboard that does not read its socket only ever costs its buffer: nothing is written to a
  * socket past the high-water mark, and ingestion never waits for it.
  */
@@ -37,6 +38,8 @@ const COMPACT_AFTER = 1_024
 export class LiveConnection implements LiveSink {
   alive = true
   dirty = false
+  /** When it last sent readings: the next frame may leave one interval later. */
+  lastFlushAt = 0
   private readonly topics = new Map<string, LiveTopic>()
   private readonly sensors = new Set<string>()
   private items: Array<LiveItem | undefined> = []
@@ -90,6 +93,7 @@ export class LiveConnection implements LiveSink {
   flush(now: number): boolean {
     if (this.ws.readyState !== this.ws.OPEN) return false
     if (this.confirming > 0 || this.ws.bufferedAmount > this.settings.highWaterBytes) return true
+    this.lastFlushAt = now
     if (this.dropped > 0) {
       this.send({ type: "lagged", dropped: this.dropped })
       this.dropped = 0

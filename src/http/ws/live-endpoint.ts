@@ -1,7 +1,6 @@
 /**
  * `WS /ws/live`: dashboards subscribe to sensors (or id prefixes) and receive their readings,
- * status changes and notices. One timer per node flushes the connections that have something
- * waiting, at most once per `LIVE_INTERVAL_MS` each.
+ * status changes and notices, at most one readings frame per `LIVE_INTERVAL_MS` per connection.
  */
 import { Effect, Layer, Runtime } from "effect"
 import { WebSocketServer } from "ws"
@@ -36,17 +35,31 @@ export const LiveEndpointLive = Layer.scopedDiscard(
         Effect.orElseSucceed(() => ({ sensor, state: null }))
       )
 
+    // One timer for the node: it fires when the earliest waiting connection may send again.
     const dirty = new Set<LiveConnection>()
     let timer: NodeJS.Timeout | null = null
-    const flushDirty = () => {
+    let timerDue = Number.POSITIVE_INFINITY
+    const arm = (due: number) => {
+      if (timer !== null && timerDue <= due) return
+      if (timer !== null) clearTimeout(timer)
+      timerDue = due
+      timer = setTimeout(flushDue, Math.max(0, due - Date.now()))
+    }
+    const flushDue = () => {
       timer = null
+      timerDue = Number.POSITIVE_INFINITY
       const now = Date.now()
+      let next = Number.POSITIVE_INFINITY
       for (const c of dirty) {
-        if (c.flush(now)) continue
-        c.dirty = false
-        dirty.delete(c)
+        const due = c.lastFlushAt + live.intervalMs
+        if (due > now) next = Math.min(next, due)
+        else if (c.flush(now)) next = Math.min(next, now + live.intervalMs)
+        else {
+          c.dirty = false
+          dirty.delete(c)
+        }
       }
-      if (dirty.size > 0) timer = setTimeout(flushDirty, live.intervalMs)
+      if (next !== Number.POSITIVE_INFINITY) arm(next)
     }
 
     const services: LiveServices = {
@@ -55,7 +68,7 @@ export const LiveEndpointLive = Layer.scopedDiscard(
       states: (sensors) => runPromise(Effect.forEach(sensors, stateOf, { concurrency: STATE_LOOKUP_CONCURRENCY })),
       markDirty: (c) => {
         dirty.add(c)
-        if (timer === null) timer = setTimeout(flushDirty, live.intervalMs)
+        arm(Math.max(Date.now(), c.lastFlushAt + live.intervalMs))
       }
     }
     const settings = { bufferReadings: live.bufferReadings, highWaterBytes: ws.socketHighWaterBytes, maxSubscriptions: live.maxSubscriptions }
@@ -107,8 +120,8 @@ export const LiveEndpointLive = Layer.scopedDiscard(
         closing = true
         stopHeartbeat()
         stopHealth()
-        if (timer !== null) clearTimeout(timer)
-        flushDirty()
+        for (const c of dirty) c.lastFlushAt = 0
+        flushDue()
         if (timer !== null) clearTimeout(timer)
         await closeAll([], Array.from(connections, (c) => c.ws), 0)
         await new Promise<void>((resolve) => wss.close(() => resolve()))
