@@ -11,6 +11,7 @@ import { abortAll } from "./abort.js"
 import { terminateAll } from "./child.js"
 import { type BareHttpResult, bareHttpLimit } from "./limits.js"
 import { runNodePhases } from "./node-phases.js"
+import { LIVE_HEADERS, liveRows, WS_HEADERS, wsGoals, wsRows } from "./ws-report.js"
 import {
   goals,
   type Machine,
@@ -25,6 +26,7 @@ import {
 } from "./report.js"
 import { SETTINGS, type TargetName } from "./settings.js"
 import { type NodeTarget, ROOT, startTarget } from "./targets.js"
+import { runWsPhases, type WsRun } from "./ws-phases.js"
 
 const log = (line: string): void => console.log(line)
 
@@ -115,8 +117,21 @@ const main = async (): Promise<number> => {
     targets.push(await runTarget(name))
   }
 
+  let ws: WsRun | null = null
+  if (SETTINGS.ws.enabled && !interrupted) {
+    log("\n== WebSocket devices and live feed (machine PostgreSQL) ==")
+    try {
+      ws = await runWsPhases(log, (t) => {
+        if (t === null) running.clear()
+        else running.add(t)
+      })
+    } catch (e) {
+      log(`  FAILED: ${errorText(e)}`)
+    }
+  }
+
   const elapsedS = (performance.now() - t0) / 1000
-  const goalList = goals(targets)
+  const goalList = [...goals(targets), ...wsGoals(ws)]
   log("\n== summary ==")
   log(table(SUMMARY_HEADERS, summaryRows(targets, bareHttp)))
   log("(latencies: open model at half the peak request rate, measured from the intended send time, 202 answers only)")
@@ -146,6 +161,12 @@ const main = async (): Promise<number> => {
     const logCounts = Object.entries(t.nodeLog.counts)
     if (logCounts.length > 0) log(`  node log: ${logCounts.map(([k, v]) => `${k}x${v}`).join(" ")}; ${t.nodeLog.first.join(" | ")}`)
   }
+  if (ws !== null) {
+    log("\n== WebSocket ==")
+    log(table(WS_HEADERS, wsRows(ws, targets, bareHttp)))
+    if (ws.live !== null) log(table(LIVE_HEADERS, liveRows(ws.live)))
+    log(`websocket durability: acknowledged durable ${ws.acknowledgedDurable.toLocaleString("en-US")}, stored ${ws.stored.toLocaleString("en-US")}, lost: ${ws.lost}`)
+  }
   log("\n== goals ==")
   log(table(["goal", "target", "measured", "result"], goalList.map((g) => [g.goal, g.target, g.measured, g.pass ? "PASS" : "FAIL"])))
   log("\n== notes ==")
@@ -163,11 +184,12 @@ const main = async (): Promise<number> => {
     settings: SETTINGS,
     bareHttp,
     targets,
+    ws,
     goals: goalList
   })
   log(`results: ${path.relative(ROOT, file)}; took ${elapsedS.toFixed(0)} s`)
 
-  const lost = targets.reduce((s, t) => s + (t.run?.durability.lost ?? 0), 0)
+  const lost = targets.reduce((s, t) => s + (t.run?.durability.lost ?? 0), 0) + (ws?.lost ?? 0)
   if (lost > 0) {
     log(`\n!!! BENCH FAILED: ${lost} durably acknowledged readings are missing from PostgreSQL !!!`)
     return 2

@@ -1,6 +1,6 @@
 /**
  * Every knob of the benchmark in one place. Durations can be scaled down for a quick smoke run with
- * BENCH_SCALE (e.g. 0.3); BENCH_TARGETS picks the databases (default "external,embedded").
+ * BENCH_SCALE (e.g. 0.3); BENCH_TARGETS picks the databases (default "external,embedded"; "none" runs only the WebSocket rows).
  */
 
 const scale = (() => {
@@ -14,6 +14,7 @@ export type TargetName = "external" | "embedded"
 
 const targetsFromEnv = (): ReadonlyArray<TargetName> => {
   const wanted = (process.env.BENCH_TARGETS ?? "external,embedded").split(",").map((s) => s.trim())
+  if (wanted.includes("none")) return []
   const out: Array<TargetName> = []
   for (const w of wanted) if ((w === "external" || w === "embedded") && !out.includes(w)) out.push(w)
   return out.length > 0 ? out : ["external", "embedded"]
@@ -61,5 +62,27 @@ export const SETTINGS = {
   halfPeak: { fraction: 0.5, durationMs: ms(8_000), maxInFlight: 512, connections: 64 },
   bareHttp: { concurrencies: [16, 64], warmupMs: ms(1_000), durationMs: ms(5_000) },
   http: { headersTimeoutMs: 30_000, bodyTimeoutMs: 30_000, maxRequestsPerPhase: 2_000_000 },
-  goals: { nodeOverBareInsert: 0.5, p99Ms: 100 }
+  /** WebSocket rows: BENCH_WS=0 skips them. */
+  ws: {
+    enabled: process.env.BENCH_WS !== "0",
+    connections: 1_000,
+    /**
+     * Device phases: readings per frame and frames each device keeps in flight (a device streams
+     * without waiting for each ack). 100 x 1,000 devices in flight stays under WRITER_QUEUE_ROWS.
+     */
+    devicePhases: [
+      { perFrame: 1, inFlight: 8 },
+      { perFrame: 1, inFlight: 32 },
+      { perFrame: 10, inFlight: 4 },
+      { perFrame: 100, inFlight: 1 }
+    ],
+    /** The same depth with coalescing off, to show what coalescing buys. */
+    perFramePhase: { perFrame: 1, inFlight: 32 },
+    warmupMs: ms(3_000),
+    durationMs: ms(6_000),
+    dashboards: 200,
+    sensorsPerDashboard: 50,
+    liveDurationMs: ms(6_000)
+  },
+  goals: { nodeOverBareInsert: 0.5, p99Ms: 100, wsOnePerFrame: 50_000, liveP99Ms: 20 }
 } as const

@@ -95,13 +95,13 @@ const describe = async (
   stop
 })
 
-const startExternal = async (): Promise<NodeTarget> => {
+const startExternal = async (env: Record<string, string>): Promise<NodeTarget> => {
   const db = `flowmesh_bench_${Date.now()}`
   await withClient(ADMIN_URL, (c) => c.query(`create database ${db}`))
   const dbUrl = `postgres://postgres@127.0.0.1:5432/${db}`
   const drop = () => withClient(ADMIN_URL, (c) => c.query(`drop database if exists ${db} with (force)`)).then(() => undefined)
   try {
-    const started = await startNode("external", { DATABASE_URL: dbUrl })
+    const started = await startNode("external", { ...env, DATABASE_URL: dbUrl })
     return await describe("external", `machine PostgreSQL, scratch database ${db}`, started, dbUrl, async () => {
       try {
         return await started.child.stop(SETTINGS.node.stopTimeoutMs)
@@ -140,11 +140,11 @@ const stopLeftoverPostgres = async (pid: number): Promise<void> => {
   for (let i = 0; i < 150 && isAlive(pid); i++) await sleep(100)
 }
 
-const startEmbedded = async (): Promise<NodeTarget> => {
+const startEmbedded = async (env: Record<string, string>): Promise<NodeTarget> => {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "flowmesh-bench-"))
   const remove = () => fs.rm(dataDir, { recursive: true, force: true })
   try {
-    const started = await startNode("embedded", { DATA_DIR: dataDir })
+    const started = await startNode("embedded", { ...env, DATA_DIR: dataDir })
     const { port, pid } = await embeddedPort(dataDir)
     const dbUrl = `postgres://postgres@127.0.0.1:${port}/flowmesh`
     return await describe("embedded", `embedded PostgreSQL started by the node, DATA_DIR ${dataDir}`, started, dbUrl, async () => {
@@ -163,4 +163,6 @@ const startEmbedded = async (): Promise<NodeTarget> => {
   }
 }
 
-export const startTarget = (name: TargetName): Promise<NodeTarget> => (name === "external" ? startExternal() : startEmbedded())
+/** Starts a node on the named database; `env` adds node settings (e.g. COALESCE_WINDOW_MS). */
+export const startTarget = (name: TargetName, env: Record<string, string> = {}): Promise<NodeTarget> =>
+  name === "external" ? startExternal(env) : startEmbedded(env)

@@ -123,7 +123,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     coalesceMaxReadings: intIn("COALESCE_MAX_READINGS", 1, 100_000, 500)
   }),
   live: Config.all({
-    intervalMs: intIn("LIVE_INTERVAL_MS", 1, 60_000, 50),
+    intervalMs: intIn("LIVE_INTERVAL_MS", 1, 60_000, 10),
     bufferReadings: intIn("LIVE_BUFFER_READINGS", 10, 10_000_000, 10_000),
     maxSubscriptions: intIn("LIVE_MAX_SUBSCRIPTIONS", 1, 1_000_000, 1_000),
     maxConnections: intIn("LIVE_MAX_CONNECTIONS", 1, 1_000_000, 2_000),

@@ -5,6 +5,7 @@
  * acks, the socket stops being read, so TCP pushes back on the device instead of the node buffering.
  * Bad frames answer an error frame and the connection stays open, unless they come as a flood.
  */
+import type { Writable } from "node:stream"
 import { Either } from "effect"
 import type { RawData, WebSocket } from "ws"
 import { readingsCounter, wsFrames, wsPausedConnections, wsRejected } from "../../telemetry/metrics.js"
@@ -43,9 +44,16 @@ export class DeviceConnection implements TicketOwner {
   private badWindowStart = 0
   private outboundCheck: NodeJS.Timeout | null = null
   private drained: (() => void) | null = null
+  private corked = false
+  private readonly uncork = () => {
+    this.corked = false
+    this.socket.uncork()
+  }
 
   constructor(
     readonly ws: WebSocket,
+    /** The TCP socket under `ws`: acks answered in one tick leave in one write. */
+    private readonly socket: Writable,
     private readonly coalescer: Coalescer,
     private readonly settings: DeviceSettings,
     private readonly observeLatency: (seconds: number) => void
@@ -148,6 +156,11 @@ export class DeviceConnection implements TicketOwner {
   private send(frame: object): void {
     if (this.ws.readyState !== this.ws.OPEN) return
     wsFrames.devices.out.inc()
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      process.nextTick(this.uncork)
+    }
     this.ws.send(JSON.stringify(frame))
   }
 

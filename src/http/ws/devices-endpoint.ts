@@ -82,7 +82,7 @@ export const DevicesEndpointLive = Layer.scopedDiscard(
         return
       }
       wss.handleUpgrade(request, socket, head, (socketOpen) => {
-        const connection = new DeviceConnection(socketOpen, coalescers[ack], settingsFor(ack === "durable"), (s) => ingestLatencyWs[ack].observe(s))
+        const connection = new DeviceConnection(socketOpen, socket, coalescers[ack], settingsFor(ack === "durable"), (s) => ingestLatencyWs[ack].observe(s))
         connections.add(connection)
         wsConnections.devices.inc()
         socketOpen.on("error", (e: Error & { code?: string }) => {

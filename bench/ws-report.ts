@@ -1,0 +1,58 @@
+/** The WebSocket part of the bench report: device rows with same-run limits and ratios, live latency, goals. */
+import type { BareHttpResult } from "./limits.js"
+import type { Goal, TargetReport } from "./report.js"
+import { SETTINGS } from "./settings.js"
+import type { LiveRow, WsRun } from "./ws-phases.js"
+
+const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-")
+const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : "-")
+const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}x` : "-")
+const cpu = (c: LiveRow["cpu"]): string => `${c.bench.toFixed(2)}/${c.child.toFixed(2)}/${c.postgres.toFixed(2)}/${c.else.toFixed(2)}/${c.idle.toFixed(2)}`
+
+export const WS_HEADERS = ["phase", "frames/s", "readings/s durable", "/ bare insert", "/ bare HTTP", "ack p50 / p99 ms", "problems", "CPU bench/child/pg/else/idle"]
+
+export const wsRows = (ws: WsRun, targets: ReadonlyArray<TargetReport>, bareHttp: BareHttpResult | null): Array<Array<string>> => {
+  const bareInsert = targets.find((t) => t.name === "external")?.run?.bareInsert.bestRowsPerSec ?? Number.NaN
+  const http = bareHttp?.bestReadingsPerSec ?? Number.NaN
+  return ws.devices.map((d) => [
+    d.phase,
+    int(d.framesPerSec),
+    int(d.readingsPerSec),
+    ratio(d.readingsPerSec / bareInsert),
+    ratio(d.readingsPerSec / http),
+    `${ms(d.p50Ms)} / ${ms(d.p99Ms)}`,
+    d.problems,
+    cpu(d.cpu)
+  ])
+}
+
+export const LIVE_HEADERS = ["live feed", "readings/s in", "dashboards", "readings/s delivered", "p50 / p99 / max ms", "node-side p99", "lagged", "CPU bench/child/pg/else/idle"]
+
+export const liveRows = (live: LiveRow): Array<Array<string>> => [
+  [
+    "ingest -> dashboard",
+    int(live.ingestReadingsPerSec),
+    String(live.dashboards),
+    int(live.deliveredPerSec),
+    `${ms(live.p50Ms)} / ${ms(live.p99Ms)} / ${ms(live.maxMs)}`,
+    `<= ${live.nodeP99Ms} ms`,
+    int(live.lagged),
+    cpu(live.cpu)
+  ]
+]
+
+export const wsGoals = (ws: WsRun | null): Array<Goal> => {
+  if (ws === null) return []
+  const one = Math.max(...ws.devices.filter((d) => d.perFrame === 1 && d.coalescing).map((d) => d.readingsPerSec))
+  const p99 = ws.live?.p99Ms ?? Number.NaN
+  return [
+    {
+      goal: "ws: one reading per frame, readings/s durable (best depth)",
+      target: `>= ${int(SETTINGS.goals.wsOnePerFrame)}`,
+      measured: int(one),
+      pass: one >= SETTINGS.goals.wsOnePerFrame
+    },
+    { goal: "live: p99 ingest -> dashboard at half that rate", target: `<= ${SETTINGS.goals.liveP99Ms} ms`, measured: `${ms(p99)} ms`, pass: p99 <= SETTINGS.goals.liveP99Ms },
+    { goal: "ws: no durably acknowledged reading lost", target: "lost: 0", measured: `lost: ${ws.lost}`, pass: ws.lost === 0 }
+  ]
+}
