@@ -196,15 +196,33 @@ describe("WS /ws/devices flow control and shutdown", () => {
     }
   })
 
-  it("on shutdown answers every frame already read, then closes 1001", async () => {
+  it("answers an error frame with retryAfterMs when the writer is full, and takes the frame when resent", async () => {
+    const node = await startNode({ DATABASE_URL: db.url, WRITER_QUEUE_ROWS: "100" })
+    try {
+      const socket = await devices(node)
+      const ts = Date.now() - 60_000
+      const readings = Array.from({ length: 150 }, (_, i) => ({ sensor: "full-1", ts: ts + i, value: i }))
+      socket.send({ type: "readings", seq: 1, readings })
+      expect(await socket.next((f) => f.seq === 1)).toMatchObject({ type: "error", code: "unavailable", retryAfterMs: 1000 })
+      socket.send({ type: "readings", seq: 2, readings: readings.slice(0, 50) })
+      expect(await socket.next(isAck(2))).toMatchObject({ accepted: 50, durable: true })
+      await socket.close()
+    } finally {
+      await node.stop()
+    }
+  })
+
+  it("on shutdown answers every frame already read, then closes 1001 (dashboards too)", async () => {
     const node = await startNode({ DATABASE_URL: db.url })
     const socket = await devices(node, "?ack=durable")
+    const dashboard = await openSocket(wsUrl(node.url, "/ws/live"))
     const ts = Date.now() - 60_000
     for (let seq = 0; seq < 300; seq++) socket.send({ type: "readings", seq, readings: [{ sensor: `stop-${seq % 7}`, ts: ts + seq, value: seq }] })
     await socket.next(isAck(0))
     await node.stop()
     const closed = await socket.closed
     expect(closed.code).toBe(1001)
+    expect((await dashboard.closed).code).toBe(1001)
     const answered = socket.frames.filter((f) => f.type === "ack" || f.type === "error")
     // Frames the node read were all answered before the close; the rest were never read (the device resends them).
     expect(new Set(answered.map((f) => f.seq)).size).toBe(answered.length)
