@@ -66,6 +66,7 @@ export interface AppConfigShape {
     readonly maxSubscriptions: number
     readonly maxConnections: number
     readonly publishTickMs: number
+    readonly interestRefreshMs: number
   }
   readonly log: { readonly level: "debug" | "info" | "warning" | "error"; readonly format: LogFormat }
 }
@@ -127,7 +128,8 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     bufferReadings: intIn("LIVE_BUFFER_READINGS", 10, 10_000_000, 10_000),
     maxSubscriptions: intIn("LIVE_MAX_SUBSCRIPTIONS", 1, 1_000_000, 1_000),
     maxConnections: intIn("LIVE_MAX_CONNECTIONS", 1, 1_000_000, 2_000),
-    publishTickMs: intIn("LIVE_PUBLISH_TICK_MS", 1, 10_000, 10)
+    publishTickMs: intIn("LIVE_PUBLISH_TICK_MS", 1, 10_000, 10),
+    interestRefreshMs: intIn("LIVE_INTEREST_REFRESH_MS", 100, 3_600_000, 15_000)
   }),
   log: Config.all({
     level: oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"], "info"),

@@ -2,8 +2,8 @@
  * The node's live feed. Sensor actors publish what they accepted (one item per batch) and their
  * status changes; dashboards subscribe per sensor or per id prefix. Items for local watchers are
  * delivered in-process at once; with `REDIS_URL` they also go to the other nodes through
- * {@link RedisLiveBridge}. Publishing is synchronous and costs nothing for a sensor nobody watches
- * on a single node.
+ * {@link RedisLiveBridge}. Publishing is synchronous and costs nothing for a sensor nobody watches,
+ * here or on another node.
  */
 import { Effect, Option } from "effect"
 import { AppConfig } from "../config.js"
@@ -42,6 +42,7 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("flowmesh/LiveFeed", {
       const made = new RedisLiveBridge(publisher, subscriber, hub, {
         publishTickMs: live.publishTickMs,
         maxPendingReadings: live.bufferReadings * 10,
+        interestRefreshMs: live.interestRefreshMs,
         onHealth: (healthy) => {
           const log = healthy
             ? logInfo("live feed across nodes is up (Redis)", {})
@@ -68,7 +69,7 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("flowmesh/LiveFeed", {
         codes: ArrayLike<number>,
         receivedAt: number
       ): void => {
-        if (bridge === null && !hub.watched(sensor)) return
+        if (!hub.watched(sensor) && bridge?.wanted(sensor) !== true) return
         let all = true
         for (let i = 0; i < codes.length; i++) if (codes[i]! < 0) all = false
         if (all) {

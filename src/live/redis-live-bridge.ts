@@ -1,17 +1,21 @@
 /**
  * Carries live items between nodes over Redis pub/sub. Publishing is batched: items wait for the
- * next tick and leave as one PUBLISH per sensor per tick, pipelined. Subscribing follows the hub's
- * reference counts: one channel (or pattern) per topic per node, however many dashboards watch it.
- * Redis is never on the ingest path: when it is down, items for other nodes are dropped and
- * counted, local dashboards keep their local feed, and the bridge re-opens every topic when it is back.
+ * next tick and leave as one PUBLISH per sensor per tick, pipelined, and only for sensors another
+ * node watches ({@link RemoteInterest}, learnt from announcements on a control channel).
+ * Subscribing follows the hub's reference counts: one channel (or pattern) per topic per node,
+ * however many dashboards watch it. Redis is never on the ingest path: when it is down, items for
+ * other nodes are dropped and counted, local dashboards keep their local feed, and the bridge
+ * re-opens every topic and re-announces its interest when it is back.
  */
 import { randomUUID } from "node:crypto"
 import type { Redis } from "ioredis"
-import { liveDropped, liveRemoteItems } from "../telemetry/metrics.js"
+import { liveDropped, livePublished, liveRemoteItems, liveRemoteTopics } from "../telemetry/metrics.js"
 import type { LiveHub } from "./live-hub.js"
-import type { LiveItem, LiveReadings, LiveTopic } from "./live-item.js"
+import { type LiveItem, type LiveReadings, type LiveTopic, topicKey } from "./live-item.js"
+import { type Announcement, decodeAnnouncement, RemoteInterest } from "./remote-interest.js"
 
 const CHANNEL = "flowmesh:live:"
+const CONTROL = "flowmesh:live-interest"
 
 const channelOf = (topic: LiveTopic) => (topic._tag === "Sensor" ? CHANNEL + topic.sensor : `${CHANNEL}${topic.prefix}*`)
 
@@ -59,6 +63,8 @@ export interface BridgeOptions {
   readonly publishTickMs: number
   /** Bound on readings waiting for the next tick; beyond it they are dropped and counted. */
   readonly maxPendingReadings: number
+  /** Each node re-announces its whole interest this often; one silent for three periods is forgotten. */
+  readonly interestRefreshMs: number
   readonly onHealth: (healthy: boolean) => void
 }
 
@@ -69,6 +75,8 @@ export class RedisLiveBridge {
   private timer: NodeJS.Timeout | null = null
   private healthy = false
   private closed = false
+  private readonly remote = new RemoteInterest((open) => liveRemoteTopics.inc(open ? 1 : -1))
+  private readonly refresh: NodeJS.Timeout
 
   constructor(
     private readonly publisher: Redis,
@@ -76,14 +84,23 @@ export class RedisLiveBridge {
     private readonly hub: LiveHub,
     private readonly options: BridgeOptions
   ) {
-    subscriber.on("message", (channel: string, message: string) => this.receive(channel.slice(CHANNEL.length), message, null))
+    subscriber.on("message", (channel: string, message: string) => {
+      if (channel === CONTROL) this.onAnnouncement(message)
+      else this.receive(channel.slice(CHANNEL.length), message, null)
+    })
     subscriber.on("pmessage", (pattern: string, channel: string, message: string) =>
       this.receive(channel.slice(CHANNEL.length), message, pattern.slice(CHANNEL.length, -1))
     )
     subscriber.on("ready", () => this.reopen())
     subscriber.on("close", () => this.setHealthy(false))
     subscriber.on("error", () => this.setHealthy(false))
+    publisher.on("ready", () => this.announceAll(true))
     if (subscriber.status === "ready") this.reopen()
+    this.refresh = setInterval(() => {
+      this.remote.expire(Date.now() - 3 * options.interestRefreshMs)
+      this.announceAll(false)
+    }, options.interestRefreshMs)
+    this.refresh.unref()
   }
 
   isHealthy(): boolean {
@@ -103,10 +120,17 @@ export class RedisLiveBridge {
           ? this.subscriber.psubscribe(channel)
           : this.subscriber.punsubscribe(channel)
     command.catch(() => this.setHealthy(false))
+    this.announce({ o: this.nodeId, k: open ? "watch" : "unwatch", t: [topicKey(topic)] })
   }
 
-  /** Queues an item for the other nodes; it leaves with the next tick. */
+  /** Whether a dashboard on another node watches the sensor. */
+  wanted(sensor: string): boolean {
+    return this.remote.watched(sensor)
+  }
+
+  /** Queues an item for the other nodes (if one watches its sensor); it leaves with the next tick. */
   publish(item: LiveItem): void {
+    if (!this.remote.watched(item.sensor)) return
     const size = item._tag === "Readings" ? item.ts.length : 1
     if (this.closed || this.publisher.status !== "ready" || this.pendingReadings + size > this.options.maxPendingReadings) {
       liveDropped.redis.inc(size)
@@ -125,9 +149,14 @@ export class RedisLiveBridge {
     if (this.pending.size === 0) return Promise.resolve()
     const pipeline = this.publisher.pipeline()
     const dropped = this.pendingReadings
+    let messages = 0
     for (const [sensor, items] of this.pending) {
-      for (const message of this.encode(items)) pipeline.publish(CHANNEL + sensor, message)
+      for (const message of this.encode(items)) {
+        pipeline.publish(CHANNEL + sensor, message)
+        messages++
+      }
     }
+    livePublished.inc(messages)
     this.pending.clear()
     this.pendingReadings = 0
     return pipeline.exec().then(
@@ -140,6 +169,7 @@ export class RedisLiveBridge {
 
   async close(): Promise<void> {
     this.closed = true
+    clearInterval(this.refresh)
     if (this.timer !== null) clearTimeout(this.timer)
     await this.flush()
   }
@@ -190,15 +220,37 @@ export class RedisLiveBridge {
     else this.hub.deliverToPrefix(prefix, decoded.item)
   }
 
+  private onAnnouncement(text: string): void {
+    const a = decodeAnnouncement(text)
+    if (a === null || a.o === this.nodeId) return
+    // A node that says hello has just (re)connected: it learns our interest from our answer.
+    if (a.k === "hello") this.announceAll(false)
+    else this.remote.apply(a, Date.now())
+  }
+
+  /** Our whole interest; with `hello`, also asks every other node for theirs. */
+  private announceAll(hello: boolean): void {
+    this.announce({ o: this.nodeId, k: "all", t: this.hub.topics().map(topicKey) })
+    if (hello) this.announce({ o: this.nodeId, k: "hello" })
+  }
+
+  private announce(a: Announcement): void {
+    if (this.closed || this.publisher.status !== "ready") return
+    this.publisher.publish(CONTROL, JSON.stringify(a)).catch(() => {})
+  }
+
   private reopen(): void {
     const topics = this.hub.topics()
-    const channels = topics.filter((t) => t._tag === "Sensor").map(channelOf)
+    const channels = [CONTROL, ...topics.filter((t) => t._tag === "Sensor").map(channelOf)]
     const patterns = topics.filter((t) => t._tag === "Prefix").map(channelOf)
     const commands: Array<Promise<unknown>> = []
-    if (channels.length > 0) commands.push(this.subscriber.subscribe(...channels))
+    commands.push(this.subscriber.subscribe(...channels))
     if (patterns.length > 0) commands.push(this.subscriber.psubscribe(...patterns))
     Promise.all(commands).then(
-      () => this.setHealthy(true),
+      () => {
+        this.announceAll(true)
+        this.setHealthy(true)
+      },
       () => this.setHealthy(false)
     )
   }

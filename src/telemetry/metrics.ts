@@ -182,6 +182,18 @@ export const liveRemoteItems = new Counter({
   registers: [registry]
 })
 
+export const liveRemoteTopics = new Gauge({
+  name: "flowmesh_live_remote_topics",
+  help: "Topics other nodes announced they watch: this node publishes only their sensors to Redis",
+  registers: [registry]
+})
+
+export const livePublished = new Counter({
+  name: "flowmesh_live_published_total",
+  help: "Messages this node published to Redis for other nodes' dashboards (one per sensor per tick)",
+  registers: [registry]
+})
+
 export const liveSubscriptions = new Gauge({
   name: "flowmesh_live_topics",
   help: "Live topics (sensors or prefixes) watched on this node: one Redis subscription each",

@@ -7,6 +7,7 @@
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
+import { metricValue } from "../support/metrics.js"
 import { postJson } from "../support/node-harness.js"
 import { type NodeProcess, spawnNode } from "../support/node-process.js"
 import { type PrivateRedis, startPrivateRedis } from "../support/redis-server.js"
@@ -54,16 +55,27 @@ describe("live feed across nodes through Redis", () => {
     await Promise.all(dbs.map((db) => db.drop()))
   })
 
-  const dashboard = async (node: NodeProcess, sensors: ReadonlyArray<string>): Promise<TestSocket> => {
+  /** Subscribes on `node` and waits until `publisher` knows it must publish these topics. */
+  const dashboard = async (node: NodeProcess, sensors: ReadonlyArray<string>, publisher: NodeProcess = a): Promise<TestSocket> => {
+    const known = await metricValue(publisher.url, "flowmesh_live_remote_topics")
     const socket = await openSocket(wsUrl(node.url, "/ws/live"))
     socket.send({ type: "subscribe", sensors })
     await socket.next((f) => f.type === "subscribed")
+    await until("the publisher to learn the new interest", async () => (await metricValue(publisher.url, "flowmesh_live_remote_topics")) >= known + 1)
     return socket
+  }
+
+  /** Closes dashboards and waits until node A has heard that nobody watches any more. */
+  const closeDashboards = async (...sockets: ReadonlyArray<TestSocket>) => {
+    await Promise.all(sockets.map((s) => s.close()))
+    await until("node A to forget the closed dashboards' interest", async () => (await metricValue(a.url, "flowmesh_live_remote_topics")) === 0)
   }
 
   it("a dashboard on node B sees readings ingested on node A, in order, with one Redis subscription per node", async () => {
     const first = await dashboard(b, ["x-1"])
-    const second = await dashboard(b, ["x-1"])
+    const second = await openSocket(wsUrl(b.url, "/ws/live"))
+    second.send({ type: "subscribe", sensors: ["x-1"] })
+    await second.next((f) => f.type === "subscribed")
     await until("node B's subscription in Redis", async () => (await probe.pubsub("NUMSUB", "flowmesh:live:x-1"))[1] === 1)
     const t0 = Date.now() - 10_000
     for (let i = 0; i < 30; i++) await ingest(a, "x-1", i, t0 + i)
@@ -72,8 +84,20 @@ describe("live feed across nodes through Redis", () => {
     expect((await probe.pubsub("NUMSUB", "flowmesh:live:x-1"))[1]).toBe(1)
     await first.close()
     expect((await probe.pubsub("NUMSUB", "flowmesh:live:x-1"))[1]).toBe(1)
-    await second.close()
+    await closeDashboards(second)
     await until("node B to drop its subscription", async () => (await probe.pubsub("NUMSUB", "flowmesh:live:x-1"))[1] === 0)
+  })
+
+  it("publishes to Redis only sensors a dashboard on another node watches", async () => {
+    const socket = await dashboard(b, ["watched-1"])
+    const published = () => metricValue(a.url, "flowmesh_live_published_total")
+    const before = await published()
+    for (let i = 0; i < 20; i++) await ingest(a, "unwatched-1", i, Date.now() - 10_000 + i)
+    expect(await published()).toBe(before)
+    await ingest(a, "watched-1", 1, Date.now() - 1000)
+    await until("the watched reading on B", () => valuesOf(socket.frames, "watched-1").length === 1)
+    expect(await published()).toBeGreaterThan(before)
+    await closeDashboards(socket)
   })
 
   it("a prefix subscription on node B follows sensors of node A", async () => {
@@ -81,7 +105,7 @@ describe("live feed across nodes through Redis", () => {
     await until("node B's pattern in Redis", async () => Number(await probe.pubsub("NUMPAT")) === 1)
     await ingest(a, "plant-3/flow", 7, Date.now() - 1000)
     await until("the reading on B", () => valuesOf(socket.frames, "plant-3/flow").length === 1)
-    await socket.close()
+    await closeDashboards(socket)
   })
 
   it("Redis down: ingestion stays durable, local feeds go on, dashboards are told; all recovers when Redis is back", async () => {
@@ -101,12 +125,17 @@ describe("live feed across nodes through Redis", () => {
     await redis.start()
     await onB.next((f) => f.type === "recovered", 20_000)
     await until("node B's subscription back in Redis", async () => (await probe.pubsub("NUMSUB", "flowmesh:live:r-1").catch(() => [0, 0]))[1] === 1)
+    // Node A publishes again once its own connection is back (its /ready says so).
+    await until("node A's Redis connection", async () => {
+      const ready = await fetch(`${a.url}/ready`).then((r) => r.json() as Promise<{ checks: { redis: boolean } }>)
+      return ready.checks.redis
+    }, 20_000)
     await ingest(a, "r-1", 3, t0 + 2)
     await until("readings across nodes again", () => valuesOf(onB.frames, "r-1").includes(3), 20_000)
     // The reading published while Redis was down was not delivered across nodes; it is stored all the same.
     expect(valuesOf(onB.frames, "r-1")).toEqual([1, 3])
     const history = await fetch(`${a.url}/api/v1/sensors/r-1/readings?limit=10`).then((r) => r.json() as Promise<{ readings: Array<{ value: number }> }>)
     expect(history.readings.map((r) => r.value).sort()).toEqual([1, 2, 3])
-    await onB.close()
+    await closeDashboards(onB)
   })
 })
