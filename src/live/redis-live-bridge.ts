@@ -13,6 +13,7 @@ import { liveDropped, livePublished, liveRemoteItems, liveRemoteTopics } from ".
 import type { LiveHub } from "./live-hub.js"
 import { type LiveItem, type LiveReadings, type LiveTopic, topicKey } from "./live-item.js"
 import { type Announcement, decodeAnnouncement, RemoteInterest } from "./remote-interest.js"
+import { parseNodeMessage } from "./node-message.js"
 
 const CHANNEL = "flowmesh:live:"
 const CONTROL = "flowmesh:live-interest"
@@ -40,13 +41,8 @@ const numbers = (u: unknown): u is ReadonlyArray<number> => Array.isArray(u) && 
 
 /** Reads a message from another node; anything malformed is ignored (and counted by the caller). */
 export const decodeWire = (sensor: string, text: string): { origin: string; item: LiveItem } | null => {
-  let u: unknown
-  try {
-    u = JSON.parse(text)
-  } catch {
-    return null
-  }
-  if (typeof u !== "object" || u === null || !("o" in u) || typeof u.o !== "string" || !("k" in u)) return null
+  const u = parseNodeMessage(text)
+  if (u === null) return null
   if (u.k === "r" && "ts" in u && "v" in u && "q" in u && "at" in u && numbers(u.ts) && numbers(u.v) && numbers(u.q) && typeof u.at === "number") {
     return { origin: u.o, item: { _tag: "Readings", sensor, ts: u.ts, values: u.v, quality: u.q, receivedAt: u.at } }
   }

@@ -7,6 +7,7 @@
  */
 import { LiveHub, type LiveSink } from "./live-hub.js"
 import { type LiveTopic, topicKey } from "./live-item.js"
+import { parseNodeMessage } from "./node-message.js"
 
 export type Announcement =
   | { readonly o: string; readonly k: "watch" | "unwatch" | "all"; readonly t: ReadonlyArray<string> }
@@ -16,13 +17,8 @@ export const topicOfKey = (key: string): LiveTopic =>
   key.endsWith("*") ? { _tag: "Prefix", prefix: key.slice(0, -1) } : { _tag: "Sensor", sensor: key }
 
 export const decodeAnnouncement = (text: string): Announcement | null => {
-  let u: unknown
-  try {
-    u = JSON.parse(text)
-  } catch {
-    return null
-  }
-  if (typeof u !== "object" || u === null || !("o" in u) || typeof u.o !== "string" || !("k" in u)) return null
+  const u = parseNodeMessage(text)
+  if (u === null) return null
   if (u.k === "hello") return { o: u.o, k: "hello" }
   if ((u.k === "watch" || u.k === "unwatch" || u.k === "all") && "t" in u && Array.isArray(u.t) && u.t.every((t) => typeof t === "string")) {
     return { o: u.o, k: u.k, t: u.t }
