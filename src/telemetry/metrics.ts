@@ -208,7 +208,7 @@ export const liveDashboardSubscriptions = new Gauge({
 
 export const liveLatency = new Histogram({
   name: "flowmesh_live_latency_seconds",
-  help: "From a reading's receipt at an edge to its frame written to a dashboard socket",
+  help: "From receipt at an edge to the frame written to a dashboard socket, per batch of readings (its oldest reading)",
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   registers: [registry]
 })
