@@ -149,6 +149,13 @@ describe("WS /ws/devices", () => {
     await Promise.all(held.map((s) => s.close()))
   })
 
+  it("answers a plain HTTP request to a WebSocket path with 426 and what it takes", async () => {
+    const response = await fetch(`${node.url}/ws/devices`)
+    expect(response.status).toBe(426)
+    expect(response.headers.get("upgrade")).toBe("websocket")
+    expect(await response.json()).toMatchObject({ error: "upgrade_required", message: expect.stringContaining("WebSocket endpoint") })
+  })
+
   it("reaps a connection that stops answering pings", async () => {
     const socket = await openSocket(wsUrl(node.url, "/ws/devices"), { autoPong: false })
     const closed = await socket.closed

@@ -4,7 +4,7 @@
  * does not offer: a frame size limit (close 1009), pausing a socket for TCP backpressure, ping/pong.
  * Every other request, upgrade or not, goes to the HttpApp as before.
  */
-import { IncomingMessage, Server, STATUS_CODES } from "node:http"
+import { IncomingMessage, Server, ServerResponse, STATUS_CODES } from "node:http"
 import { Duplex } from "node:stream"
 import { Effect } from "effect"
 import { type WsEndpoint, wsRejected } from "../../telemetry/metrics.js"
@@ -29,6 +29,15 @@ export class EdgeHttpServer extends Server {
   }
 
   override emit(event: string, ...args: Array<unknown>): boolean {
+    if (event === "request") {
+      const [request, response] = args
+      // A plain request to a WebSocket path: say what it takes instead of a bare 404.
+      if (request instanceof IncomingMessage && response instanceof ServerResponse && this.upgrades.has(pathOf(request.url))) {
+        const body = JSON.stringify({ error: "upgrade_required", message: `${pathOf(request.url)} is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)` })
+        response.writeHead(426, { "content-type": "application/json", upgrade: "websocket", connection: "Upgrade" }).end(body)
+        return true
+      }
+    }
     if (event === "upgrade") {
       const [request, socket, head] = args
       if (request instanceof IncomingMessage && socket instanceof Duplex && Buffer.isBuffer(head)) {
