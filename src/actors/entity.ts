@@ -18,7 +18,7 @@ import type { CoreConfig, StatusTransition } from "./core/types.js"
 import { NotDurableYet, Sensor, SensorBusy, SensorUnavailable } from "./protocol.js"
 import { SensorEvents } from "./sensor-events.js"
 import { restoreCore, serializeCore } from "./snapshot.js"
-import { newSchedule, onChange, onTrailing } from "./snapshot-schedule.js"
+import { newSchedule, onChange, onTrailing, phaseOf } from "./snapshot-schedule.js"
 import { toStateView } from "./state-view.js"
 import { logInfo, logWarning } from "../telemetry/log.js"
 
@@ -42,7 +42,8 @@ const behaviour = Effect.gen(function* () {
 
   let resident: Resident | null = null
   let lastTicket = Option.none<CommitTicket>()
-  const schedule = newSchedule()
+  // Sensors that start together (a node restart, a fleet connecting) spread their snapshots over the interval.
+  const schedule = newSchedule(Date.now() - phaseOf(sensorId, entity.snapshotIntervalMs))
 
   const trailingSnapshot = (r: Resident, inMs: number) =>
     Effect.sleep(Duration.millis(inMs)).pipe(

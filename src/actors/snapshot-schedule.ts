@@ -12,7 +12,19 @@ export interface SnapshotSchedule {
   dirty: boolean
 }
 
-export const newSchedule = (): SnapshotSchedule => ({ lastWrittenAt: 0, trailing: false, dirty: false })
+/**
+ * `lastWrittenAt` sets the phase: an actor starting now with `now - phase` writes its first
+ * snapshot `interval - phase` later, so sensors started together do not all write together.
+ */
+export const newSchedule = (lastWrittenAt = 0): SnapshotSchedule => ({ lastWrittenAt, trailing: false, dirty: false })
+
+/** A stable phase in [0, intervalMs) for a sensor (FNV-1a of its id). */
+export const phaseOf = (id: string, intervalMs: number): number => {
+  if (intervalMs <= 0) return 0
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
+  return (h >>> 0) % intervalMs
+}
 
 export type SnapshotDecision =
   /** Write the snapshot with this batch. */

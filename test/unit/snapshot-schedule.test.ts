@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { newSchedule, onChange, onTrailing } from "../../src/actors/snapshot-schedule.js"
+import { newSchedule, onChange, onTrailing, phaseOf } from "../../src/actors/snapshot-schedule.js"
 
 describe("snapshot schedule", () => {
   it("writes at once when the last snapshot is older than the interval", () => {
@@ -31,5 +31,23 @@ describe("snapshot schedule", () => {
   it("with interval 0 writes every change", () => {
     const s = newSchedule()
     for (let t = 0; t < 5; t++) expect(onChange(s, 1_000 + t, 0)).toEqual({ _tag: "Now" })
+  })
+})
+
+describe("snapshot phase", () => {
+  it("is stable per sensor, within the interval, and spreads sensors over it", () => {
+    const phases = Array.from({ length: 1000 }, (_, i) => phaseOf(`sensor-${i}`, 5000))
+    expect(phaseOf("sensor-1", 5000)).toBe(phases[1])
+    expect(phases.every((p) => p >= 0 && p < 5000)).toBe(true)
+    // 1,000 sensors over ten half-second slots: none empty, none with more than twice its share.
+    const slots = Array.from({ length: 10 }, (_, s) => phases.filter((p) => Math.floor(p / 500) === s).length)
+    expect(Math.min(...slots)).toBeGreaterThan(0)
+    expect(Math.max(...slots)).toBeLessThan(200)
+    expect(phaseOf("x", 0)).toBe(0)
+  })
+
+  it("a sensor started with a phase writes its first snapshot interval - phase later", () => {
+    const s = newSchedule(10_000 - 3_000)
+    expect(onChange(s, 10_000, 5_000)).toEqual({ _tag: "Later", inMs: 2_000 })
   })
 })
