@@ -5,7 +5,7 @@
 import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
-import { SingleNodeClusterLive } from "./actors/cluster.js"
+import { ClusterLive } from "./actors/cluster.js"
 import { SensorEntityLive } from "./actors/entity.js"
 import { SensorEvents } from "./actors/sensor-events.js"
 import { AppConfig } from "./config.js"
@@ -24,6 +24,7 @@ import { PartitionMaintenanceLive } from "./storage/partitions.js"
 import { RedisConnection } from "./storage/redis.js"
 import { SensorActivation } from "./storage/sensor-activation.js"
 import { SensorRepo } from "./storage/sensor-repo.js"
+import { ReleaseStartupLock } from "./storage/startup-lock.js"
 import { Writer } from "./storage/writer.js"
 import { LoggingLive } from "./telemetry/logging.js"
 
@@ -36,10 +37,11 @@ const StorageLive = Layer.mergeAll(
   PartitionMaintenanceLive
 )
 
+/** The start-up lock is released once the cluster's tables exist (see storage/startup-lock.ts). */
 const ActorsLive = SensorEntityLive.pipe(
   Layer.provideMerge(SensorEvents.Default),
   Layer.provideMerge(LiveFeed.Default),
-  Layer.provideMerge(SingleNodeClusterLive)
+  Layer.provideMerge(ReleaseStartupLock.pipe(Layer.provideMerge(ClusterLive)))
 )
 
 const ApiLive = Layer.unwrapEffect(

@@ -45,7 +45,19 @@ export interface AppConfigShape {
   }
   readonly history: { readonly defaultLimit: number; readonly maxLimit: number }
   readonly entity: { readonly maxIdleMs: number; readonly mailboxCapacity: number; readonly snapshotIntervalMs: number }
-  readonly cluster: { readonly shardsPerGroup: number; readonly simulateRemoteSerialization: boolean }
+  readonly cluster: {
+    readonly shardsPerGroup: number
+    readonly simulateRemoteSerialization: boolean
+    /** Some: this node is one runner of a multi-node cluster, reachable by the others at this host. */
+    readonly runnerHost: Option.Option<string>
+    readonly runnerPort: number
+    readonly runnerListenHost: string
+    readonly lockRefreshMs: number
+    readonly lockExpirationMs: number
+    readonly refreshAssignmentsMs: number
+    readonly healthCheckMs: number
+    readonly entityTerminationMs: number
+  }
   readonly storage: { readonly retentionDays: number; readonly partitionsAheadDays: number }
   readonly ws: {
     readonly maxFrameBytes: number
@@ -104,7 +116,15 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   }),
   cluster: Config.all({
     shardsPerGroup: intIn("CLUSTER_SHARDS", 1, 10_000, 300),
-    simulateRemoteSerialization: Config.boolean("CLUSTER_SIMULATE_SERIALIZATION").pipe(Config.withDefault(false))
+    simulateRemoteSerialization: Config.boolean("CLUSTER_SIMULATE_SERIALIZATION").pipe(Config.withDefault(false)),
+    runnerHost: Config.option(Config.nonEmptyString("RUNNER_HOST")),
+    runnerPort: intIn("RUNNER_PORT", 1, 65535, 34431),
+    runnerListenHost: Config.nonEmptyString("RUNNER_LISTEN_HOST").pipe(Config.withDefault("0.0.0.0")),
+    lockRefreshMs: intIn("CLUSTER_LOCK_REFRESH_MS", 100, 600_000, 1_000),
+    lockExpirationMs: intIn("CLUSTER_LOCK_EXPIRATION_MS", 500, 3_600_000, 4_000),
+    refreshAssignmentsMs: intIn("CLUSTER_REFRESH_MS", 100, 600_000, 1_000),
+    healthCheckMs: intIn("CLUSTER_HEALTH_CHECK_MS", 100, 600_000, 1_000),
+    entityTerminationMs: intIn("CLUSTER_ENTITY_TERMINATION_MS", 100, 600_000, 15_000)
   }),
   storage: Config.all({
     retentionDays: intIn("RETENTION_DAYS", 1, 3_650, 7),

@@ -7,6 +7,7 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { AppConfig } from "../config.js"
 import { startEmbeddedPostgres } from "./embedded-postgres.js"
 import { MigrationsLive } from "./migrations.js"
+import { StartupLock } from "./startup-lock.js"
 import { logInfo } from "../telemetry/log.js"
 
 const EMBEDDED_DATABASE = "flowmesh"
@@ -32,5 +33,5 @@ const poolLive = Layer.unwrapScoped(
   })
 )
 
-/** The pool, with every migration applied before anyone can use it. */
-export const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(poolLive))
+/** The pool, with every migration applied before anyone can use it (under the start-up lock). */
+export const DatabaseLive = MigrationsLive.pipe(Layer.provideMerge(StartupLock.Default), Layer.provideMerge(poolLive))

@@ -1,7 +1,9 @@
 /**
  * Daily partitions of `readings`: created ahead of time so inserts never land in the default
  * partition in normal operation, and dropped whole once past the retention (no row-by-row deletes).
- * Runs at start-up and then hourly on every node; both steps are idempotent and race-safe.
+ * Runs at start-up and then hourly on every node; both steps are idempotent, and run under one
+ * transaction-scoped advisory lock so that nodes starting together take turns (two concurrent
+ * CREATE TABLE IF NOT EXISTS of the same table can still collide in PostgreSQL's catalog).
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Schedule } from "effect"
@@ -18,6 +20,16 @@ export const maintainPartitions = Effect.fn("Partitions.maintain")(function* (
   now: number
 ) {
   const sql = yield* SqlClient.SqlClient
+  return yield* sql.withTransaction(
+    Effect.gen(function* () {
+      yield* sql`select pg_advisory_xact_lock(hashtext('flowmesh.partitions'))`
+      return yield* maintainLocked(sql, retentionDays, aheadDays, now)
+    })
+  )
+})
+
+const maintainLocked = (sql: SqlClient.SqlClient, retentionDays: number, aheadDays: number, now: number) =>
+  Effect.gen(function* () {
   let created = 0
   for (let d = -retentionDays; d <= aheadDays; d++) {
     const rows = yield* sql<{ created: boolean }>`select flowmesh_ensure_partition(${dayString(now + d * DAY_MS)}::date) as created`
@@ -36,7 +48,7 @@ export const maintainPartitions = Effect.fn("Partitions.maintain")(function* (
   if (created > 0 || old.length > 0) {
     yield* logInfo("readings partitions maintained", { created, dropped: old.length })
   }
-})
+  })
 
 export const PartitionMaintenanceLive = Layer.scopedDiscard(
   Effect.gen(function* () {
