@@ -42,6 +42,7 @@ export interface AppConfigShape {
     readonly maxReadingsPerRequest: number
     readonly maxFutureSkewMs: number
     readonly retryAfterSeconds: number
+    readonly drainTimeoutMs: number
   }
   readonly history: { readonly defaultLimit: number; readonly maxLimit: number }
   readonly entity: { readonly maxIdleMs: number; readonly mailboxCapacity: number; readonly snapshotIntervalMs: number }
@@ -103,7 +104,8 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     maxBodyBytes: intIn("MAX_BODY_BYTES", 1_024, 64 * 1024 * 1024, 1024 * 1024),
     maxReadingsPerRequest: intIn("MAX_READINGS_PER_REQUEST", 1, 100_000, 5_000),
     maxFutureSkewMs: intIn("MAX_FUTURE_SKEW_MS", 0, 7 * 86_400_000, 300_000),
-    retryAfterSeconds: intIn("RETRY_AFTER_SECONDS", 1, 3_600, 1)
+    retryAfterSeconds: intIn("RETRY_AFTER_SECONDS", 1, 3_600, 1),
+    drainTimeoutMs: intIn("HTTP_DRAIN_TIMEOUT_MS", 0, 600_000, 10_000)
   }),
   history: Config.all({
     defaultLimit: intIn("HISTORY_DEFAULT_LIMIT", 1, 100_000, 100),

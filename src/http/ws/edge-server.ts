@@ -7,6 +7,7 @@
 import { IncomingMessage, Server, ServerResponse, STATUS_CODES } from "node:http"
 import { Duplex } from "node:stream"
 import { Effect } from "effect"
+import { AppConfig } from "../../config.js"
 import { type WsEndpoint, wsRejected } from "../../telemetry/metrics.js"
 
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void
@@ -19,6 +20,23 @@ const pathOf = (url: string | undefined) => {
 
 export class EdgeHttpServer extends Server {
   private readonly upgrades = new Map<string, UpgradeHandler>()
+
+  /** How long `close()` lets in-flight requests finish before cutting their connections. */
+  drainTimeoutMs = 10_000
+
+  /**
+   * Stops accepting and waits for in-flight requests, but not forever: a request stuck behind a
+   * shard that is moving would hold the node's shutdown open. Past the drain timeout the
+   * connections are cut; the client retries elsewhere (what was committed answers `duplicate`).
+   */
+  override close(callback?: (err?: Error) => void): this {
+    const cut = setTimeout(() => this.closeAllConnections(), this.drainTimeoutMs)
+    cut.unref()
+    return super.close((err) => {
+      clearTimeout(cut)
+      callback?.(err)
+    })
+  }
 
   route(path: string, handler: UpgradeHandler): void {
     this.upgrades.set(path, handler)
@@ -53,7 +71,11 @@ export class EdgeHttpServer extends Server {
 }
 
 export class EdgeServer extends Effect.Service<EdgeServer>()("flowmesh/EdgeServer", {
-  sync: () => ({ server: new EdgeHttpServer() })
+  effect: Effect.map(AppConfig, ({ ingest }) => {
+    const server = new EdgeHttpServer()
+    server.drainTimeoutMs = ingest.drainTimeoutMs
+    return { server } as const
+  })
 }) {}
 
 /** Answers an upgrade request with a plain HTTP error (JSON body) and closes the socket. */
