@@ -11,7 +11,7 @@ import { abortAll } from "./abort.js"
 import { terminateAll } from "./child.js"
 import { type BareHttpResult, bareHttpLimit } from "./limits.js"
 import { runNodePhases } from "./node-phases.js"
-import { LIVE_HEADERS, liveRows, WS_HEADERS, wsGoals, wsRows } from "./ws-report.js"
+import { LIVE_HEADERS, liveRows, memoryGoals, WS_HEADERS, wsGoals, wsRows } from "./ws-report.js"
 import {
   goals,
   type Machine,
@@ -26,6 +26,7 @@ import {
 } from "./report.js"
 import { SETTINGS, type TargetName } from "./settings.js"
 import { type NodeTarget, ROOT, startTarget } from "./targets.js"
+import { type MemoryRow, runMemoryPhase } from "./memory-phase.js"
 import { runWsPhases, type WsRun } from "./ws-phases.js"
 
 const log = (line: string): void => console.log(line)
@@ -131,7 +132,20 @@ const main = async (): Promise<number> => {
   }
 
   const elapsedS = (performance.now() - t0) / 1000
-  const goalList = [...goals(targets), ...wsGoals(ws)]
+  let memory: MemoryRow | null = null
+  if (SETTINGS.memory.enabled && !interrupted) {
+    log("\n== memory per resident sensor (machine PostgreSQL) ==")
+    try {
+      memory = await runMemoryPhase(log, (t) => {
+        if (t === null) running.clear()
+        else running.add(t)
+      })
+    } catch (e) {
+      log(`  FAILED: ${errorText(e)}`)
+    }
+  }
+
+  const goalList = [...goals(targets), ...wsGoals(ws), ...memoryGoals(memory)]
   log("\n== summary ==")
   log(table(SUMMARY_HEADERS, summaryRows(targets, bareHttp)))
   log("(latencies: open model at half the peak request rate, measured from the intended send time, 202 answers only)")
@@ -185,6 +199,7 @@ const main = async (): Promise<number> => {
     bareHttp,
     targets,
     ws,
+    memory,
     goals: goalList
   })
   log(`results: ${path.relative(ROOT, file)}; took ${elapsedS.toFixed(0)} s`)

@@ -84,5 +84,7 @@ export const SETTINGS = {
     sensorsPerDashboard: 50,
     liveDurationMs: ms(6_000)
   },
-  goals: { nodeOverBareInsert: 0.5, p99Ms: 100, wsOnePerFrame: 50_000, liveP99Ms: 20 }
+  /** Memory per resident sensor (BENCH_MEMORY=0 skips it). */
+  memory: { enabled: process.env.BENCH_MEMORY !== "0", sensors: 10_000, settleMs: 5_000 },
+  goals: { nodeOverBareInsert: 0.5, p99Ms: 100, wsOnePerFrame: 50_000, liveP99Ms: 20, bytesPerSensor: 5 * 1024 }
 } as const

@@ -1,7 +1,8 @@
-/** The WebSocket part of the bench report: device rows with same-run limits and ratios, live latency, goals. */
+/** The WebSocket and memory parts of the bench report: device rows with same-run limits and ratios, live latency, goals. */
 import type { BareHttpResult } from "./limits.js"
 import type { Goal, TargetReport } from "./report.js"
 import { SETTINGS } from "./settings.js"
+import type { MemoryRow } from "./memory-phase.js"
 import type { LiveRow, WsRun } from "./ws-phases.js"
 
 const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-")
@@ -56,3 +57,15 @@ export const wsGoals = (ws: WsRun | null): Array<Goal> => {
     { goal: "ws: no durably acknowledged reading lost", target: "lost: 0", measured: `lost: ${ws.lost}`, pass: ws.lost === 0 }
   ]
 }
+
+export const memoryGoals = (m: MemoryRow | null): Array<Goal> =>
+  m === null
+    ? []
+    : [
+        {
+          goal: `memory: RSS per resident sensor (${m.sensors.toLocaleString("en-US")} resident)`,
+          target: `<= ${(SETTINGS.goals.bytesPerSensor / 1024).toFixed(0)} KB`,
+          measured: `${(m.rssPerSensorBytes / 1024).toFixed(1)} KB (heap ${(m.heapPerSensorBytes / 1024).toFixed(1)} KB)`,
+          pass: m.rssPerSensorBytes <= SETTINGS.goals.bytesPerSensor
+        }
+      ]

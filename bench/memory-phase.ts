@@ -1,0 +1,67 @@
+/**
+ * Memory per resident sensor: a fresh node on the machine's PostgreSQL, 200 sensors warm, then N
+ * more each activated by one reading; heap used and RSS from the node's own /metrics before and
+ * after (a few seconds after, so the young generation has turned over), divided by N.
+ */
+import { SETTINGS } from "./settings.js"
+import { type NodeTarget, startTarget } from "./targets.js"
+
+export interface MemoryRow {
+  readonly sensors: number
+  readonly heapPerSensorBytes: number
+  readonly rssPerSensorBytes: number
+  readonly residentAfter: number
+}
+
+const metric = async (origin: string, name: string): Promise<number> => {
+  const text = await (await fetch(`${origin}/metrics`)).text()
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `))
+  return Number(line?.split(" ")[1] ?? Number.NaN)
+}
+
+const sample = async (origin: string) => ({
+  heap: await metric(origin, "flowmesh_nodejs_heap_size_used_bytes"),
+  rss: await metric(origin, "flowmesh_process_resident_memory_bytes")
+})
+
+const activate = async (origin: string, from: number, to: number, ts: number): Promise<void> => {
+  for (let i = from; i < to; i += 100) {
+    const readings = Array.from({ length: Math.min(100, to - i) }, (_, j) => ({ sensor: `mem-${i + j}`, ts, value: 1 }))
+    const r = await fetch(`${origin}/api/v1/readings?ack=accepted`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ readings })
+    })
+    if (r.status !== 202) throw new Error(`activation answered ${r.status}: ${await r.text()}`)
+  }
+}
+
+const settle = () => new Promise((r) => setTimeout(r, SETTINGS.memory.settleMs))
+
+export const runMemoryPhase = async (log: (line: string) => void, track: (t: NodeTarget | null) => void): Promise<MemoryRow> => {
+  const target = await startTarget("external")
+  track(target)
+  try {
+    const n = SETTINGS.memory.sensors
+    await activate(target.origin, 0, 200, Date.now() - 100_000)
+    await settle()
+    const before = await sample(target.origin)
+    await activate(target.origin, 200, 200 + n, Date.now() - 50_000)
+    await settle()
+    const after = await sample(target.origin)
+    const row: MemoryRow = {
+      sensors: n,
+      heapPerSensorBytes: (after.heap - before.heap) / n,
+      rssPerSensorBytes: (after.rss - before.rss) / n,
+      residentAfter: await metric(target.origin, "flowmesh_active_sensors")
+    }
+    log(
+      `    ${n.toLocaleString("en-US")} sensors resident: ${(row.heapPerSensorBytes / 1024).toFixed(1)} KB heap, ` +
+        `${(row.rssPerSensorBytes / 1024).toFixed(1)} KB RSS per sensor (${row.residentAfter.toLocaleString("en-US")} resident)`
+    )
+    return row
+  } finally {
+    await target.stop()
+    track(null)
+  }
+}
