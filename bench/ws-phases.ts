@@ -48,7 +48,7 @@ const cfg = SETTINGS.ws
 const sensorsFor = (prefix: string) => Array.from({ length: cfg.connections }, (_, i) => `${prefix}${String(i).padStart(4, "0")}`)
 
 /** Lifts the per-sensor throttle (100/s by default) so the bench measures the node, not the throttle. */
-const liftThrottle = async (origin: string, sensors: ReadonlyArray<string>) => {
+export const liftThrottle = async (origin: string, sensors: ReadonlyArray<string>) => {
   for (let i = 0; i < sensors.length; i += 50) {
     await Promise.all(
       sensors.slice(i, i + 50).map(async (s) => {
