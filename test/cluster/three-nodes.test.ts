@@ -64,6 +64,12 @@ describe("three nodes", () => {
     await db?.drop()
   })
 
+  // Every round gives every sensor one reading, each round's ts a second after the previous one's.
+  const base = Date.now() - 600_000
+  let issued = 0
+  const nextRound = (edges: ReadonlyArray<string>, deadline: number) => round(edges, base + issued++ * 1000, deadline, sent)
+  const lastTs = () => base + (issued - 1) * 1000
+
   const countStored = async () => {
     const { Client } = (await import("pg")).default
     const client = new Client({ connectionString: db.url })
@@ -77,15 +83,14 @@ describe("three nodes", () => {
   }
 
   it("spreads 1,000 sensors over the three nodes, each on exactly one, whichever edge received them", async () => {
-    const t0 = Date.now() - 600_000
-    for (let r = 0; r < 3; r++) expect(await round(nodes.map((n) => n.url), t0 + r * 1000, Date.now() + 30_000, sent)).toBe(true)
+    for (let r = 0; r < 3; r++) expect(await nextRound(nodes.map((n) => n.url), Date.now() + 30_000)).toBe(true)
     const resident = await Promise.all(nodes.map((n) => metricValue(n.url, "flowmesh_active_sensors")))
     expect(resident.every((n) => n > 0)).toBe(true)
     expect(resident.reduce((a, b) => a + b, 0)).toBe(SENSORS)
     // Shards may still be moving while the nodes settle: an answer lost to a move was retried and came
     // back "duplicate", so every reading is stored exactly once and acks never exceed what is stored.
-    expect(await countStored()).toBe(3 * SENSORS)
-    expect(sent.accepted).toBeLessThanOrEqual(3 * SENSORS)
+    expect(await countStored()).toBe(issued * SENSORS)
+    expect(sent.accepted).toBeLessThanOrEqual(issued * SENSORS)
     expect(sent.accepted).toBeGreaterThan(0)
   })
 
@@ -93,8 +98,7 @@ describe("three nodes", () => {
     const leaving = nodes[2]!
     const held = await metricValue(leaving.url, "flowmesh_active_sensors")
     expect(held).toBeGreaterThan(0)
-    const t0 = Date.now() - 450_000
-    const during = round(nodes.map((n) => n.url), t0, Date.now() + 30_000, sent)
+    const during = nextRound(nodes.map((n) => n.url), Date.now() + 30_000)
     await new Promise((r) => setTimeout(r, 50))
     const stoppedAt = Date.now()
     const code = await Promise.race([leaving.kill("SIGTERM"), new Promise<"hung">((r) => setTimeout(() => r("hung"), 25_000))])
@@ -108,15 +112,18 @@ describe("three nodes", () => {
     expect(stopMs).toBeLessThan(20_000)
     expect(await during).toBe(true)
     const rest = [nodes[0]!.url, nodes[1]!.url]
-    expect(await round(rest, t0 + 1000, Date.now() + 10_000, sent)).toBe(true)
     // While the two survivors settle who owns the released shards, an entity may stop on one before
-    // the next message starts it on the other: never on both. Once settled, every sensor is resident once.
+    // the next message starts it on the other: never on both. Rounds go on until every sensor is resident once.
     const residentSum = async () => (await Promise.all([nodes[0]!, nodes[1]!].map((n) => metricValue(n.url, "flowmesh_active_sensors")))).reduce((a, b) => a + b, 0)
-    expect(await residentSum()).toBeLessThanOrEqual(SENSORS)
-    await new Promise((r) => setTimeout(r, 3_000))
-    expect(await round(rest, t0 + 2000, Date.now() + 10_000, sent)).toBe(true)
-    expect(await residentSum()).toBe(SENSORS)
-    expect(await countStored()).toBe(6 * SENSORS)
+    let settled = false
+    for (let attempt = 0; attempt < 20 && !settled; attempt++) {
+      expect(await nextRound(rest, Date.now() + 10_000)).toBe(true)
+      const sum = await residentSum()
+      expect(sum).toBeLessThanOrEqual(SENSORS)
+      settled = sum === SENSORS
+    }
+    expect(settled).toBe(true)
+    expect(await countStored()).toBe(issued * SENSORS)
     console.log(`graceful stop: ${held} sensors handed over, node exited 0 after ${stopMs} ms`)
   })
 
@@ -124,31 +131,30 @@ describe("three nodes", () => {
     const victim = nodes[1]!
     const lostSensors = await metricValue(victim.url, "flowmesh_active_sensors")
     expect(lostSensors).toBeGreaterThan(0)
-    const t0 = Date.now() - 300_000
-    // Load in flight while the node dies (rounds seven and eight of every sensor).
-    const during = round(nodes.map((n) => n.url), t0, Date.now() + 30_000, sent)
+    // Load in flight while the node dies.
+    const during = nextRound(nodes.map((n) => n.url), Date.now() + 30_000)
     await new Promise((r) => setTimeout(r, 50))
     const killedAt = Date.now()
     await victim.kill("SIGKILL")
     expect(await during).toBe(true)
     const alive = nodes.filter((n) => n !== victim && n.child.exitCode === null && n.child.signalCode === null)
     const survivors = alive.map((n) => n.url)
-    expect(await round(survivors, t0 + 1000, killedAt + 10_000, sent)).toBe(true)
+    expect(await nextRound(survivors, killedAt + 10_000)).toBe(true)
     const recoveredMs = Date.now() - killedAt
     expect(recoveredMs).toBeLessThan(10_000)
     const resident = await Promise.all(alive.map((n) => metricValue(n.url, "flowmesh_active_sensors")))
     expect(resident.reduce((a, b) => a + b, 0)).toBe(SENSORS)
     // Every reading of every round is stored exactly once: acknowledged ones, and those whose ack died with
     // the node (their retry answered "duplicate"); the primary key never lets a resent reading in twice.
-    expect(await countStored()).toBe(8 * SENSORS)
-    expect(sent.accepted).toBeLessThanOrEqual(8 * SENSORS)
-    // State continued from the snapshots: every sensor counts all eight readings and the last ts.
+    expect(await countStored()).toBe(issued * SENSORS)
+    expect(sent.accepted).toBeLessThanOrEqual(issued * SENSORS)
+    // State continued from the snapshots: every sensor counts every reading it was sent and the last ts.
     const views = await Promise.all(
       Array.from({ length: SENSORS }, (_, i) =>
         fetch(`${survivors[i % survivors.length]}/api/v1/sensors/${sensorId(i)}`).then((r) => r.json() as Promise<{ state: { counters: { accepted: number }; lastTs: number } }>)
       )
     )
-    expect(views.filter((v) => v.state.counters.accepted !== 8 || v.state.lastTs !== t0 + 1000)).toEqual([])
+    expect(views.filter((v) => v.state.counters.accepted !== issued || v.state.lastTs !== lastTs())).toEqual([])
     console.log(`failover: ${lostSensors} sensors of the killed node answered again within ${recoveredMs} ms`)
   })
 })
