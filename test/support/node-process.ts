@@ -20,7 +20,7 @@ export interface NodeProcess {
   readonly kill: (signal: NodeJS.Signals) => Promise<number | null>
 }
 
-export const spawnNode = async (env: Record<string, string>, readyTimeoutMs = 30_000): Promise<NodeProcess> => {
+export const spawnNode = async (env: Record<string, string>, readyTimeoutMs = 60_000): Promise<NodeProcess> => {
   const port = await freePort()
   const child = spawn(process.execPath, ["--max-semi-space-size=64", "--import", "tsx", "src/main.ts"], {
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warning", ...env },
