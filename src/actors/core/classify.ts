@@ -43,7 +43,7 @@ const isSpike = (w: SlidingWindow, cfg: CoreConfig, value: number): boolean => {
   if (!(cfg.spikeSigma > 0) || windowCount(w) < Math.max(1, cfg.spikeMinSamples)) return false
   const mean = windowMean(w)
   const sd = windowStdDev(w)
-  // A perfectly flat window has no spread to scale by: any departure from it stands out.
+  // A perfectly flat window has no spread to scale by: every departure from it stands out.
   if (sd === 0) return value !== mean
   return Math.abs(value - mean) > cfg.spikeSigma * sd
 }
