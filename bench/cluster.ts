@@ -8,7 +8,7 @@
  */
 import { type Child, freePort, spawnChild, terminateAll, waitForOk } from "./child.js"
 import { ADMIN_URL, childEnv, queryOne, ROOT, withClient } from "./targets.js"
-import { liftThrottle } from "./ws-phases.js"
+import { liftThrottle, sensorIds } from "./ws-phases.js"
 import { closedLoopDevices, connectDevices, type DeviceFleet } from "./ws-load.js"
 
 const SENSORS = 1_000
@@ -33,7 +33,7 @@ const startNodes = async (dbUrl: string, count: number): Promise<Array<ClusterNo
     })
   )
 
-const sensors = (prefix: string) => Array.from({ length: SENSORS }, (_, i) => `${prefix}${String(i).padStart(4, "0")}`)
+const sensors = (prefix: string) => sensorIds(prefix, SENSORS)
 
 /** Devices spread round-robin over the nodes' edges. */
 const fleetOver = async (nodes: ReadonlyArray<ClusterNode>, ids: ReadonlyArray<string>): Promise<DeviceFleet> => {

@@ -39,9 +39,9 @@ export interface Goal {
   readonly pass: boolean
 }
 
-const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-")
-const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : "-")
-const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}x` : "-")
+export const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-")
+export const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : "-")
+export const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}x` : "-")
 
 export const table = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))

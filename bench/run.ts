@@ -45,6 +45,11 @@ const errorText = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.me
 
 const running = new Set<NodeTarget>()
 let interrupted = false
+/** Keeps the node a later phase runs in `running`, so that Ctrl-C stops it too. */
+const trackRunning = (t: NodeTarget | null): void => {
+  if (t === null) running.clear()
+  else running.add(t)
+}
 const onSignal = (signal: NodeJS.Signals): void => {
   if (interrupted) return
   interrupted = true
@@ -122,10 +127,7 @@ const main = async (): Promise<number> => {
   if (SETTINGS.ws.enabled && !interrupted) {
     log("\n== WebSocket devices and live feed (machine PostgreSQL) ==")
     try {
-      ws = await runWsPhases(log, (t) => {
-        if (t === null) running.clear()
-        else running.add(t)
-      })
+      ws = await runWsPhases(log, trackRunning)
     } catch (e) {
       log(`  FAILED: ${errorText(e)}`)
     }
@@ -136,10 +138,7 @@ const main = async (): Promise<number> => {
   if (SETTINGS.memory.enabled && !interrupted) {
     log("\n== memory per resident sensor (machine PostgreSQL) ==")
     try {
-      memory = await runMemoryPhase(log, (t) => {
-        if (t === null) running.clear()
-        else running.add(t)
-      })
+      memory = await runMemoryPhase(log, trackRunning)
     } catch (e) {
       log(`  FAILED: ${errorText(e)}`)
     }

@@ -45,7 +45,9 @@ export interface WsRun {
 }
 
 const cfg = SETTINGS.ws
-const sensorsFor = (prefix: string) => Array.from({ length: cfg.connections }, (_, i) => `${prefix}${String(i).padStart(4, "0")}`)
+/** `count` bench sensor ids under a prefix: `prefix0000`, `prefix0001`, ... */
+export const sensorIds = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(4, "0")}`)
+const sensorsFor = (prefix: string) => sensorIds(prefix, cfg.connections)
 
 /** Lifts the per-sensor throttle (100/s by default) so the bench measures the node, not the throttle. */
 export const liftThrottle = async (origin: string, sensors: ReadonlyArray<string>) => {

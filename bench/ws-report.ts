@@ -1,13 +1,10 @@
 /** The WebSocket and memory parts of the bench report: device rows with same-run limits and ratios, live latency, goals. */
 import type { BareHttpResult } from "./limits.js"
-import type { Goal, TargetReport } from "./report.js"
+import { type Goal, int, ms, ratio, type TargetReport } from "./report.js"
 import { SETTINGS } from "./settings.js"
 import type { MemoryRow } from "./memory-phase.js"
 import type { LiveRow, WsRun } from "./ws-phases.js"
 
-const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-")
-const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : "-")
-const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}x` : "-")
 const cpu = (c: LiveRow["cpu"]): string => `${c.bench.toFixed(2)}/${c.child.toFixed(2)}/${c.postgres.toFixed(2)}/${c.else.toFixed(2)}/${c.idle.toFixed(2)}`
 
 export const WS_HEADERS = ["phase", "frames/s", "readings/s durable", "/ bare insert", "/ bare HTTP", "ack p50 / p99 ms", "problems", "CPU bench/child/pg/else/idle"]
