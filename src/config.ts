@@ -81,6 +81,31 @@ export interface AppConfigShape {
     readonly publishTickMs: number
     readonly interestRefreshMs: number
   }
+  readonly alerts: {
+    /** While a rule's condition holds, the sensor sends the notifier an update at most this often. */
+    readonly updateIntervalMs: number
+    /** After an alert resolves, the same (sensor, rule) does not raise again for this long (a rule may override). */
+    readonly cooldownMs: number
+    /** Per notifier, per channel (Redis stream, webhooks), notifications per minute; the rest become one summary. */
+    readonly stormPerMinute: number
+    /** How often the sweeper looks for offline sensors and undelivered outbox rows. */
+    readonly sweepMs: number
+    /** Outbox rows older than this were left by a node that died; the sweeper sends them again. */
+    readonly outboxRedeliverMs: number
+    readonly streamKey: string
+    readonly streamMaxLen: number
+    readonly notifierMaxIdleMs: number
+  }
+  readonly webhooks: {
+    readonly timeoutMs: number
+    readonly maxAttempts: number
+    readonly backoffBaseMs: number
+    readonly backoffMaxMs: number
+    readonly breakerFailures: number
+    readonly breakerOpenMs: number
+    readonly queueMax: number
+    readonly leaseMs: number
+  }
   readonly log: { readonly level: "debug" | "info" | "warning" | "error"; readonly format: LogFormat }
 }
 
@@ -152,6 +177,26 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     maxConnections: intIn("LIVE_MAX_CONNECTIONS", 1, 1_000_000, 2_000),
     publishTickMs: intIn("LIVE_PUBLISH_TICK_MS", 1, 10_000, 10),
     interestRefreshMs: intIn("LIVE_INTEREST_REFRESH_MS", 100, 3_600_000, 15_000)
+  }),
+  alerts: Config.all({
+    updateIntervalMs: intIn("ALERT_UPDATE_INTERVAL_MS", 100, 3_600_000, 10_000),
+    cooldownMs: intIn("ALERT_COOLDOWN_MS", 0, 86_400_000, 300_000),
+    stormPerMinute: intIn("ALERT_STORM_PER_MINUTE", 1, 1_000_000, 30),
+    sweepMs: intIn("ALERT_SWEEP_MS", 100, 3_600_000, 5_000),
+    outboxRedeliverMs: intIn("ALERT_OUTBOX_REDELIVER_MS", 100, 3_600_000, 10_000),
+    streamKey: Config.nonEmptyString("ALERT_STREAM_KEY").pipe(Config.withDefault("iot:alerts")),
+    streamMaxLen: intIn("ALERT_STREAM_MAXLEN", 100, 100_000_000, 100_000),
+    notifierMaxIdleMs: intIn("NOTIFIER_MAX_IDLE_MS", 1_000, 86_400_000, 600_000)
+  }),
+  webhooks: Config.all({
+    timeoutMs: intIn("WEBHOOK_TIMEOUT_MS", 10, 600_000, 5_000),
+    maxAttempts: intIn("WEBHOOK_MAX_ATTEMPTS", 1, 1_000, 8),
+    backoffBaseMs: intIn("WEBHOOK_BACKOFF_BASE_MS", 1, 600_000, 500),
+    backoffMaxMs: intIn("WEBHOOK_BACKOFF_MAX_MS", 1, 3_600_000, 30_000),
+    breakerFailures: intIn("WEBHOOK_BREAKER_FAILURES", 1, 1_000, 5),
+    breakerOpenMs: intIn("WEBHOOK_BREAKER_OPEN_MS", 10, 3_600_000, 30_000),
+    queueMax: intIn("WEBHOOK_QUEUE_MAX", 1, 1_000_000, 10_000),
+    leaseMs: intIn("WEBHOOK_LEASE_MS", 1_000, 3_600_000, 60_000)
   }),
   log: Config.all({
     level: oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"], "info"),
