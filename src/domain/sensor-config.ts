@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import type { CoreConfig } from "../actors/core/types.js"
+import { AlertRuleView, AlertRules } from "./alert-rules.js"
 
 const NullableNumber = Schema.NullOr(Schema.Number.pipe(Schema.finite()))
 const intRange = (min: number, max: number) => Schema.Int.pipe(Schema.between(min, max))
@@ -24,7 +25,8 @@ export const SensorConfigPatch = Schema.Struct({
   throttleRate: Schema.optionalWith(Schema.Number.pipe(Schema.finite(), Schema.positive()), { exact: true }),
   throttleBurst: Schema.optionalWith(intRange(1, 1_000_000), { exact: true }),
   degradedRatio: Schema.optionalWith(Schema.Number.pipe(Schema.between(0, 1)), { exact: true }),
-  faultInvalidCount: Schema.optionalWith(intRange(1, 100_000), { exact: true })
+  faultInvalidCount: Schema.optionalWith(intRange(1, 100_000), { exact: true }),
+  rules: Schema.optionalWith(AlertRules, { exact: true })
 }).pipe(
   Schema.filter((c) => {
     if (c.hardMin != null && c.hardMax != null && c.hardMin > c.hardMax) {
@@ -54,7 +56,8 @@ export const SensorConfig = Schema.Struct({
   throttleRate: Schema.Number,
   throttleBurst: Schema.Int,
   degradedRatio: Schema.Number,
-  faultInvalidCount: Schema.Int
+  faultInvalidCount: Schema.Int,
+  rules: Schema.Array(AlertRuleView)
 }).annotations({ identifier: "SensorConfig" })
 
 export const effectiveConfig = (defaults: CoreConfig, patch: SensorConfigPatch): CoreConfig => ({

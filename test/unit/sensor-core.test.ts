@@ -43,7 +43,8 @@ describe("sensor core", () => {
       throttleRate: 100,
       throttleBurst: 1000,
       degradedRatio: 0.3,
-      faultInvalidCount: 10
+      faultInvalidCount: 10,
+      rules: []
     })
   })
 
@@ -254,7 +255,8 @@ describe("sensor core", () => {
     throttleRate: fc.constantFrom(5, 100),
     throttleBurst: fc.integer({ min: 1, max: 30 }),
     degradedRatio: fc.constantFrom(0, 0.2, 0.5),
-    faultInvalidCount: fc.integer({ min: 1, max: 5 })
+    faultInvalidCount: fc.integer({ min: 1, max: 5 }),
+    rules: fc.constant([])
   })
 
   /** Runs the batches, restoring from a JSON snapshot before batch `cut` when given. */

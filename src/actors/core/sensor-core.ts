@@ -36,7 +36,8 @@ export const defaultCoreConfig: CoreConfig = {
   throttleRate: 100,
   throttleBurst: 1000,
   degradedRatio: 0.3,
-  faultInvalidCount: 10
+  faultInvalidCount: 10,
+  rules: []
 }
 
 /** Cumulative since the sensor was created; `accepted` includes the suspect ones. */

@@ -2,6 +2,7 @@
  * Plain data of the sensor's pure core. No Effect, no I/O: the entity owns one `SensorCore`
  * per sensor and steps it synchronously per batch.
  */
+import type { AlertRule } from "./rule-types.js"
 
 /** Per-sensor settings the core reads. All times in milliseconds, rates per second. */
 export interface CoreConfig {
@@ -31,6 +32,8 @@ export interface CoreConfig {
   readonly degradedRatio: number
   /** Status: fault after this many consecutive invalid readings. */
   readonly faultInvalidCount: number
+  /** Alert rules, evaluated after each batch (see rules.ts); at most 32, ids unique. */
+  readonly rules: ReadonlyArray<AlertRule>
 }
 
 /** Bit flags of why an accepted reading is suspect; stored as a small integer (0 = good). */
