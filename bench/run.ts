@@ -11,7 +11,8 @@ import { abortAll } from "./abort.js"
 import { terminateAll } from "./child.js"
 import { type BareHttpResult, bareHttpLimit } from "./limits.js"
 import { runNodePhases } from "./node-phases.js"
-import { LIVE_HEADERS, liveRows, memoryGoals, WS_HEADERS, wsGoals, wsRows } from "./ws-report.js"
+import { type AlertRow, runAlertPhase } from "./alerts-phase.js"
+import { ALERT_HEADERS, alertGoals, alertRows, LIVE_HEADERS, liveRows, memoryGoals, WS_HEADERS, wsGoals, wsRows } from "./ws-report.js"
 import {
   goals,
   type Machine,
@@ -144,7 +145,17 @@ const main = async (): Promise<number> => {
     }
   }
 
-  const goalList = [...goals(targets), ...wsGoals(ws), ...memoryGoals(memory)]
+  let alerts: AlertRow | null = null
+  if (SETTINGS.alerts.enabled && !interrupted) {
+    log("\n== alert latency and offline detection (machine PostgreSQL) ==")
+    try {
+      alerts = await runAlertPhase(log, trackRunning)
+    } catch (e) {
+      log(`  FAILED: ${errorText(e)}`)
+    }
+  }
+
+  const goalList = [...goals(targets), ...wsGoals(ws), ...memoryGoals(memory), ...alertGoals(alerts)]
   log("\n== summary ==")
   log(table(SUMMARY_HEADERS, summaryRows(targets, bareHttp)))
   log("(latencies: open model at half the peak request rate, measured from the intended send time, 202 answers only)")
@@ -180,6 +191,10 @@ const main = async (): Promise<number> => {
     if (ws.live !== null) log(table(LIVE_HEADERS, liveRows(ws.live)))
     log(`websocket durability: acknowledged durable ${ws.acknowledgedDurable.toLocaleString("en-US")}, stored ${ws.stored.toLocaleString("en-US")}, lost: ${ws.lost}`)
   }
+  if (alerts !== null) {
+    log("\n== alerts ==")
+    log(table(ALERT_HEADERS, alertRows(alerts)))
+  }
   log("\n== goals ==")
   log(table(["goal", "target", "measured", "result"], goalList.map((g) => [g.goal, g.target, g.measured, g.pass ? "PASS" : "FAIL"])))
   log("\n== notes ==")
@@ -199,6 +214,7 @@ const main = async (): Promise<number> => {
     targets,
     ws,
     memory,
+    alerts,
     goals: goalList
   })
   log(`results: ${path.relative(ROOT, file)}; took ${elapsedS.toFixed(0)} s`)

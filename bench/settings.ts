@@ -86,5 +86,21 @@ export const SETTINGS = {
   },
   /** Memory per resident sensor (BENCH_MEMORY=0 skips it). */
   memory: { enabled: process.env.BENCH_MEMORY !== "0", sensors: 10_000, settleMs: 5_000 },
-  goals: { nodeOverBareInsert: 0.5, p99Ms: 100, wsOnePerFrame: 50_000, liveP99Ms: 20, bytesPerSensor: 5 * 1024 }
+  /** Alert latency and offline detection (BENCH_ALERTS=0 skips it). */
+  alerts: {
+    enabled: process.env.BENCH_ALERTS !== "0",
+    sensors: 10_000,
+    /** 1 % of the sensors breach once each. */
+    breaching: 100,
+    /** Each sensor reports once per period. */
+    periodMs: 5_000,
+    durationMs: ms(25_000),
+    offlineSensors: 20,
+    offlineAfterSeconds: 10,
+    /** The node never calls a sensor silent sooner than twice SNAPSHOT_INTERVAL_MS (5 s): 10 s here. */
+    effectiveOfflineSeconds: 10,
+    sweepMs: 1_000,
+    drainMs: 20_000
+  },
+  goals: { nodeOverBareInsert: 0.5, p99Ms: 100, wsOnePerFrame: 50_000, liveP99Ms: 20, bytesPerSensor: 5 * 1024, alertP99Ms: 250 }
 } as const

@@ -2,6 +2,7 @@
 import type { BareHttpResult } from "./limits.js"
 import { type Goal, int, ms, ratio, type TargetReport } from "./report.js"
 import { SETTINGS } from "./settings.js"
+import type { AlertRow } from "./alerts-phase.js"
 import type { MemoryRow } from "./memory-phase.js"
 import type { LiveRow, WsRun } from "./ws-phases.js"
 
@@ -66,3 +67,38 @@ export const memoryGoals = (m: MemoryRow | null): Array<Goal> =>
           pass: m.rssPerSensorBytes <= SETTINGS.goals.bytesPerSensor
         }
       ]
+
+export const ALERT_HEADERS = ["alerts", "sensors", "readings/s", "breaches", "-> webhook p50 / p99 / max ms", "-> dashboard p50 / p99 / max ms", "offline detected", "after overdue p50 / max s"]
+
+export const alertRows = (a: AlertRow): Array<Array<string>> => [
+  [
+    "breach -> notification",
+    int(a.sensors),
+    int(a.readingsPerSec),
+    String(a.breaches),
+    `${ms(a.webhook.p50Ms)} / ${ms(a.webhook.p99Ms)} / ${ms(a.webhook.maxMs)} (${a.webhook.count})`,
+    `${ms(a.ws.p50Ms)} / ${ms(a.ws.p99Ms)} / ${ms(a.ws.maxMs)} (${a.ws.count})`,
+    `${a.offline.detected}/${a.offline.sensors} (offline after ${a.offline.afterSeconds} s)`,
+    `${(a.offline.p50Ms / 1000).toFixed(1)} / ${(a.offline.maxMs / 1000).toFixed(1)}`
+  ]
+]
+
+export const alertGoals = (a: AlertRow | null): Array<Goal> => {
+  if (a === null) return []
+  const p99 = Math.max(a.webhook.p99Ms, a.ws.p99Ms)
+  const complete = a.webhook.count === a.breaches && a.ws.count === a.breaches
+  return [
+    {
+      goal: "alerts: p99 breach -> webhook and dashboard (10,000 sensors, 1 % breach)",
+      target: `<= ${SETTINGS.goals.alertP99Ms} ms`,
+      measured: `${ms(p99)} ms`,
+      pass: p99 <= SETTINGS.goals.alertP99Ms
+    },
+    {
+      goal: "alerts: every breach notified on both channels",
+      target: `${a.breaches} / ${a.breaches}`,
+      measured: `${a.webhook.count} / ${a.ws.count}`,
+      pass: complete
+    }
+  ]
+}

@@ -86,8 +86,10 @@ export interface AppConfigShape {
     readonly updateIntervalMs: number
     /** After an alert resolves, the same (sensor, rule) does not raise again for this long (a rule may override). */
     readonly cooldownMs: number
-    /** Per notifier, per channel (Redis stream, webhooks), notifications per minute; the rest become one summary. */
+    /** Per notifier, per paging channel (Redis stream, webhooks), notifications per storm window; the rest become one summary. */
     readonly stormPerMinute: number
+    /** The storm window (a minute by default; shorter in tests). */
+    readonly stormWindowMs: number
     /** How often the sweeper looks for offline sensors and undelivered outbox rows. */
     readonly sweepMs: number
     /** Outbox rows older than this were left by a node that died; the sweeper sends them again. */
@@ -182,6 +184,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     updateIntervalMs: intIn("ALERT_UPDATE_INTERVAL_MS", 100, 3_600_000, 10_000),
     cooldownMs: intIn("ALERT_COOLDOWN_MS", 0, 86_400_000, 300_000),
     stormPerMinute: intIn("ALERT_STORM_PER_MINUTE", 1, 1_000_000, 30),
+    stormWindowMs: intIn("ALERT_STORM_WINDOW_MS", 100, 3_600_000, 60_000),
     sweepMs: intIn("ALERT_SWEEP_MS", 100, 3_600_000, 5_000),
     outboxRedeliverMs: intIn("ALERT_OUTBOX_REDELIVER_MS", 100, 3_600_000, 10_000),
     streamKey: Config.nonEmptyString("ALERT_STREAM_KEY").pipe(Config.withDefault("iot:alerts")),

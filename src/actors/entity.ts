@@ -14,9 +14,13 @@ import { SensorActivation } from "../storage/sensor-activation.js"
 import { type CommitTicket, type SnapshotSource, Writer } from "../storage/writer.js"
 import { activeSensors, sensorTransitions } from "../telemetry/metrics.js"
 import { applyConfig, createSensorCore, defaultCoreConfig, type SensorCore, stepBatch } from "./core/sensor-core.js"
+import { carryRuleStates, evaluateBatch, ruleStatesFromJson, ruleStatesToJson } from "./core/rules.js"
+import type { AlertSignal, RuleState } from "./core/rule-types.js"
 import type { CoreConfig, StatusTransition } from "./core/types.js"
+import { notifierOf } from "./notifier-protocol.js"
 import { NotDurableYet, Sensor, SensorBusy, SensorUnavailable } from "./protocol.js"
 import { SensorEvents } from "./sensor-events.js"
+import { windowView } from "./core/window-view.js"
 import { restoreCore, serializeCore } from "./snapshot.js"
 import { newSchedule, onChange, onTrailing, phaseOf } from "./snapshot-schedule.js"
 import { toStateView } from "./state-view.js"
@@ -26,6 +30,8 @@ interface Resident {
   readonly key: number
   cfg: CoreConfig
   core: SensorCore
+  /** One per alert rule of `cfg`, index-aligned; saved in the snapshot beside the core. */
+  rules: Array<RuleState>
   readonly source: SnapshotSource
 }
 
@@ -37,7 +43,8 @@ const behaviour = Effect.gen(function* () {
   const activation = yield* SensorActivation
   const events = yield* SensorEvents
   const live = yield* LiveFeed
-  const { entity } = yield* AppConfig
+  const { entity, alerts } = yield* AppConfig
+  const notifier = notifierOf(sensorId)
   const scope = yield* Effect.scope
 
   let resident: Resident | null = null
@@ -87,7 +94,14 @@ const behaviour = Effect.gen(function* () {
     const restored = row.snapshot === null ? null : restoreCore(cfg, row.snapshot, now)
     if (restored?.restored === false) yield* logWarning("unreadable snapshot; sensor starts afresh", { sensor: sensorId })
     const core = restored?.core ?? createSensorCore(cfg, now)
-    const loaded: Resident = { key: row.key, cfg, core, source: { sensorKey: row.key, snapshot: () => serializeCore(loaded.core) } }
+    const rules = ruleStatesFromJson(cfg.rules, restored?.rules ?? null)
+    const loaded: Resident = {
+      key: row.key,
+      cfg,
+      core,
+      rules,
+      source: { sensorKey: row.key, snapshot: () => serializeCore(loaded.core, ruleStatesToJson(loaded.cfg.rules, loaded.rules)) }
+    }
     resident = loaded
     return loaded
   })
@@ -113,6 +127,11 @@ const behaviour = Effect.gen(function* () {
       { discard: true }
     )
 
+  /** Alert signals go to the outbox in the same flush as the batch's readings. */
+  const raise = (signals: ReadonlyArray<AlertSignal>, receivedAt: number) => {
+    for (const signal of signals) writer.pushAlert(notifier, { ...signal, sensor: sensorId, receivedAt })
+  }
+
   const record = (
     r: Resident,
     payload: { readonly ts: ReadonlyArray<number>; readonly values: ReadonlyArray<number>; readonly receivedAt: number; readonly durable: boolean }
@@ -132,6 +151,10 @@ const behaviour = Effect.gen(function* () {
         accepted++
       }
     }
+    if (r.cfg.rules.length > 0) {
+      const view = { ts: payload.ts, values: payload.values, codes: out, length: n }
+      raise(evaluateBatch(r.cfg.rules, r.rules, view, windowView(r.core.window), transitions, r.core.status, payload.receivedAt, alerts.updateIntervalMs), payload.receivedAt)
+    }
     const [ticket, trailing] = commit(r)
     if (accepted > 0) live.publishReadings(sensorId, payload.ts, payload.values, out, payload.receivedAt)
     const codes = Array.from(out)
@@ -150,13 +173,23 @@ const behaviour = Effect.gen(function* () {
     Configure: ({ payload }) =>
       withResident((r) =>
         Effect.suspend(() => {
+          const now = Date.now()
+          const carried = carryRuleStates(r.cfg.rules, r.rules, payload.config.rules, now)
           r.cfg = payload.config
+          r.rules = carried.states
           applyConfig(r.core, payload.config)
+          raise(carried.signals, now)
           return commit(r)[1]
         })
       ),
     Forget: () =>
       Effect.sync(() => {
+        // A deleted sensor's open alerts resolve: its rules are gone.
+        if (resident !== null) {
+          const now = Date.now()
+          raise(carryRuleStates(resident.cfg.rules, resident.rules, [], now).signals, now)
+          writer.commitPoint(null)
+        }
         resident = null
         schedule.dirty = false
       })

@@ -36,7 +36,9 @@ const StoredSnapshot = Schema.Struct({
   transitions: Schema.Array(
     Schema.Struct({ from: Status, to: Status, at: Schema.Number, reason: Schema.String })
   ),
-  version: Schema.Number
+  version: Schema.Number,
+  /** Alert rule states (decoded by rules.ts, which falls back to fresh states for anything unreadable). */
+  rules: Schema.optionalWith(Schema.Unknown, { exact: true })
 })
 
 const decode = Schema.decodeUnknownEither(Schema.mutable(StoredSnapshot))
@@ -45,11 +47,13 @@ export interface Restored {
   readonly core: SensorCore
   /** False when the stored snapshot could not be read and the sensor started afresh. */
   readonly restored: boolean
+  /** The saved alert rule states, as stored. */
+  readonly rules: unknown
 }
 
 export const restoreCore = (cfg: CoreConfig, stored: unknown, now: number): Restored => {
   const decoded = decode(stored)
-  if (Either.isLeft(decoded)) return { core: createSensorCore(cfg, now), restored: false }
+  if (Either.isLeft(decoded)) return { core: createSensorCore(cfg, now), restored: false, rules: null }
   const s = decoded.right
   return {
     core: fromSnapshot(
@@ -69,12 +73,13 @@ export const restoreCore = (cfg: CoreConfig, stored: unknown, now: number): Rest
       },
       now
     ),
-    restored: true
+    restored: true,
+    rules: s.rules ?? null
   }
 }
 
-export const serializeCore = (core: SensorCore): { version: number; lastSeen: number; json: string } => ({
+export const serializeCore = (core: SensorCore, rules: unknown = []): { version: number; lastSeen: number; json: string } => ({
   version: core.version,
   lastSeen: core.lastAcceptedTs ?? 0,
-  json: JSON.stringify(toSnapshot(core))
+  json: JSON.stringify({ ...toSnapshot(core), rules })
 })

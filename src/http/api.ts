@@ -7,6 +7,7 @@ import { Schema } from "effect"
 import { SensorStateView } from "../actors/protocol.js"
 import { IngestResult, ReadingsBody, Reading, SensorReading, SensorReadingsBody } from "../domain/reading.js"
 import { SensorConfig, SensorConfigPatch } from "../domain/sensor-config.js"
+import { AlertsApi } from "./alerts-api.js"
 import {
   InvalidRequest,
   MalformedJson,
@@ -16,6 +17,7 @@ import {
   UnsupportedMediaType,
   ValidationFailed
 } from "./errors.js"
+import { WebhooksApi } from "./webhooks-api.js"
 
 const AckParams = Schema.Struct({
   ack: Schema.optional(
@@ -170,6 +172,8 @@ export class SystemApi extends HttpApiGroup.make("system")
 export class FlowmeshApi extends HttpApi.make("flowmesh")
   .add(IngestApi)
   .add(SensorsApi)
+  .add(WebhooksApi)
+  .add(AlertsApi)
   .add(SystemApi)
   .annotate(OpenApi.Title, "flowmesh")
   .annotate(OpenApi.Description, "Real-time IoT telemetry: ingest readings, manage sensors, read history") {}

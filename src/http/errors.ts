@@ -41,6 +41,16 @@ export class SensorNotFound extends Schema.Class<SensorNotFound>("SensorNotFound
   HttpApiSchema.annotations({ status: 404 })
 ) {}
 
+export class AlertNotFoundError extends Schema.Class<AlertNotFoundError>("AlertNotFoundError")(
+  fields("alert_not_found"),
+  HttpApiSchema.annotations({ status: 404 })
+) {}
+
+export class AlertConflict extends Schema.Class<AlertConflict>("AlertConflict")(
+  fields("alert_resolved"),
+  HttpApiSchema.annotations({ status: 409, description: "The alert is already resolved" })
+) {}
+
 export class ServiceUnavailable extends Schema.Class<ServiceUnavailable>("ServiceUnavailable")(
   fields("unavailable"),
   HttpApiSchema.annotations({

@@ -6,12 +6,13 @@
  * here or on another node.
  */
 import { Effect, Option } from "effect"
+import type { Notification } from "../alerts/notification.js"
 import { AppConfig } from "../config.js"
 import { RedisConnection } from "../storage/redis.js"
 import { logInfo, logWarning } from "../telemetry/log.js"
 import { liveSubscriptions } from "../telemetry/metrics.js"
 import { LiveHub, type LiveSink } from "./live-hub.js"
-import type { LiveItem, LiveState, LiveTopic } from "./live-item.js"
+import { ALL_ALERTS, type LiveItem, type LiveState, type LiveTopic } from "./live-item.js"
 import { RedisLiveBridge } from "./redis-live-bridge.js"
 
 export type HealthListener = (healthy: boolean) => void
@@ -87,6 +88,11 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("flowmesh/LiveFeed", {
         if (kept.ts.length > 0) publish({ _tag: "Readings", sensor, ...kept, receivedAt })
       },
       publishState: (state: Omit<LiveState, "_tag">): void => publish({ _tag: "State", ...state }),
+      /** An alert transition, to the watchers of its sensor and of every alert (a summary only to the latter). */
+      publishAlert: (notification: Notification): void => {
+        if (notification.alert !== null) publish({ _tag: "Alert", sensor: notification.alert.sensor, notification })
+        publish({ _tag: "Alert", sensor: ALL_ALERTS, notification })
+      },
       subscribe: (topic: LiveTopic, sink: LiveSink): void => hub.subscribe(topic, sink),
       unsubscribe: (topic: LiveTopic, sink: LiveSink): void => hub.unsubscribe(topic, sink),
       /** Whether items from other nodes flow (always true on a single node). */

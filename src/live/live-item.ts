@@ -1,7 +1,9 @@
 /**
  * What a live feed carries: accepted readings of one sensor (one item per sensor batch, never per
- * reading) and status transitions. Plain data, the same on one node and across nodes.
+ * reading), status transitions and alert notifications. Plain data, the same on one node and
+ * across nodes.
  */
+import type { Notification } from "../alerts/notification.js"
 
 export interface LiveReadings {
   readonly _tag: "Readings"
@@ -23,7 +25,20 @@ export interface LiveState {
   readonly reason: string
 }
 
-export type LiveItem = LiveReadings | LiveState
+/**
+ * An alert transition of one sensor, or on the all-alerts topic ({@link ALL_ALERTS}) any alert and
+ * the storm summaries.
+ */
+export interface LiveAlert {
+  readonly _tag: "Alert"
+  readonly sensor: string
+  readonly notification: Notification
+}
+
+export type LiveItem = LiveReadings | LiveState | LiveAlert
+
+/** The topic of every alert: `*` can never be part of a sensor id or of a prefix pattern's prefix. */
+export const ALL_ALERTS = "*alerts"
 
 /** How many readings an item stands for (a state change counts as one). */
 export const itemSize = (item: LiveItem): number => (item._tag === "Readings" ? item.ts.length : 1)

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from "node:crypto"
 import type { Redis } from "ioredis"
+import type { Notification } from "../alerts/notification.js"
 import { liveDropped, livePublished, liveRemoteItems, liveRemoteTopics } from "../telemetry/metrics.js"
 import type { LiveHub } from "./live-hub.js"
 import { type LiveItem, type LiveReadings, type LiveTopic, topicKey } from "./live-item.js"
@@ -37,6 +38,15 @@ interface WireState {
   readonly reason: string
 }
 
+interface WireAlert {
+  readonly o: string
+  readonly k: "a"
+  readonly n: Notification
+}
+
+const isNotification = (u: unknown): u is Notification =>
+  typeof u === "object" && u !== null && "id" in u && typeof u.id === "number" && "type" in u && typeof u.type === "string"
+
 const numbers = (u: unknown): u is ReadonlyArray<number> => Array.isArray(u) && u.every((n) => typeof n === "number")
 
 /** Reads a message from another node; anything malformed is ignored (and counted by the caller). */
@@ -46,6 +56,7 @@ export const decodeWire = (sensor: string, text: string): { origin: string; item
   if (u.k === "r" && "ts" in u && "v" in u && "q" in u && "at" in u && numbers(u.ts) && numbers(u.v) && numbers(u.q) && typeof u.at === "number") {
     return { origin: u.o, item: { _tag: "Readings", sensor, ts: u.ts, values: u.v, quality: u.q, receivedAt: u.at } }
   }
+  if (u.k === "a" && "n" in u && isNotification(u.n)) return { origin: u.o, item: { _tag: "Alert", sensor, notification: u.n } }
   if (u.k === "s" && "from" in u && "to" in u && "at" in u && "reason" in u) {
     const { from, to, at, reason } = u
     if (typeof from === "string" && typeof to === "string" && typeof at === "number" && typeof reason === "string") {
@@ -170,7 +181,7 @@ export class RedisLiveBridge {
     await this.flush()
   }
 
-  /** Consecutive readings items merge into one message; state changes travel on their own, in order. */
+  /** Consecutive readings items merge into one message; state changes and alerts travel on their own, in order. */
   private encode(items: ReadonlyArray<LiveItem>): Array<string> {
     const out: Array<string> = []
     let run: Array<LiveReadings> = []
@@ -197,7 +208,10 @@ export class RedisLiveBridge {
         continue
       }
       endRun()
-      const wire: WireState = { o: this.nodeId, k: "s", from: item.from, to: item.to, at: item.at, reason: item.reason }
+      const wire: WireState | WireAlert =
+        item._tag === "Alert"
+          ? { o: this.nodeId, k: "a", n: item.notification }
+          : { o: this.nodeId, k: "s", from: item.from, to: item.to, at: item.at, reason: item.reason }
       out.push(JSON.stringify(wire))
     }
     endRun()

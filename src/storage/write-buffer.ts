@@ -24,12 +24,21 @@ export interface SealedSnapshot {
   readonly s: string
 }
 
+/** An alert event a sensor raised, written to `alert_outbox` in the same statement as the readings. */
+export interface OutboxEvent {
+  /** The notifier entity it is addressed to. */
+  readonly n: string
+  /** JSON-safe event, opaque here (the notifier decodes it). */
+  readonly e: object
+}
+
 export class WriteBuffer {
   readonly keys: number[] = []
   readonly ts: number[] = []
   readonly values: number[] = []
   readonly quality: number[] = []
   readonly dirty = new Map<number, SnapshotSource>()
+  readonly alerts: OutboxEvent[] = []
   snapshots: ReadonlyArray<SealedSnapshot> = []
   openedAt = 0
 
@@ -40,7 +49,7 @@ export class WriteBuffer {
   }
 
   get isEmpty(): boolean {
-    return this.keys.length === 0 && this.dirty.size === 0
+    return this.keys.length === 0 && this.dirty.size === 0 && this.alerts.length === 0
   }
 
   /** Freezes the snapshots; after this the buffer only waits for its commit. */

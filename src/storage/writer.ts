@@ -16,8 +16,8 @@ import {
   writerQueueRows,
   writerRowsTotal
 } from "../telemetry/metrics.js"
-import { FLUSH_SQL, flushParams } from "./flush-statement.js"
-import { CommitTimeout, makeBuffer, type SnapshotSource, type WriteBuffer } from "./write-buffer.js"
+import { FLUSH_SQL, flushParams, outboxIds } from "./flush-statement.js"
+import { CommitTimeout, makeBuffer, type OutboxEvent, type SnapshotSource, type WriteBuffer } from "./write-buffer.js"
 import { logError, logInfo, logWarning } from "../telemetry/log.js"
 
 export { CommitTimeout, type SnapshotSource } from "./write-buffer.js"
@@ -26,6 +26,14 @@ export class WriterOverloaded extends Schema.TaggedError<WriterOverloaded>()("Wr
   queuedRows: Schema.Number,
   capacityRows: Schema.Number
 }) {}
+
+/** An alert event now in `alert_outbox` under `id`. */
+export interface CommittedAlert {
+  readonly id: number
+  readonly notifier: string
+  readonly event: object
+}
+export type AlertListener = (alerts: ReadonlyArray<CommittedAlert>) => void
 
 /** A commit to wait for: the sealed-or-open buffer the caller's rows went into. */
 export type CommitTicket = Deferred.Deferred<void, CommitTimeout>
@@ -63,6 +71,15 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
       })
     })
 
+    let alertListener: AlertListener = () => {}
+    const announceAlerts = (events: ReadonlyArray<OutboxEvent>, ids: ReadonlyArray<number>) => {
+      const committed: Array<CommittedAlert> = []
+      for (let i = 0; i < events.length && i < ids.length; i++) {
+        committed.push({ id: ids[i]!, notifier: events[i]!.n, event: events[i]!.e })
+      }
+      alertListener(committed)
+    }
+
     const retryPolicy = Schedule.exponential("20 millis", 2).pipe(
       Schedule.union(Schedule.spaced(Duration.millis(settings.retryMaxDelayMs))),
       Schedule.jittered,
@@ -71,7 +88,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
 
     const write = Effect.fn("Writer.flush")(function* (buffer: WriteBuffer) {
       const started = performance.now()
-      yield* sql.unsafe(FLUSH_SQL, flushParams(buffer)).pipe(
+      const rows = yield* sql.unsafe<{ readonly id: unknown }>(FLUSH_SQL, flushParams(buffer)).pipe(
         Effect.tapError((error) =>
           logWarning("writer flush failed; retrying", { rows: buffer.rows, error: error.message })
         ),
@@ -84,6 +101,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
       pendingRows -= buffer.rows
       writerQueueRows.set(pendingRows)
       yield* Deferred.succeed(buffer.done, undefined)
+      if (buffer.alerts.length > 0) announceAlerts(buffer.alerts, outboxIds(rows))
     })
 
     const nextBuffer = Effect.gen(function* () {
@@ -167,6 +185,18 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
         if (current.rows >= settings.batchSize) sealCurrent()
         signal()
         return ticket
+      },
+      /**
+       * Queues an alert event for `alert_outbox`, committed with the rows pushed before the next
+       * `commitPoint`; once committed it is handed to the listener set with `onAlertsCommitted`.
+       */
+      pushAlert: (notifier: string, event: object): void => {
+        if (current.isEmpty) current.openedAt = Date.now()
+        current.alerts.push({ n: notifier, e: event })
+      },
+      /** The one consumer of committed alert events (the node's alert relay). */
+      onAlertsCommitted: (listener: AlertListener): void => {
+        alertListener = listener
       },
       /** Succeeds after the commit; fails with CommitTimeout once the batch waited the ack timeout. */
       awaitCommit: (ticket: CommitTicket): Effect.Effect<void, CommitTimeout> => Deferred.await(ticket),

@@ -55,7 +55,7 @@ describe("WS /ws/live", () => {
 
   it("accepts a subscription to a sensor that does not exist yet, and streams it once it does, in order", async () => {
     const { socket, confirmed } = await subscribe(node, ["new-1"])
-    expect(confirmed).toEqual({ type: "subscribed", sensors: [{ sensor: "new-1", state: null }], prefixes: [] })
+    expect(confirmed).toEqual({ type: "subscribed", sensors: [{ sensor: "new-1", state: null }], prefixes: [], alerts: false })
     const t0 = Date.now() - 60_000
     for (let i = 0; i < 20; i++) await ingest(node, "new-1", [i * 3, i * 3 + 1, i * 3 + 2], t0 + i * 10)
     const values = await waitForValues(socket, "new-1", 60)
@@ -103,7 +103,7 @@ describe("WS /ws/live", () => {
   it("stops streaming after unsubscribe", async () => {
     const { socket } = await subscribe(node, ["unsub-1"])
     socket.send({ type: "unsubscribe", sensors: ["unsub-1", "never-subscribed"] })
-    expect(await socket.next((f) => f.type === "unsubscribed")).toEqual({ type: "unsubscribed", sensors: ["unsub-1"] })
+    expect(await socket.next((f) => f.type === "unsubscribed")).toEqual({ type: "unsubscribed", sensors: ["unsub-1"], alerts: false })
     await ingest(node, "unsub-1", [1], Date.now() - 1000)
     // A sensor still subscribed on another connection proves the feed ran past the point where unsub-1 would have arrived.
     const { socket: other } = await subscribe(node, ["unsub-2"])

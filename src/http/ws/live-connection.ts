@@ -9,7 +9,7 @@
 import { Either } from "effect"
 import type { WebSocket } from "ws"
 import type { LiveSink } from "../../live/live-hub.js"
-import { itemSize, type LiveItem, type LiveTopic, topicKey } from "../../live/live-item.js"
+import { ALL_ALERTS, itemSize, type LiveItem, type LiveTopic, topicKey } from "../../live/live-item.js"
 import { liveDashboardSubscriptions, liveDropped, liveLatency, wsFrames } from "../../telemetry/metrics.js"
 import { decodeLiveFrame, framesOf, type LiveProblem } from "./live-frames.js"
 
@@ -65,6 +65,8 @@ export class LiveConnection implements LiveSink {
 
   deliver(item: LiveItem, viaPrefix: boolean): void {
     if (viaPrefix && this.sensors.has(item.sensor)) return
+    // A dashboard watching every alert gets each one once, from the all-alerts topic.
+    if (item._tag === "Alert" && item.sensor !== ALL_ALERTS && this.sensors.has(ALL_ALERTS)) return
     this.items.push(item)
     this.buffered += itemSize(item)
     while (this.buffered > this.settings.bufferReadings && this.head < this.items.length) {
@@ -160,13 +162,18 @@ export class LiveConnection implements LiveSink {
     liveDashboardSubscriptions.inc(fresh.length)
     // Readings that arrive before the confirmation wait in the buffer and follow it.
     this.confirming++
-    const exact = topics.flatMap((t) => (t._tag === "Sensor" ? [t.sensor] : []))
+    const exact = topics.flatMap((t) => (t._tag === "Sensor" && t.sensor !== ALL_ALERTS ? [t.sensor] : []))
     this.services
       .states(exact)
       .catch(() => exact.map((sensor) => ({ sensor, state: null })))
       .then((states) => {
         this.confirming--
-        this.send({ type: "subscribed", sensors: states, prefixes: topics.flatMap((t) => (t._tag === "Prefix" ? [topicKey(t)] : [])) })
+        this.send({
+          type: "subscribed",
+          sensors: states,
+          prefixes: topics.flatMap((t) => (t._tag === "Prefix" ? [topicKey(t)] : [])),
+          alerts: this.sensors.has(ALL_ALERTS)
+        })
         if (this.head < this.items.length || this.dropped > 0) this.requestFlush()
       })
   }
@@ -183,7 +190,7 @@ export class LiveConnection implements LiveSink {
       removed.push(key)
     }
     liveDashboardSubscriptions.dec(removed.length)
-    this.send({ type: "unsubscribed", sensors: removed })
+    this.send({ type: "unsubscribed", sensors: removed.filter((k) => k !== ALL_ALERTS), alerts: removed.includes(ALL_ALERTS) })
   }
 
   private problem(p: LiveProblem | { readonly code: "too_many_subscriptions"; readonly message: string }): void {

@@ -1,10 +1,11 @@
 /**
- * What dashboards send on `/ws/live` (`{type:"subscribe"|"unsubscribe", sensors:[...]}`, where an
- * entry is a sensor id or a prefix pattern `site-7/*`) and how the readings they watch are framed.
+ * What dashboards send on `/ws/live` (`{type:"subscribe"|"unsubscribe", sensors:[...], alerts?}`,
+ * where an entry is a sensor id or a prefix pattern `site-7/*`, and `alerts: true` is every alert
+ * of every sensor) and how what they watch is framed.
  */
 import { Either } from "effect"
 import { SENSOR_ID_PATTERN } from "../../domain/sensor-id.js"
-import type { LiveItem, LiveTopic } from "../../live/live-item.js"
+import { ALL_ALERTS, type LiveItem, type LiveTopic } from "../../live/live-item.js"
 import type { FieldIssue } from "../errors.js"
 import { parseJson } from "../ingest-body.js"
 
@@ -45,9 +46,16 @@ export const decodeLiveFrame = (text: string, maxEntries: number): Either.Either
   if (type !== "subscribe" && type !== "unsubscribe") {
     return Either.left({ code: "unknown_type", message: `type: expected "subscribe" or "unsubscribe", got ${JSON.stringify(type) ?? "nothing"}` })
   }
-  const sensors = "sensors" in frame ? frame.sensors : undefined
-  if (!Array.isArray(sensors) || sensors.length === 0) {
-    return Either.left({ code: "validation_failed", message: "sensors: must be a non-empty array of sensor ids or prefix patterns" })
+  const alerts = "alerts" in frame ? frame.alerts : undefined
+  if (alerts !== undefined && typeof alerts !== "boolean") {
+    return Either.left({ code: "validation_failed", message: `alerts: must be true (every alert) or false, got ${JSON.stringify(alerts)}` })
+  }
+  const sensors = "sensors" in frame ? frame.sensors : alerts === true ? [] : undefined
+  if (!Array.isArray(sensors) || (sensors.length === 0 && alerts !== true)) {
+    return Either.left({
+      code: "validation_failed",
+      message: "sensors: must be a non-empty array of sensor ids or prefix patterns (or send alerts: true)"
+    })
   }
   if (sensors.length > maxEntries) {
     return Either.left({
@@ -63,6 +71,7 @@ export const decodeLiveFrame = (text: string, maxEntries: number): Either.Either
     else if (issues.length < MAX_ISSUES) issues.push({ path: `sensors[${i}]`, message: ENTRY_RULE })
   })
   if (issues.length > 0) return Either.left({ code: "validation_failed", message: `${issues[0]!.path}: ${ENTRY_RULE}`, issues })
+  if (alerts === true) topics.push({ _tag: "Sensor", sensor: ALL_ALERTS })
   return Either.right({ type, topics })
 }
 
@@ -75,7 +84,8 @@ export interface ReadingsFeed {
 
 /**
  * Turns buffered items into frames, in order: readings of consecutive items merge per sensor into
- * one `readings` frame; a status change is its own `state` frame, after the readings before it.
+ * one `readings` frame; a status change is its own `state` frame and an alert its own `alert`
+ * frame, after the readings before them.
  */
 export const framesOf = (items: ReadonlyArray<LiveItem>, from: number): Array<object> => {
   const frames: Array<object> = []
@@ -87,6 +97,11 @@ export const framesOf = (items: ReadonlyArray<LiveItem>, from: number): Array<ob
   }
   for (let i = from; i < items.length; i++) {
     const item = items[i]!
+    if (item._tag === "Alert") {
+      endReadings()
+      frames.push({ type: "alert", notification: item.notification })
+      continue
+    }
     if (item._tag === "State") {
       endReadings()
       frames.push({ type: "state", sensor: item.sensor, from: item.from, to: item.to, at: item.at, reason: item.reason })

@@ -36,6 +36,8 @@ export default Effect.gen(function* () {
       acknowledged_by text,
       resolved_at timestamptz,
       resolved_by text,
+      cooldown_ms int4,
+      last_event_seq int8 not null default 0,
       updated_at timestamptz not null default now()
     )`
   yield* sql`create unique index alerts_one_unresolved on alerts (sensor, rule) where status <> 'resolved'`

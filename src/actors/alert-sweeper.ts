@@ -1,0 +1,79 @@
+/**
+ * The cluster's one alert sweeper (a `Singleton`: exactly one node runs it, another takes over when
+ * that node goes). Every `ALERT_SWEEP_MS` it raises and clears offline alerts from
+ * `sensor_state.last_seen`, and hands on outbox events older than `ALERT_OUTBOX_REDELIVER_MS`
+ * (their node died between commit and hand-over, or the notifier was unreachable).
+ */
+import { Singleton } from "@effect/cluster"
+import { Duration, Effect, Schedule } from "effect"
+import { AppConfig } from "../config.js"
+import { AlertRepo } from "../storage/alert-repo.js"
+import { OfflineRepo, type ReturnedSensor, type SilentSensor } from "../storage/offline-repo.js"
+import { logWarning } from "../telemetry/log.js"
+import { alertOutboxRedelivered } from "../telemetry/metrics.js"
+import { AlertRelay } from "./alert-relay.js"
+import { notifierOf, type SensorAlertEvent } from "./notifier-protocol.js"
+
+const BATCH = 1_000
+/** The stored rule is the user's patch, where severity may be left to its default. */
+const severityOf = (s: string | null): SensorAlertEvent["severity"] => (s === "info" || s === "critical" ? s : "warning")
+
+const wentOffline = (s: SilentSensor, now: number): SensorAlertEvent => ({
+  sensor: s.sensor,
+  rule: s.rule,
+  kind: "offline",
+  severity: severityOf(s.severity),
+  signal: "raised",
+  at: now,
+  receivedAt: now,
+  value: null,
+  count: 1,
+  message: `no reading for ${Math.round((now - s.lastSeen) / 1000)} s (offline after ${s.afterSeconds} s)`,
+  cooldownMs: s.cooldownSeconds === null ? null : s.cooldownSeconds * 1000
+})
+
+const cameBack = (s: ReturnedSensor, now: number): SensorAlertEvent => ({
+  sensor: s.sensor,
+  rule: s.rule,
+  kind: "offline",
+  severity: severityOf(s.severity),
+  signal: "cleared",
+  at: now,
+  receivedAt: now,
+  value: null,
+  count: 0,
+  message: s.ruleGone ? "rule removed" : "reporting again",
+  cooldownMs: null
+})
+
+const sweep = Effect.gen(function* () {
+  const { alerts, entity } = yield* AppConfig
+  const repo = yield* AlertRepo
+  const offline = yield* OfflineRepo
+  const relay = yield* AlertRelay
+  const minSeconds = (2 * entity.snapshotIntervalMs) / 1000
+
+  const stale = yield* repo.staleOutbox(alerts.outboxRedeliverMs, BATCH)
+  if (stale.length > 0) {
+    alertOutboxRedelivered.inc(stale.length)
+    yield* relay.send(stale)
+  }
+  const now = Date.now()
+  const events = [
+    ...(yield* offline.silent(minSeconds, BATCH)).map((s) => wentOffline(s, now)),
+    ...(yield* offline.returned(minSeconds, BATCH)).map((s) => cameBack(s, now))
+  ]
+  if (events.length === 0) return
+  const ids = yield* repo.insertOutbox(events.map((e) => ({ n: notifierOf(e.sensor), e })))
+  yield* relay.send(events.map((e, i) => ({ id: ids[i] ?? 0, notifier: notifierOf(e.sensor), event: e })).filter((r) => r.id > 0))
+})
+
+export const AlertSweeperLive = Singleton.make(
+  "flowmesh/AlertSweeper",
+  Effect.flatMap(AppConfig, ({ alerts }) =>
+    sweep.pipe(
+      Effect.catchAllCause((cause) => logWarning("alert sweep failed; next sweep retries", { cause: String(cause) })),
+      Effect.repeat(Schedule.spaced(Duration.millis(alerts.sweepMs)))
+    )
+  ).pipe(Effect.asVoid)
+)

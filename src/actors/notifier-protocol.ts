@@ -1,0 +1,84 @@
+/**
+ * The Notifier entity's protocol. One notifier per site: the part of the sensor id before its
+ * first `/` (`site-7/pump-3` → `site-7`), `_` for ids without one. Sensor actors (through the
+ * outbox and the node's relay) tell it what their rules decided; the API asks it to acknowledge
+ * and resolve, so that every change of an alert goes through the one actor that owns it.
+ */
+import { Entity } from "@effect/cluster"
+import { Rpc } from "@effect/rpc"
+import { Schema } from "effect"
+
+const Severity = Schema.Literal("info", "warning", "critical")
+
+/** What a sensor's rule decided, as written to `alert_outbox.event`. */
+export const SensorAlertEvent = Schema.Struct({
+  sensor: Schema.String,
+  rule: Schema.String,
+  kind: Schema.String,
+  severity: Severity,
+  signal: Schema.Literal("raised", "continues", "cleared"),
+  /** The deciding reading's ts (epoch ms). */
+  at: Schema.Number,
+  /** When the edge received the deciding reading (or the sweeper decided): alert latency starts here. */
+  receivedAt: Schema.Number,
+  value: Schema.NullOr(Schema.Number),
+  count: Schema.Number,
+  message: Schema.String,
+  cooldownMs: Schema.NullOr(Schema.Number)
+})
+export type SensorAlertEvent = typeof SensorAlertEvent.Type
+
+export const OutboxEntry = Schema.Struct({ seq: Schema.Number, event: SensorAlertEvent })
+export type OutboxEntry = typeof OutboxEntry.Type
+
+export const notifierOf = (sensor: string): string => {
+  const slash = sensor.indexOf("/")
+  return slash > 0 ? sensor.slice(0, slash) : "_"
+}
+
+export const AlertJson = Schema.Struct({
+  id: Schema.Number,
+  notifier: Schema.String,
+  sensor: Schema.String,
+  rule: Schema.String,
+  kind: Schema.String,
+  severity: Severity,
+  status: Schema.Literal("open", "acknowledged", "resolved"),
+  message: Schema.String,
+  value: Schema.NullOr(Schema.Number),
+  count: Schema.Number,
+  openedAt: Schema.Number,
+  lastSeen: Schema.Number,
+  acknowledgedAt: Schema.NullOr(Schema.Number),
+  acknowledgedBy: Schema.NullOr(Schema.String),
+  resolvedAt: Schema.NullOr(Schema.Number),
+  resolvedBy: Schema.NullOr(Schema.String)
+}).annotations({ identifier: "Alert" })
+
+export class AlertNotFound extends Schema.TaggedError<AlertNotFound>()("AlertNotFound", { id: Schema.Number }) {}
+export class AlertAlreadyResolved extends Schema.TaggedError<AlertAlreadyResolved>()("AlertAlreadyResolved", {
+  id: Schema.Number
+}) {}
+export class NotifierUnavailable extends Schema.TaggedError<NotifierUnavailable>()("NotifierUnavailable", {
+  message: Schema.String
+}) {}
+
+/** Events committed to the outbox under `seq` (their outbox id); each is applied once. */
+export const ApplyAlertEvents = Rpc.make("ApplyAlertEvents", {
+  payload: { entries: Schema.Array(OutboxEntry) },
+  error: NotifierUnavailable
+})
+
+export const AcknowledgeAlert = Rpc.make("AcknowledgeAlert", {
+  payload: { id: Schema.Number, by: Schema.String },
+  success: AlertJson,
+  error: Schema.Union(AlertNotFound, AlertAlreadyResolved, NotifierUnavailable)
+})
+
+export const ResolveAlert = Rpc.make("ResolveAlert", {
+  payload: { id: Schema.Number, by: Schema.String },
+  success: AlertJson,
+  error: Schema.Union(AlertNotFound, NotifierUnavailable)
+})
+
+export const Notifier = Entity.make("Notifier", [ApplyAlertEvents, AcknowledgeAlert, ResolveAlert])

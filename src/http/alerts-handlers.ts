@@ -1,0 +1,86 @@
+/** Alerts: reads come from PostgreSQL; acknowledge and resolve go through the alert's notifier actor. */
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { Notifier } from "../actors/notifier-protocol.js"
+import { AlertRepo } from "../storage/alert-repo.js"
+import { FlowmeshApi } from "./api.js"
+import { AlertConflict, AlertNotFoundError, ServiceUnavailable } from "./errors.js"
+
+const DEFAULT_LIMIT = 100
+const unavailable = () => new ServiceUnavailable({ message: "database or notifier unavailable; retry later" })
+const notFound = (id: number) => new AlertNotFoundError({ message: `alert ${id} does not exist` })
+
+export const AlertsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "alerts", (handlers) =>
+  Effect.gen(function* () {
+    const repo = yield* AlertRepo
+    const notifiers = yield* Notifier.client
+
+    const notifierOf = (id: number) =>
+      repo.notifierOfAlert(id).pipe(
+        Effect.mapError(unavailable),
+        Effect.flatMap((n) => (n === null ? Effect.fail(notFound(id)) : Effect.succeed(n)))
+      )
+
+    return handlers
+      .handle("list", ({ urlParams }) =>
+        Effect.gen(function* () {
+          const limit = urlParams.limit ?? DEFAULT_LIMIT
+          const alerts = yield* repo
+            .list({
+              status: urlParams.status,
+              sensor: urlParams.sensor,
+              rule: urlParams.rule,
+              from: urlParams.from,
+              to: urlParams.to,
+              before: urlParams.before,
+              limit
+            })
+            .pipe(Effect.mapError(unavailable))
+          const last = alerts[alerts.length - 1]
+          let next: string | null = null
+          if (alerts.length === limit && last !== undefined) {
+            const query = new URLSearchParams()
+            for (const [k, v] of Object.entries(urlParams)) if (v !== undefined && k !== "before") query.set(k, String(v))
+            query.set("before", String(last.id))
+            next = `/api/v1/alerts?${query.toString()}`
+          }
+          return { alerts, next }
+        })
+      )
+      .handle("get", ({ path }) =>
+        Effect.gen(function* () {
+          const alert = yield* repo.find(path.id).pipe(Effect.mapError(unavailable))
+          if (alert === null) return yield* Effect.fail(notFound(path.id))
+          const events = yield* repo.history(path.id).pipe(Effect.mapError(unavailable))
+          return { alert, events }
+        })
+      )
+      .handle("ack", ({ path, payload }) =>
+        notifierOf(path.id).pipe(
+          Effect.flatMap((n) => notifiers(n).AcknowledgeAlert({ id: path.id, by: payload.by ?? "api" })),
+          Effect.catchTags({
+            AlertNotFound: () => Effect.fail(notFound(path.id)),
+            AlertAlreadyResolved: () => Effect.fail(new AlertConflict({ message: `alert ${path.id} is resolved; it cannot be acknowledged` })),
+            NotifierUnavailable: () => Effect.fail(unavailable()),
+            MailboxFull: () => Effect.fail(unavailable()),
+            AlreadyProcessingMessage: () => Effect.fail(unavailable()),
+            PersistenceError: () => Effect.fail(unavailable())
+          }),
+          Effect.catchAllDefect(() => Effect.fail(unavailable()))
+        )
+      )
+      .handle("resolve", ({ path, payload }) =>
+        notifierOf(path.id).pipe(
+          Effect.flatMap((n) => notifiers(n).ResolveAlert({ id: path.id, by: payload.by ?? "api" })),
+          Effect.catchTags({
+            AlertNotFound: () => Effect.fail(notFound(path.id)),
+            NotifierUnavailable: () => Effect.fail(unavailable()),
+            MailboxFull: () => Effect.fail(unavailable()),
+            AlreadyProcessingMessage: () => Effect.fail(unavailable()),
+            PersistenceError: () => Effect.fail(unavailable())
+          }),
+          Effect.catchAllDefect(() => Effect.fail(unavailable()))
+        )
+      )
+  })
+)
