@@ -78,7 +78,7 @@ export const alertRows = (a: AlertRow): Array<Array<string>> => [
     String(a.breaches),
     `${ms(a.webhook.p50Ms)} / ${ms(a.webhook.p99Ms)} / ${ms(a.webhook.maxMs)} (${a.webhook.count})`,
     `${ms(a.ws.p50Ms)} / ${ms(a.ws.p99Ms)} / ${ms(a.ws.maxMs)} (${a.ws.count})`,
-    `${a.offline.detected}/${a.offline.sensors} (offline after ${a.offline.afterSeconds} s)`,
+    `${a.offline.detected}/${a.offline.sensors}${a.offline.premature > 0 ? `, ${a.offline.premature} early` : ""} (offline after ${a.offline.afterSeconds} s)`,
     `${(a.offline.p50Ms / 1000).toFixed(1)} / ${(a.offline.maxMs / 1000).toFixed(1)}`
   ]
 ]
@@ -99,6 +99,12 @@ export const alertGoals = (a: AlertRow | null): Array<Goal> => {
       target: `${a.breaches} / ${a.breaches}`,
       measured: `${a.webhook.count} / ${a.ws.count}`,
       pass: complete
+    },
+    {
+      goal: "alerts: every silent sensor found offline, none before it was overdue",
+      target: `${a.offline.sensors}, 0 early`,
+      measured: `${a.offline.detected}, ${a.offline.premature} early`,
+      pass: a.offline.detected === a.offline.sensors && a.offline.premature === 0
     }
   ]
 }

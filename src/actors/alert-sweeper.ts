@@ -51,7 +51,8 @@ const sweep = Effect.gen(function* () {
   const repo = yield* AlertRepo
   const offline = yield* OfflineRepo
   const relay = yield* AlertRelay
-  const minSeconds = (2 * entity.snapshotIntervalMs) / 1000
+  // How far last_seen may trail the newest reading: a snapshot interval, plus a second for the flush.
+  const lagSeconds = entity.snapshotIntervalMs / 1000 + 1
 
   const stale = yield* repo.staleOutbox(alerts.outboxRedeliverMs, BATCH)
   if (stale.length > 0) {
@@ -60,8 +61,8 @@ const sweep = Effect.gen(function* () {
   }
   const now = Date.now()
   const events = [
-    ...(yield* offline.silent(minSeconds, BATCH)).map((s) => wentOffline(s, now)),
-    ...(yield* offline.returned(minSeconds, BATCH)).map((s) => cameBack(s, now))
+    ...(yield* offline.silent(lagSeconds, BATCH)).map((s) => wentOffline(s, now)),
+    ...(yield* offline.returned(BATCH)).map((s) => cameBack(s, now))
   ]
   if (events.length === 0) return
   const ids = yield* repo.insertOutbox(events.map((e) => ({ n: notifierOf(e.sensor), e })))

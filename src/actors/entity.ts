@@ -93,6 +93,9 @@ const behaviour = Effect.gen(function* () {
     const now = Date.now()
     const restored = row.snapshot === null ? null : restoreCore(cfg, row.snapshot, now)
     if (restored?.restored === false) yield* logWarning("unreadable snapshot; sensor starts afresh", { sensor: sensorId })
+    // A sensor never stored before writes its first snapshot with its first batch: until then
+    // `sensor_state.last_seen` does not exist, and the offline sweep would see it as silent.
+    if (row.snapshot === null) schedule.lastWrittenAt = Number.NEGATIVE_INFINITY
     const core = restored?.core ?? createSensorCore(cfg, now)
     const rules = ruleStatesFromJson(cfg.rules, restored?.rules ?? null)
     const loaded: Resident = {

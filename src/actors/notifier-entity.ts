@@ -163,7 +163,8 @@ const behaviour = Effect.gen(function* () {
                 if (t !== null) {
                   openedId = t.alert.id
                   notes.push(notificationOf("alert.opened", t))
-                  alertLatency.observe(Math.max(0, Date.now() - event.receivedAt) / 1000)
+                  // Offline alerts have no reading to measure from: the sweep decides them.
+                  if (event.kind !== "offline") alertLatency.observe(Math.max(0, Date.now() - event.receivedAt) / 1000)
                 }
               } else if (action._tag === "Update") {
                 yield* repo.update(action.alertId, event.count, event.value, event.at, seq)

@@ -32,8 +32,12 @@ export class OfflineRepo extends Effect.Service<OfflineRepo>()("flowmesh/Offline
     const sql = yield* SqlClient.SqlClient
     const rules = sql.literal(RULES)
 
-    /** `minSeconds` keeps a sensor whose snapshot is merely not yet written from looking silent. */
-    const silent = (minSeconds: number, limit: number) =>
+    /**
+     * `lagSeconds` is how far `last_seen` may trail the newest reading (snapshots are written at most
+     * every SNAPSHOT_INTERVAL_MS, and a new sensor's first one may wait that long): a sensor is silent
+     * only past `afterSeconds + lagSeconds`, so a sensor that reports is never called offline.
+     */
+    const silent = (lagSeconds: number, limit: number) =>
       sql<SilentSensor>`
         select s.id as sensor, r.rule->>'id' as rule, r.rule->>'severity' as severity,
           (r.rule->>'afterSeconds')::float8 as "afterSeconds", (r.rule->>'cooldownSeconds')::float8 as "cooldownSeconds",
@@ -43,13 +47,14 @@ export class OfflineRepo extends Effect.Service<OfflineRepo>()("flowmesh/Offline
         cross join lateral ${rules} as r(rule)
         where r.rule->>'kind' = 'offline'
           and coalesce(st.last_seen, s.created_at)
-            < now() - make_interval(secs => greatest((r.rule->>'afterSeconds')::float8, ${minSeconds}))
+            < now() - make_interval(secs => (r.rule->>'afterSeconds')::float8 + ${lagSeconds})
           and not exists (
             select 1 from alerts a where a.sensor = s.id and a.rule = r.rule->>'id' and a.status <> 'resolved'
           )
         order by s.id limit ${limit}`
 
-    const returned = (minSeconds: number, limit: number) =>
+    /** Cleared once `last_seen` is within `afterSeconds` again (between the two bounds nothing changes). */
+    const returned = (limit: number) =>
       sql<ReturnedSensor>`
         select a.sensor, a.rule, a.severity, (extract(epoch from st.last_seen) * 1000)::float8 as "lastSeen",
           (rule.after is null) as "ruleGone"
@@ -61,7 +66,7 @@ export class OfflineRepo extends Effect.Service<OfflineRepo>()("flowmesh/Offline
           where r.rule->>'id' = a.rule and r.rule->>'kind' = 'offline' limit 1
         ) rule on true
         where a.kind = 'offline' and a.status <> 'resolved'
-          and (rule.after is null or st.last_seen >= now() - make_interval(secs => greatest(rule.after, ${minSeconds})))
+          and (rule.after is null or st.last_seen >= now() - make_interval(secs => rule.after))
         order by a.id limit ${limit}`
 
     return { silent, returned } as const
