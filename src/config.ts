@@ -97,6 +97,8 @@ export interface AppConfigShape {
     readonly streamKey: string
     readonly streamMaxLen: number
     readonly notifierMaxIdleMs: number
+    /** Resolved alerts (with their history), storm summaries and dead letters older than this are deleted. */
+    readonly retentionDays: number
   }
   readonly webhooks: {
     readonly timeoutMs: number
@@ -189,7 +191,8 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     outboxRedeliverMs: intIn("ALERT_OUTBOX_REDELIVER_MS", 100, 3_600_000, 10_000),
     streamKey: Config.nonEmptyString("ALERT_STREAM_KEY").pipe(Config.withDefault("iot:alerts")),
     streamMaxLen: intIn("ALERT_STREAM_MAXLEN", 100, 100_000_000, 100_000),
-    notifierMaxIdleMs: intIn("NOTIFIER_MAX_IDLE_MS", 1_000, 86_400_000, 600_000)
+    notifierMaxIdleMs: intIn("NOTIFIER_MAX_IDLE_MS", 1_000, 86_400_000, 600_000),
+    retentionDays: intIn("ALERT_RETENTION_DAYS", 1, 3_650, 90)
   }),
   webhooks: Config.all({
     timeoutMs: intIn("WEBHOOK_TIMEOUT_MS", 10, 600_000, 5_000),

@@ -2,7 +2,8 @@
  * The cluster's one alert sweeper (a `Singleton`: exactly one node runs it, another takes over when
  * that node goes). Every `ALERT_SWEEP_MS` it raises and clears offline alerts from
  * `sensor_state.last_seen`, and hands on outbox events older than `ALERT_OUTBOX_REDELIVER_MS`
- * (their node died between commit and hand-over, or the notifier was unreachable).
+ * (their node died between commit and hand-over, or the notifier was unreachable). Hourly it
+ * deletes alert history past ALERT_RETENTION_DAYS.
  */
 import { Singleton } from "@effect/cluster"
 import { Duration, Effect, Schedule } from "effect"
@@ -69,12 +70,28 @@ const sweep = Effect.gen(function* () {
   yield* relay.send(events.map((e, i) => ({ id: ids[i] ?? 0, notifier: notifierOf(e.sensor), event: e })).filter((r) => r.id > 0))
 })
 
+/** History is bounded: resolved alerts, summaries and dead letters go after ALERT_RETENTION_DAYS. */
+const prune = Effect.gen(function* () {
+  const { alerts } = yield* AppConfig
+  const repo = yield* AlertRepo
+  yield* repo.prune(alerts.retentionDays)
+})
+
 export const AlertSweeperLive = Singleton.make(
   "flowmesh/AlertSweeper",
   Effect.flatMap(AppConfig, ({ alerts }) =>
-    sweep.pipe(
-      Effect.catchAllCause((cause) => logWarning("alert sweep failed; next sweep retries", { cause: String(cause) })),
-      Effect.repeat(Schedule.spaced(Duration.millis(alerts.sweepMs)))
+    Effect.all(
+      [
+        sweep.pipe(
+          Effect.catchAllCause((cause) => logWarning("alert sweep failed; next sweep retries", { cause: String(cause) })),
+          Effect.repeat(Schedule.spaced(Duration.millis(alerts.sweepMs)))
+        ),
+        prune.pipe(
+          Effect.catchAllCause((cause) => logWarning("alert history pruning failed; retried in an hour", { cause: String(cause) })),
+          Effect.repeat(Schedule.spaced(Duration.hours(1)))
+        )
+      ],
+      { concurrency: "unbounded", discard: true }
     )
-  ).pipe(Effect.asVoid)
+  )
 )

@@ -201,7 +201,18 @@ export class AlertRepo extends Effect.Service<AlertRepo>()("flowmesh/AlertRepo",
         select x.n, x.e from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as x(n text, e jsonb)
         returning id::float8 as id`.pipe(Effect.map((rows) => rows.map((r) => r.id).sort((a, b) => a - b)))
 
+    /** Deletes resolved alerts (their events cascade), summaries and dead letters past retention. */
+    const prune = (days: number) =>
+      sql.withTransaction(
+        Effect.all([
+          sql`delete from alerts where status = 'resolved' and resolved_at < now() - make_interval(days => ${days})`,
+          sql`delete from alert_events where alert_id is null and at < now() - make_interval(days => ${days})`,
+          sql`delete from dead_letters where failed_at < now() - make_interval(days => ${days})`
+        ])
+      )
+
     return {
+      prune,
       claimOutbox,
       loadEntries,
       open,

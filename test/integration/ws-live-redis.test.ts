@@ -108,6 +108,31 @@ describe("live feed across nodes through Redis", () => {
     await closeDashboards(socket)
   })
 
+  it("alerts raised on node A reach node B's dashboards: the sensor's watchers and the all-alerts watchers, once each", async () => {
+    const put = await fetch(`${a.url}/api/v1/sensors/${encodeURIComponent("site-9/tank")}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ rules: [{ id: "high", kind: "threshold", high: 10 }] })
+    })
+    expect(put.status).toBe(200)
+    const watcher = await openSocket(wsUrl(b.url, "/ws/live"))
+    const known = await metricValue(a.url, "flowmesh_live_remote_topics")
+    watcher.send({ type: "subscribe", alerts: true })
+    await watcher.next((f) => f.type === "subscribed")
+    await until("node A to learn the all-alerts interest", async () => (await metricValue(a.url, "flowmesh_live_remote_topics")) >= known + 1)
+    const both = await dashboard(b, ["site-9/tank"])
+    both.send({ type: "subscribe", alerts: true })
+    await both.next((f) => f.type === "subscribed", 5_000, 1)
+    await ingest(a, "site-9/tank", 50, Date.now() - 1_000)
+    const [frame] = await watcher.collect((f) => f.type === "alert", 1)
+    expect(frame?.notification).toMatchObject({ type: "alert.opened", notifier: "site-9", alert: { sensor: "site-9/tank", rule: "high", status: "open" } })
+    await both.next((f) => f.type === "alert")
+    // The dashboard that watches both the sensor and every alert gets the alert once.
+    await new Promise((r) => setTimeout(r, 200))
+    expect(both.frames.filter((f) => f.type === "alert")).toHaveLength(1)
+    await closeDashboards(watcher, both)
+  })
+
   it("Redis down: ingestion stays durable, local feeds go on, dashboards are told; all recovers when Redis is back", async () => {
     const onB = await dashboard(b, ["r-1", "local-b"])
     await until("node B's subscription in Redis", async () => (await probe.pubsub("NUMSUB", "flowmesh:live:r-1"))[1] === 1)
