@@ -24,39 +24,8 @@ import type { Delivery } from "../../storage/webhook-repo.js"
 import { WebhookRepo } from "../../storage/webhook-repo.js"
 import { classifyStatus, retryAfterMs, retryDelayMs } from "./backoff.js"
 import { type BreakerState, blockedUntil, canAttempt, closedBreaker, isTripped, recordFailure, recordSuccess } from "./breaker.js"
+import { Fifo } from "./fifo.js"
 import { signatureHeaders } from "./signature.js"
-
-/** A FIFO with a moving head (no `Array.shift`); its bound is checked by the caller. */
-class Fifo<A> {
-  private items: Array<A> = []
-  private head = 0
-  get size(): number {
-    return this.items.length - this.head
-  }
-  push(item: A): void {
-    this.items.push(item)
-  }
-  peek(): A | undefined {
-    return this.items[this.head]
-  }
-  replaceHead(item: A): void {
-    if (this.size > 0) this.items[this.head] = item
-  }
-  dropHead(): void {
-    this.head++
-    if (this.head >= this.items.length) this.drain()
-    else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head)
-      this.head = 0
-    }
-  }
-  drain(): ReadonlyArray<A> {
-    const rest = this.items.slice(this.head)
-    this.items = []
-    this.head = 0
-    return rest
-  }
-}
 
 interface Endpoint {
   readonly url: string
