@@ -12,6 +12,9 @@ import { terminateAll } from "./child.js"
 import { type BareHttpResult, bareHttpLimit } from "./limits.js"
 import { runNodePhases } from "./node-phases.js"
 import { type AlertRow, runAlertPhase } from "./alerts-phase.js"
+import { type DriverRun, driverCharts, runDriverPhase } from "./driver-phase.js"
+import { driverGoals, driverTables } from "./driver-report.js"
+import { writeHtmlReport } from "./html-report.js"
 import { ALERT_HEADERS, alertGoals, alertRows, LIVE_HEADERS, liveRows, memoryGoals, WS_HEADERS, wsGoals, wsRows } from "./ws-report.js"
 import {
   goals,
@@ -30,7 +33,11 @@ import { type NodeTarget, ROOT, startTarget } from "./targets.js"
 import { type MemoryRow, runMemoryPhase } from "./memory-phase.js"
 import { runWsPhases, type WsRun } from "./ws-phases.js"
 
-const log = (line: string): void => console.log(line)
+const printed: Array<string> = []
+const log = (line: string): void => {
+  console.log(line)
+  printed.push(line)
+}
 
 const NOTES = [
   `Each request: ${SETTINGS.body.sensorsPerRequest} sensors x ${SETTINGS.body.readingsPerSensor} readings (a gateway forwarding 1 s of 10 Hz data), ` +
@@ -145,6 +152,16 @@ const main = async (): Promise<number> => {
     }
   }
 
+  let driver: DriverRun | null = null
+  if (SETTINGS.driver.enabled && !interrupted) {
+    log("\n== load driver: HTTP ingest knee (1/10/100 readings per request) and history queries (machine PostgreSQL) ==")
+    try {
+      driver = await runDriverPhase(log, trackRunning)
+    } catch (e) {
+      log(`  FAILED: ${errorText(e)}`)
+    }
+  }
+
   let alerts: AlertRow | null = null
   if (SETTINGS.alerts.enabled && !interrupted) {
     log("\n== alert latency and offline detection (machine PostgreSQL) ==")
@@ -155,7 +172,7 @@ const main = async (): Promise<number> => {
     }
   }
 
-  const goalList = [...goals(targets), ...wsGoals(ws), ...memoryGoals(memory), ...alertGoals(alerts)]
+  const goalList = [...goals(targets), ...wsGoals(ws), ...memoryGoals(memory), ...alertGoals(alerts), ...driverGoals(driver)]
   log("\n== summary ==")
   log(table(SUMMARY_HEADERS, summaryRows(targets, bareHttp)))
   log("(latencies: open model at half the peak request rate, measured from the intended send time, 202 answers only)")
@@ -191,6 +208,7 @@ const main = async (): Promise<number> => {
     if (ws.live !== null) log(table(LIVE_HEADERS, liveRows(ws.live)))
     log(`websocket durability: acknowledged durable ${ws.acknowledgedDurable.toLocaleString("en-US")}, stored ${ws.stored.toLocaleString("en-US")}, lost: ${ws.lost}`)
   }
+  if (driver !== null) for (const t of driverTables(driver, targets, bareHttp)) log(t)
   if (alerts !== null) {
     log("\n== alerts ==")
     log(table(ALERT_HEADERS, alertRows(alerts)))
@@ -215,9 +233,12 @@ const main = async (): Promise<number> => {
     ws,
     memory,
     alerts,
+    driver,
     goals: goalList
   })
-  log(`results: ${path.relative(ROOT, file)}; took ${elapsedS.toFixed(0)} s`)
+  const html = file.replace(/\.json$/, ".html")
+  log(`results: ${path.relative(ROOT, file)} and ${path.relative(ROOT, html)} (open it in a browser); took ${elapsedS.toFixed(0)} s`)
+  await writeHtmlReport(html, `flowmesh bench ${startedAt.toISOString()} - ${machine.cpuModel}, ${machine.cores} cores`, printed.join("\n"), driver === null ? [] : driverCharts(driver))
 
   const lost = targets.reduce((s, t) => s + (t.run?.durability.lost ?? 0), 0) + (ws?.lost ?? 0)
   if (lost > 0) {

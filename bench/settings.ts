@@ -86,6 +86,26 @@ export const SETTINGS = {
   },
   /** Memory per resident sensor (BENCH_MEMORY=0 skips it). */
   memory: { enabled: process.env.BENCH_MEMORY !== "0", sensors: 10_000, settleMs: 5_000 },
+  /** Rows from the load driver: the HTTP knee per batch size and history queries (BENCH_DRIVER=0 skips them). */
+  driver: {
+    enabled: process.env.BENCH_DRIVER !== "0",
+    sensors: 10_000,
+    /** [readings per request, first arrival rate in requests/s]; the rate grows by `factor` per step. */
+    knees: [
+      [1, 200],
+      [10, 100],
+      [100, 10]
+    ] as ReadonlyArray<readonly [number, number]>,
+    factor: 1.5,
+    stepMs: ms(5_000),
+    maxSteps: 10,
+    maxInFlight: 1_024,
+    maxErrorRate: 0.01,
+    historyRows: Number(process.env.BENCH_HISTORY_ROWS ?? 10_000_000),
+    historySensors: 1_000,
+    historyRate: 200,
+    historyMs: ms(8_000)
+  },
   /** Alert latency and offline detection (BENCH_ALERTS=0 skips it). */
   alerts: {
     enabled: process.env.BENCH_ALERTS !== "0",
@@ -102,5 +122,5 @@ export const SETTINGS = {
     sweepMs: 1_000,
     drainMs: 20_000
   },
-  goals: { nodeOverBareInsert: 0.5, p99Ms: 100, wsOnePerFrame: 50_000, liveP99Ms: 20, bytesPerSensor: 5 * 1024, alertP99Ms: 250 }
+  goals: { nodeOverBareInsert: 0.5, p99Ms: 100, wsOnePerFrame: 50_000, liveP99Ms: 20, bytesPerSensor: 5 * 1024, alertP99Ms: 250, kneeP99Ms: 50, http100PerRequest: 100_000 }
 } as const
