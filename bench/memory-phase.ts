@@ -38,11 +38,17 @@ const activate = async (origin: string, from: number, to: number, ts: number): P
 
 const settle = () => new Promise((r) => setTimeout(r, SETTINGS.memory.settleMs))
 
-export const runMemoryPhase = async (log: (line: string) => void, track: (t: NodeTarget | null) => void): Promise<MemoryRow> => {
-  const target = await startTarget("external")
+/**
+ * `n` sensors resident at once: the node gets a heap large enough to hold them and an idle time
+ * longer than their activation, so that none passivates before the measurement.
+ */
+export const runMemoryPhase = async (log: (line: string) => void, track: (t: NodeTarget | null) => void, n: number): Promise<MemoryRow> => {
+  const target = await startTarget("external", {
+    NODE_OPTIONS: `--max-old-space-size=${SETTINGS.memory.heapLimitMb}`,
+    ENTITY_MAX_IDLE_MS: String(SETTINGS.memory.idleMs)
+  })
   track(target)
   try {
-    const n = SETTINGS.memory.sensors
     await activate(target.origin, 0, 200, Date.now() - 100_000)
     await settle()
     const before = await sample(target.origin)

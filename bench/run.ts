@@ -142,13 +142,15 @@ const main = async (): Promise<number> => {
   }
 
   const elapsedS = (performance.now() - t0) / 1000
-  let memory: MemoryRow | null = null
+  const memory: Array<MemoryRow> = []
   if (SETTINGS.memory.enabled && !interrupted) {
     log("\n== memory per resident sensor (machine PostgreSQL) ==")
-    try {
-      memory = await runMemoryPhase(log, trackRunning)
-    } catch (e) {
-      log(`  FAILED: ${errorText(e)}`)
+    for (const n of SETTINGS.memory.sizes) {
+      try {
+        memory.push(await runMemoryPhase(log, trackRunning, n))
+      } catch (e) {
+        log(`  ${n.toLocaleString("en-US")} sensors FAILED: ${errorText(e)}`)
+      }
     }
   }
 
@@ -172,7 +174,7 @@ const main = async (): Promise<number> => {
     }
   }
 
-  const goalList = [...goals(targets), ...wsGoals(ws), ...memoryGoals(memory), ...alertGoals(alerts), ...driverGoals(driver)]
+  const goalList = [...goals(targets), ...wsGoals(ws), ...memory.flatMap(memoryGoals), ...alertGoals(alerts), ...driverGoals(driver)]
   log("\n== summary ==")
   log(table(SUMMARY_HEADERS, summaryRows(targets, bareHttp)))
   log("(latencies: open model at half the peak request rate, measured from the intended send time, 202 answers only)")

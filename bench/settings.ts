@@ -85,7 +85,14 @@ export const SETTINGS = {
     liveDurationMs: ms(6_000)
   },
   /** Memory per resident sensor (BENCH_MEMORY=0 skips it). */
-  memory: { enabled: process.env.BENCH_MEMORY !== "0", sensors: 10_000, settleMs: 5_000 },
+  memory: {
+    enabled: process.env.BENCH_MEMORY !== "0",
+    /** Resident sensors per row (BENCH_MEMORY_SENSORS=10000 for the small row only). */
+    sizes: (process.env.BENCH_MEMORY_SENSORS ?? "10000,100000").split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0),
+    settleMs: 5_000,
+    heapLimitMb: 12_288,
+    idleMs: 1_800_000
+  },
   /** Rows from the load driver: the HTTP knee per batch size and history queries (BENCH_DRIVER=0 skips them). */
   driver: {
     enabled: process.env.BENCH_DRIVER !== "0",

@@ -56,17 +56,14 @@ export const wsGoals = (ws: WsRun | null): Array<Goal> => {
   ]
 }
 
-export const memoryGoals = (m: MemoryRow | null): Array<Goal> =>
-  m === null
-    ? []
-    : [
-        {
-          goal: `memory: RSS per resident sensor (${m.sensors.toLocaleString("en-US")} resident)`,
-          target: `<= ${(SETTINGS.goals.bytesPerSensor / 1024).toFixed(0)} KB`,
-          measured: `${(m.rssPerSensorBytes / 1024).toFixed(1)} KB (heap ${(m.heapPerSensorBytes / 1024).toFixed(1)} KB)`,
-          pass: m.rssPerSensorBytes <= SETTINGS.goals.bytesPerSensor
-        }
-      ]
+export const memoryGoals = (m: MemoryRow): Array<Goal> => [
+  {
+    goal: `memory: RSS per resident sensor (${m.sensors.toLocaleString("en-US")} resident)`,
+    target: `<= ${(SETTINGS.goals.bytesPerSensor / 1024).toFixed(0)} KB`,
+    measured: `${(m.rssPerSensorBytes / 1024).toFixed(1)} KB (heap ${(m.heapPerSensorBytes / 1024).toFixed(1)} KB)`,
+    pass: m.rssPerSensorBytes <= SETTINGS.goals.bytesPerSensor
+  }
+]
 
 export const ALERT_HEADERS = ["alerts", "sensors", "readings/s", "breaches", "-> webhook p50 / p99 / max ms", "-> dashboard p50 / p99 / max ms", "offline detected", "after overdue p50 / max s"]
 

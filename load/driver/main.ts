@@ -4,16 +4,37 @@
  * Exit code 1 when a threshold (p99, error rate) broke, 2 on bad arguments.
  */
 import { writeFile } from "node:fs/promises"
-import { parseArgs } from "./args.js"
+import { DEFAULTS, parseArgs } from "./args.js"
 import { findKnee, judgeStep } from "./knee.js"
 import { loopbackProblem } from "./loopback.js"
 import { runScenario, warmUp } from "./scenarios.js"
 import { errorPercent, kneeTable, PART_HEADERS, partRow, seriesLine, table } from "./summary.js"
 
+const USAGE = `npm run load -- --scenario http|ws|live|mixed [flags]
+
+  --url URL                 node to load, loopback only (${DEFAULTS.url})
+  --rate N                  arrivals/s: requests (http), frames (ws), readings (live), http requests (mixed) (${DEFAULTS.rate})
+  --duration D              500ms, 10s, 2m (${DEFAULTS.durationMs / 1000}s)
+  --sensors N / --sites N   id space: site-<i % sites>/<kind>-<i> under --prefix (${DEFAULTS.sensors} / ${DEFAULTS.sites}, prefix "${DEFAULTS.prefix}")
+  --batch N / --per-sensor N  readings per request / per sensor within it (${DEFAULTS.batch} / ${DEFAULTS.perSensor})
+  --ack durable|accepted    (${DEFAULTS.ack})
+  --devices N               ws connections (${DEFAULTS.devices})
+  --dashboards N / --sensors-per-dashboard N  live watchers (${DEFAULTS.dashboards} / ${DEFAULTS.sensorsPerDashboard})
+  --max-in-flight N         arrivals beyond it are counted unsent, not delayed (${DEFAULTS.maxInFlight})
+  --p99-ms X / --max-error-rate X  thresholds; exit 1 when broken (${DEFAULTS.p99Ms} / ${DEFAULTS.maxErrorRate})
+  --knee [--knee-factor F --knee-step D --knee-max-steps N]  raise --rate by F per step until a threshold breaks
+  --out FILE                write the summary (with per-second series) as JSON
+`
+
 const main = async (): Promise<number> => {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    console.log(USAGE)
+    return 0
+  }
   const parsed = parseArgs(process.argv.slice(2))
   if (!parsed.ok) {
     for (const e of parsed.errors) console.error(e)
+    console.error("(npm run load -- --help for every flag)")
     return 2
   }
   const o = parsed.options
