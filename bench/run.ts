@@ -141,7 +141,6 @@ const main = async (): Promise<number> => {
     }
   }
 
-  const elapsedS = (performance.now() - t0) / 1000
   const memory: Array<MemoryRow> = []
   if (SETTINGS.memory.enabled && !interrupted) {
     log("\n== memory per resident sensor (machine PostgreSQL) ==")
@@ -225,6 +224,7 @@ const main = async (): Promise<number> => {
   log(`\nmachine: ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}, ${machine.platform}`)
   log(`PostgreSQL: ${targets.map((t) => `${t.name} ${t.pgVersion}`).join(", ")}`)
 
+  const elapsedS = (performance.now() - t0) / 1000
   const file = await writeJson(path.join(ROOT, "bench", "results"), startedAt, {
     startedAt: startedAt.toISOString(),
     elapsedSeconds: Math.round(elapsedS),

@@ -96,6 +96,8 @@ export const SETTINGS = {
   /** Rows from the load driver: the HTTP knee per batch size and history queries (BENCH_DRIVER=0 skips them). */
   driver: {
     enabled: process.env.BENCH_DRIVER !== "0",
+    /** BENCH_KNEE=0 skips the knee rows (history only). */
+    knee: process.env.BENCH_KNEE !== "0",
     sensors: 10_000,
     /** [readings per request, first arrival rate in requests/s]; the rate grows by `factor` per step. */
     knees: [
