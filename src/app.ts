@@ -16,6 +16,7 @@ import { SensorEvents } from "./actors/sensor-events.js"
 import { AppConfig } from "./config.js"
 import { AlertsHandlersLive } from "./http/alerts-handlers.js"
 import { FlowmeshApi } from "./http/api.js"
+import { PendingMessages } from "./http/pending-messages.js"
 import { WebhooksHandlersLive } from "./http/webhooks-handlers.js"
 import { edgeMiddleware } from "./http/edge-middleware.js"
 import { IngestHandlersLive } from "./http/ingest-handlers.js"
@@ -95,7 +96,10 @@ const HttpLive = Layer.unwrapEffect(
 )
 
 /** The WebSocket endpoints close (answering what they owe) before the HTTP server and the actors stop. */
-const EdgeLive = Layer.mergeAll(DevicesEndpointLive, LiveEndpointLive).pipe(Layer.provideMerge(HttpLive), Layer.provide(EdgeServer.Default))
+const EdgeLive = Layer.mergeAll(DevicesEndpointLive, LiveEndpointLive).pipe(
+  Layer.provideMerge(HttpLive),
+  Layer.provide([EdgeServer.Default, PendingMessages.Default])
+)
 
 /**
  * A whole node; `AppConfig` and logging are provided by the caller (main or a test). Spans are off:

@@ -43,6 +43,8 @@ export interface AppConfigShape {
     readonly maxFutureSkewMs: number
     readonly retryAfterSeconds: number
     readonly drainTimeoutMs: number
+    /** Sensor messages sent by this node's edge and not answered yet; past it ingest is refused (503). */
+    readonly maxPendingMessages: number
   }
   readonly history: { readonly defaultLimit: number; readonly maxLimit: number }
   readonly entity: { readonly maxIdleMs: number; readonly mailboxCapacity: number; readonly snapshotIntervalMs: number }
@@ -134,7 +136,8 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     maxReadingsPerRequest: intIn("MAX_READINGS_PER_REQUEST", 1, 100_000, 5_000),
     maxFutureSkewMs: intIn("MAX_FUTURE_SKEW_MS", 0, 7 * 86_400_000, 300_000),
     retryAfterSeconds: intIn("RETRY_AFTER_SECONDS", 1, 3_600, 1),
-    drainTimeoutMs: intIn("HTTP_DRAIN_TIMEOUT_MS", 0, 600_000, 10_000)
+    drainTimeoutMs: intIn("HTTP_DRAIN_TIMEOUT_MS", 0, 600_000, 10_000),
+    maxPendingMessages: intIn("EDGE_MAX_PENDING_MESSAGES", 1, 10_000_000, 4_096)
   }),
   history: Config.all({
     defaultLimit: intIn("HISTORY_DEFAULT_LIMIT", 1, 100_000, 100),

@@ -9,6 +9,7 @@ import { type AckMode, AppConfig } from "../config.js"
 import type { IngestResult } from "../domain/reading.js"
 import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
 import { FlowmeshApi } from "./api.js"
+import { PendingMessages } from "./pending-messages.js"
 import { errorJson } from "./errors.js"
 import { type BodyProblem, type BodyShape, decodeReadings, parseJson, type SensorGroup } from "./ingest-body.js"
 import { logWarning } from "../telemetry/log.js"
@@ -42,6 +43,7 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
     const config = yield* AppConfig
     const { ingest } = config
     const client = yield* Sensor.client
+    const pending = yield* PendingMessages
     const retryAfter = { "retry-after": String(ingest.retryAfterSeconds) }
 
     const unavailable = (message: string, details?: unknown) =>
@@ -132,7 +134,14 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
           return problemResponse(decoded.left)
         }
         const groups = decoded.right
+        if (!pending.tryAcquire(groups.length)) {
+          counters.overloaded.inc()
+          return unavailable(
+            `overloaded: ${pending.pending()} sensor messages are waiting for their actors on this node (EDGE_MAX_PENDING_MESSAGES ${pending.limit}); nothing was kept, retry after Retry-After`
+          )
+        }
         const response = yield* dispatch(groups, receivedAt, ack === "durable").pipe(
+          Effect.ensuring(Effect.sync(() => pending.release(groups.length))),
           Effect.map((results) => answer(groups, results)),
           Effect.catchAll((error) => {
             counters.overloaded.inc()

@@ -143,6 +143,12 @@ export const alertLatency = new Histogram({
   registers: [registry]
 })
 
+export const edgePendingMessages = new Gauge({
+  name: "flowmesh_edge_pending_messages",
+  help: "Sensor messages sent by this node's edge (HTTP and WebSocket) and not answered yet (bounded by EDGE_MAX_PENDING_MESSAGES)",
+  registers: [registry]
+})
+
 export const httpResponses = new Counter({
   name: "flowmesh_http_responses_total",
   help: "HTTP responses by status class",

@@ -8,6 +8,7 @@ import { Cause, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { WebSocketServer } from "ws"
 import { describeCode, Sensor } from "../../actors/protocol.js"
 import { AppConfig } from "../../config.js"
+import { PendingMessages } from "../pending-messages.js"
 import { ingestLatencyWs, wsBatchReadings, wsConnections, wsRejected } from "../../telemetry/metrics.js"
 import { type BatchFailure, Coalescer, fail, type SensorBatch, settle } from "./coalescer.js"
 import { DeviceConnection, type DeviceSettings } from "./device-connection.js"
@@ -39,13 +40,25 @@ export const DevicesEndpointLive = Layer.scopedDiscard(
     const { ws, ingest } = yield* AppConfig
     const { server } = yield* EdgeServer
     const client = yield* Sensor.client
+    const pending = yield* PendingMessages
     const runtime = yield* Effect.runtime<never>()
     const run = Runtime.runCallback(runtime)
 
     const dispatch = (durable: boolean) => (batch: SensorBatch) => {
+      if (!pending.tryAcquire(1)) {
+        fail(batch, {
+          code: "unavailable",
+          message: `overloaded: ${pending.pending()} sensor messages are waiting for their actors on this node (EDGE_MAX_PENDING_MESSAGES); retry the frame after retryAfterMs`
+        })
+        return
+      }
       wsBatchReadings.observe(batch.ts.length)
       run(client(batch.sensor).RecordReadings({ ts: batch.ts, values: batch.values, receivedAt: batch.receivedAt, durable }), {
-        onExit: (exit) => (Exit.isSuccess(exit) ? settle(batch, exit.value.codes, describeCode) : fail(batch, failureOf(exit.cause)))
+        onExit: (exit) => {
+          pending.release(1)
+          if (Exit.isSuccess(exit)) settle(batch, exit.value.codes, describeCode)
+          else fail(batch, failureOf(exit.cause))
+        }
       })
     }
     const window = { windowMs: ws.coalesceWindowMs, maxReadings: ws.coalesceMaxReadings }

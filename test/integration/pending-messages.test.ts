@@ -1,0 +1,59 @@
+/**
+ * The edge's bound on sensor messages awaiting their actors: past EDGE_MAX_PENDING_MESSAGES,
+ * ingest is refused at once with 503 + Retry-After (HTTP) or an `unavailable` frame with
+ * retryAfterMs (WebSocket) naming the setting; what was accepted is stored; the bound frees itself.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createTestDatabase, type TestDatabase } from "../support/databases.js"
+import { metricValue } from "../support/metrics.js"
+import { postJson, type RunningNode, startNode } from "../support/node-harness.js"
+import { openSocket, wsUrl } from "../support/ws-client.js"
+
+describe("EDGE_MAX_PENDING_MESSAGES", () => {
+  let db: TestDatabase
+  let node: RunningNode
+
+  beforeAll(async () => {
+    db = await createTestDatabase("pending_messages")
+    node = await startNode({ DATABASE_URL: db.url, EDGE_MAX_PENDING_MESSAGES: "4", COALESCE_WINDOW_MS: "0" })
+  })
+  afterAll(async () => {
+    await node?.stop()
+    await db?.drop()
+  })
+
+  it("refuses HTTP ingest past the bound with 503 and Retry-After, keeps what it accepted, and frees the bound", async () => {
+    const t0 = Date.now() - 60_000
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        postJson(`${node.url}/api/v1/readings`, {
+          readings: [0, 1, 2].map((k) => ({ sensor: `pm-${i}-${k}`, ts: t0 + i, value: k }))
+        })
+      )
+    )
+    const refused = answers.filter((a) => a.status === 503)
+    const accepted = answers.filter((a) => a.status === 202)
+    expect(refused.length).toBeGreaterThan(0)
+    expect(accepted.length).toBeGreaterThan(0)
+    expect(refused.length + accepted.length).toBe(40)
+    expect(refused[0]?.headers.get("retry-after")).toBe("1")
+    expect(JSON.stringify(refused[0]?.body)).toContain("EDGE_MAX_PENDING_MESSAGES")
+    const stored = await node.sql<{ n: number }>("select count(*)::int as n from readings")
+    expect(stored[0]?.n).toBe(accepted.length * 3)
+    expect(await metricValue(node.url, "flowmesh_edge_pending_messages")).toBe(0)
+  })
+
+  it("answers device frames past the bound with an unavailable error and a retry time", async () => {
+    const device = await openSocket(wsUrl(node.url, "/ws/devices"))
+    const t0 = Date.now() - 30_000
+    for (let seq = 1; seq <= 40; seq++) device.send({ type: "readings", seq, readings: [{ sensor: `pmw-${seq}`, ts: t0 + seq, value: seq }] })
+    const answers = await device.collect((f) => f.type === "ack" || f.type === "error", 40)
+    const errors = answers.filter((f) => f.type === "error")
+    expect(errors.length).toBeGreaterThan(0)
+    expect(errors[0]).toMatchObject({ code: "unavailable" })
+    expect(typeof errors[0]?.retryAfterMs).toBe("number")
+    expect(String(errors[0]?.message)).toContain("EDGE_MAX_PENDING_MESSAGES")
+    expect(new Set(answers.map((f) => f.seq)).size).toBe(40)
+    await device.close()
+  })
+})
