@@ -124,9 +124,10 @@ export const closedLoopDevices = (fleet: DeviceFleet, window: number, warmupMs: 
     const measureFrom = start + warmupMs
     const stopAt = measureFrom + durationMs
     let outstanding = 0
+    let waitingToRetry = 0
     let measuredEnd = 0
     const finishIfDone = () => {
-      if (outstanding === 0 && performance.now() >= stopAt) {
+      if (outstanding === 0 && waitingToRetry === 0 && performance.now() >= stopAt) {
         for (const d of fleet.devices) d.ws.removeAllListeners("message")
         resolve({ tally, elapsedMs: measuredEnd - measureFrom })
       }
@@ -142,9 +143,24 @@ export const closedLoopDevices = (fleet: DeviceFleet, window: number, warmupMs: 
         const now = performance.now()
         const measuring = now >= measureFrom && now < stopAt
         if (measuring) measuredEnd = now
-        countAck(tally, device, data.toString(), measuring)
-        if (now < stopAt) send()
-        else finishIfDone()
+        const text = data.toString()
+        countAck(tally, device, text, measuring)
+        if (now >= stopAt) {
+          finishIfDone()
+          return
+        }
+        // A refused frame (the node is at its bound) is followed by a pause of retryAfterMs, as a device would.
+        const retry = /"retryAfterMs":(\d+)/.exec(text)
+        if (retry === null) {
+          send()
+          return
+        }
+        waitingToRetry++
+        setTimeout(() => {
+          waitingToRetry--
+          if (performance.now() < stopAt) send()
+          else finishIfDone()
+        }, Number(retry[1]))
       })
       for (let i = 0; i < window; i++) send()
     }
