@@ -84,7 +84,7 @@ const behaviour = Effect.gen(function* () {
     summary: null
   })
 
-  /** Admits what the storm limit lets through to the paging channels; schedules the summary of the rest. */
+  /** What the storm limit lets through to the paging channels (the rest is counted for the summary). */
   const pagingOf = (notes: ReadonlyArray<Notification>): Array<Notification> => {
     const now = Date.now()
     const out: Array<Notification> = []
@@ -92,19 +92,18 @@ const behaviour = Effect.gen(function* () {
       if (admit(storm, settings.stormPerMinute, settings.stormWindowMs, now)) out.push(n)
       else alertNotifications("webhook", "storm_suppressed").inc()
     }
-    if (storm.suppressed > 0 && !summaryDue) {
-      summaryDue = true
-      Effect.runFork(Effect.forkIn(summaryAfter(storm.startedAt + settings.stormWindowMs - now), scope))
-    }
     return out
   }
 
+  /** After a commit: every notification to dashboards, the admitted ones to the stream and webhooks; the window's summary scheduled once. */
   const fanOut = (notes: ReadonlyArray<Notification>, paging: ReadonlyArray<Notification>, deliveries: Parameters<typeof dispatcher.enqueue>[0]) =>
     Effect.suspend(() => {
       for (const n of notes) live.publishAlert(n)
       alertNotifications("live", "sent").inc(notes.length)
       dispatcher.enqueue(deliveries)
-      return stream.add(paging)
+      if (storm.suppressed === 0 || summaryDue) return stream.add(paging)
+      summaryDue = true
+      return Effect.zipRight(stream.add(paging), Effect.forkIn(summaryAfter(storm.startedAt + settings.stormWindowMs - Date.now()), scope))
     })
 
   const summaryAfter = (delayMs: number): Effect.Effect<void> =>

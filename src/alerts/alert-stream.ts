@@ -57,7 +57,7 @@ export class AlertStream extends Effect.Service<AlertStream>()("flowmesh/AlertSt
 
     return {
       enabled: Option.isSome(client),
-      /** Appends in the background, in order; never waits for Redis. */
+      /** Appends in the background (receivers order by `id`); never waits for Redis. */
       add: (batch: ReadonlyArray<Notification>): Effect.Effect<void> =>
         Option.isNone(client) || batch.length === 0 ? Effect.void : Effect.asVoid(Effect.forkIn(append(client.value, batch), scope))
     } as const

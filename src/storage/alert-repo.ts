@@ -115,40 +115,36 @@ export class AlertRepo extends Effect.Service<AlertRepo>()("flowmesh/AlertRepo",
           last_seen = greatest(last_seen, to_timestamp(${at} / 1000.0)), last_event_seq = ${seq}, updated_at = now()
         where id = ${alertId}`
 
-    /** Resolves an unresolved alert; null when it was already resolved (or does not exist). */
-    const resolve = (alertId: number, by: string, seq: number | null) =>
-      sql<AlertView & { eventId: number; eventAt: number }>`
+    /**
+     * A manual or automatic transition: the update and its `alert_events` row (by `by`, at the
+     * update's time) in one statement; null when the alert was not in a state to take it.
+     */
+    const transitionTo = (event: "resolved" | "acknowledged", alertId: number, by: string, seq: number | null) => {
+      const change =
+        event === "resolved"
+          ? sql`status = 'resolved', resolved_at = now(), resolved_by = ${by}, last_event_seq = coalesce(${seq}, last_event_seq)`
+          : sql`status = 'acknowledged', acknowledged_at = now(), acknowledged_by = ${by}`
+      const from = event === "resolved" ? sql`status <> 'resolved'` : sql`status = 'open'`
+      return sql<AlertView & { eventId: number; eventAt: number }>`
         with a as (
-          update alerts set status = 'resolved', resolved_at = now(), resolved_by = ${by}, updated_at = now(),
-            last_event_seq = coalesce(${seq}, last_event_seq)
-          where id = ${alertId} and status <> 'resolved'
+          update alerts set ${change}, updated_at = now() where id = ${alertId} and ${from}
           returning *
         ),
         ev as (
           insert into alert_events (alert_id, notifier, event, at, actor)
-          select id, notifier, 'resolved', resolved_at, ${by} from a
+          select id, notifier, ${event}, updated_at, ${by} from a
           returning id, at
         )
         select ${cols}, ev.id::float8 as "eventId", floor(extract(epoch from ev.at) * 1000)::float8 as "eventAt" from a, ev`.pipe(
         Effect.map(transition)
       )
+    }
+
+    /** Resolves an unresolved alert; null when it was already resolved (or does not exist). */
+    const resolve = (alertId: number, by: string, seq: number | null) => transitionTo("resolved", alertId, by, seq)
 
     /** Acknowledges an open alert; null when it was not open. */
-    const acknowledge = (alertId: number, by: string) =>
-      sql<AlertView & { eventId: number; eventAt: number }>`
-        with a as (
-          update alerts set status = 'acknowledged', acknowledged_at = now(), acknowledged_by = ${by}, updated_at = now()
-          where id = ${alertId} and status = 'open'
-          returning *
-        ),
-        ev as (
-          insert into alert_events (alert_id, notifier, event, at, actor)
-          select id, notifier, 'acknowledged', acknowledged_at, ${by} from a
-          returning id, at
-        )
-        select ${cols}, ev.id::float8 as "eventId", floor(extract(epoch from ev.at) * 1000)::float8 as "eventAt" from a, ev`.pipe(
-        Effect.map(transition)
-      )
+    const acknowledge = (alertId: number, by: string) => transitionTo("acknowledged", alertId, by, null)
 
     const find = (alertId: number) =>
       sql<AlertView>`select ${cols} from alerts a where a.id = ${alertId}`.pipe(
