@@ -10,6 +10,7 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import WebSocket from "ws"
 import { LatencyHistogram } from "./latency-histogram.js"
+import { postReadings } from "./post-readings.js"
 import { SETTINGS } from "./settings.js"
 import { type NodeTarget, startTarget, withClient } from "./targets.js"
 
@@ -48,22 +49,6 @@ const rulesOf = (i: number) => [
   { id: "high", kind: "threshold", high: 100, deadband: 5, severity: "critical" },
   ...(isOffline(i) ? [{ id: "silent", kind: "offline", afterSeconds: S.offlineAfterSeconds }] : [])
 ]
-
-/** Posts one request; a 503 is retried after its Retry-After (capped at 1 s), as a device would. */
-const post = async (origin: string, readings: ReadonlyArray<{ sensor: string; ts: number; value: number }>): Promise<void> => {
-  for (let attempt = 0; attempt < 30; attempt++) {
-    const r = await fetch(`${origin}/api/v1/readings?ack=accepted`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ readings })
-    })
-    const text = await r.text()
-    if (r.status === 202) return
-    if (r.status !== 503) throw new Error(`ingest answered ${r.status}: ${text}`)
-    await new Promise((done) => setTimeout(done, Math.min(1_000, Number(r.headers.get("retry-after") ?? 1) * 1_000)))
-  }
-  throw new Error("ingest kept answering 503")
-}
 
 const summary = (h: LatencyHistogram) => ({ count: h.count, p50Ms: h.quantile(0.5), p99Ms: h.quantile(0.99), maxMs: h.max })
 
@@ -137,10 +122,10 @@ export const runAlertPhase = async (log: (line: string) => void, track: (t: Node
     // Recent enough that the offline rule does not fire before the load starts.
     const base = Date.now() - 1_000
     for (let i = S.offlineSensors; i < S.sensors; i += 500) {
-      await post(target.origin, Array.from({ length: Math.min(500, S.sensors - i) }, (_, j) => ({ sensor: idOf(i + j), ts: base, value: 50 })))
+      await postReadings(target.origin, Array.from({ length: Math.min(500, S.sensors - i) }, (_, j) => ({ sensor: idOf(i + j), ts: base, value: 50 })))
     }
     // The offline sensors report first right before the load, so they are not silent when it starts.
-    await post(target.origin, Array.from({ length: S.offlineSensors }, (_, i) => ({ sensor: idOf(i), ts: Date.now(), value: 50 })))
+    await postReadings(target.origin, Array.from({ length: S.offlineSensors }, (_, i) => ({ sensor: idOf(i), ts: Date.now(), value: 50 })))
 
     // One slot per sensor per period; the breaching sensors (1 %) each breach once, at a random slot after the first period.
     const slots = S.sensors
@@ -180,7 +165,7 @@ export const runAlertPhase = async (log: (line: string) => void, track: (t: Node
         const now = performance.now()
         const chunk = readings.slice(k, k + 100)
         for (const r of chunk) if (breached.includes(r.sensor)) sentAt.set(r.sensor, now)
-        inflight.push(post(target.origin, chunk))
+        inflight.push(postReadings(target.origin, chunk))
         sent += chunk.length
       }
       breached = []

@@ -3,6 +3,7 @@
  * more each activated by one reading; heap used and RSS from the node's own /metrics before and
  * after (a few seconds after, so the young generation has turned over), divided by N.
  */
+import { postReadings } from "./post-readings.js"
 import { SETTINGS } from "./settings.js"
 import { type NodeTarget, startTarget } from "./targets.js"
 
@@ -27,18 +28,7 @@ const sample = async (origin: string) => ({
 const activate = async (origin: string, from: number, to: number, ts: number): Promise<void> => {
   for (let i = from; i < to; i += 100) {
     const readings = Array.from({ length: Math.min(100, to - i) }, (_, j) => ({ sensor: `mem-${i + j}`, ts, value: 1 }))
-    // A 503 (the node busy activating) is retried after its Retry-After, as a device would.
-    for (let attempt = 0; ; attempt++) {
-      const r = await fetch(`${origin}/api/v1/readings?ack=accepted`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ readings })
-      })
-      const text = await r.text()
-      if (r.status === 202) break
-      if (r.status !== 503 || attempt >= 30) throw new Error(`activation answered ${r.status}: ${text}`)
-      await new Promise((done) => setTimeout(done, Number(r.headers.get("retry-after") ?? 1) * 1_000))
-    }
+    await postReadings(origin, readings)
   }
 }
 
