@@ -1,7 +1,8 @@
 /**
  * The bench rows that come from the load driver (`npm run load`): for HTTP ingest at 1, 10 and 100
- * readings per request, the knee (the highest open-model arrival rate whose p99 stays within the
- * goal with under 1 % errors: the number a deployment is sized with); and the p99 of history
+ * readings per request and for WebSocket devices (one reading per frame), the knee (the highest
+ * open-model arrival rate whose p99 stays within the goal with under 1 % errors: the number a
+ * deployment is sized with); dashboards' live latency at a steady rate; and the p99 of history
  * queries over a table of many millions of rows. Each knee step's per-second series feeds the
  * HTML report's charts.
  */
@@ -16,6 +17,10 @@ import { SETTINGS } from "./settings.js"
 import { type NodeTarget, startTarget, withClient } from "./targets.js"
 
 export interface KneeRow {
+  /** "HTTP 10/request", "WS 1/frame": the row's name in tables and charts. */
+  readonly label: string
+  /** What one arrival is: an HTTP request or a WebSocket frame. */
+  readonly unit: "req" | "frame"
   readonly batch: number
   readonly perSensor: number
   readonly knee: KneeResult
@@ -33,12 +38,30 @@ export interface HistoryRow {
   readonly queries: RecorderSummary
 }
 
+/** Dashboards watching sensors fed one reading per request at a steady rate: frame latency from the reading's ts. */
+export interface LiveDriverRow {
+  readonly rate: number
+  readonly dashboards: number
+  readonly watchedSensors: number
+  readonly frames: RecorderSummary
+  readonly ingest: RecorderSummary
+}
+
 export interface DriverRun {
   readonly knees: ReadonlyArray<KneeRow>
+  readonly live: LiveDriverRow | null
   readonly history: HistoryRow | null
 }
 
 const D = SETTINGS.driver
+/**
+ * Every knee row drives the same 10,000 sensors (a deployment sizes one fleet, sending in different
+ * shapes): with a new set per row the node would hold 40,000 resident sensors by the last row, and
+ * the GC pauses of that heap, not the shape, would set the tail.
+ */
+const FLEET = "knee-"
+/** The node's default, which the bench does not change. */
+const SNAPSHOT_INTERVAL_MS = 5_000
 
 const baseOptions = (origin: string): LoadOptions => ({
   ...DEFAULTS,
@@ -52,33 +75,100 @@ const baseOptions = (origin: string): LoadOptions => ({
   maxErrorRate: D.maxErrorRate
 })
 
-const kneeFor = async (origin: string, batch: number, startRate: number, log: (line: string) => void): Promise<KneeRow> => {
-  const perSensor = Math.min(batch, 10)
-  const o = { ...baseOptions(origin), batch, perSensor, prefix: `knee${batch}-` }
+const stepper = (o: LoadOptions, label: string, unit: string, batch: number, steps: Array<RecorderSummary>, log: (line: string) => void) => async (rate: number) => {
+  const r = await runScenario(o, rate)
+  const part = r.parts[0]!
+  steps.push(part)
+  const step = judgeStep(rate, part, o.p99Ms, o.maxErrorRate)
+  log(
+    `    ${label} at ${rate} ${unit}/s (${Math.round(rate * batch).toLocaleString("en-US")} readings/s): ` +
+      `p99 ${part.latencyMs.p99.toFixed(1)} ms, ${Math.round(part.throughput.readingsPerSec).toLocaleString("en-US")} readings/s answered` +
+      (step.held ? "" : ` -> ${step.why}`)
+  )
+  return step
+}
+
+const gauge = (text: string, name: string): number => {
+  const m = new RegExp(`^${name} (\\S+)$`, "m").exec(text)
+  return m === null ? Number.NaN : Number(m[1])
+}
+
+/**
+ * Waits out the warm-up's tail before a measurement: every freshly activated sensor writes its first
+ * snapshot and schedules a trailing one `SNAPSHOT_INTERVAL_MS` (5 s) later, so 10,000 sensors
+ * activated at once land 10,000 snapshot writes on the first step. Steady state is what is measured:
+ * one interval, then until the writer's queue and the edge's pending messages are empty twice in a row.
+ */
+const settle = async (origin: string): Promise<number> => {
+  const started = performance.now()
+  await new Promise((r) => setTimeout(r, SNAPSHOT_INTERVAL_MS + 1_000))
+  let quiet = 0
+  while (quiet < 2 && performance.now() - started < 60_000) {
+    const text = await (await fetch(`${origin}/metrics`)).text()
+    const idle = gauge(text, "flowmesh_writer_queue_rows") === 0 && gauge(text, "flowmesh_edge_pending_messages") === 0
+    quiet = idle ? quiet + 1 : 0
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  return performance.now() - started
+}
+
+const kneeRow = async (
+  o: LoadOptions,
+  shape: { readonly label: string; readonly unit: KneeRow["unit"]; readonly batch: number; readonly perSensor: number; readonly start: number },
+  log: (line: string) => void
+): Promise<KneeRow> => {
   const warm = await warmUp(o)
-  log(`    ${batch}/request: ${warm.sensors.toLocaleString("en-US")} sensors activated in ${(warm.ms / 1000).toFixed(1)} s`)
+  const settled = await settle(o.url)
+  log(
+    `    ${shape.label}: ${warm.sensors.toLocaleString("en-US")} sensors activated in ${(warm.ms / 1000).toFixed(1)} s, ` +
+      `their first snapshots written in ${(settled / 1000).toFixed(1)} s more`
+  )
   const steps: Array<RecorderSummary> = []
-  const knee = await findKnee(startRate, D.factor, D.maxSteps, async (rate) => {
-    const r = await runScenario(o, rate)
-    const part = r.parts[0]!
-    steps.push(part)
-    const step = judgeStep(rate, part, o.p99Ms, o.maxErrorRate)
-    log(
-      `    ${batch}/request at ${rate} req/s (${Math.round(rate * batch).toLocaleString("en-US")} readings/s): ` +
-        `p99 ${part.latencyMs.p99.toFixed(1)} ms, ${Math.round(part.throughput.readingsPerSec).toLocaleString("en-US")} readings/s answered` +
-        (step.held ? "" : ` -> ${step.why}`)
-    )
-    return step
-  })
+  const knee = await findKnee(shape.start, D.factor, D.maxSteps, stepper(o, shape.label, shape.unit, shape.batch, steps, log))
   const heldIndex = knee.steps.findLastIndex((s) => s.held)
   return {
-    batch,
-    perSensor,
+    ...shape,
     knee,
-    sustainableReadingsPerSec: knee.sustainableRate === null ? null : knee.sustainableRate * batch,
+    sustainableReadingsPerSec: knee.sustainableRate === null ? null : knee.sustainableRate * shape.batch,
     held: heldIndex < 0 ? null : (steps[heldIndex] ?? null),
     steps
   }
+}
+
+const httpKnee = (origin: string, batch: number, start: number, log: (line: string) => void): Promise<KneeRow> => {
+  const perSensor = Math.min(batch, 10)
+  const o = { ...baseOptions(origin), batch, perSensor, prefix: FLEET }
+  return kneeRow(o, { label: `HTTP ${batch}/request`, unit: "req", batch, perSensor, start }, log)
+}
+
+/** Device connections each sending one reading per frame, frames spread over them in turn (the k6 ws-devices script). */
+const wsKnee = (origin: string, log: (line: string) => void): Promise<KneeRow> => {
+  const o = { ...baseOptions(origin), scenario: "ws" as const, devices: D.wsDevices, prefix: FLEET }
+  return kneeRow(o, { label: `WS 1/frame, ${D.wsDevices} devices`, unit: "frame", batch: 1, perSensor: 1, start: D.wsStartRate }, log)
+}
+
+const liveRow = async (origin: string, log: (line: string) => void): Promise<LiveDriverRow> => {
+  const L = D.live
+  const o = {
+    ...baseOptions(origin),
+    scenario: "live" as const,
+    durationMs: L.durationMs,
+    sensors: L.dashboards * L.sensorsPerDashboard,
+    dashboards: L.dashboards,
+    sensorsPerDashboard: L.sensorsPerDashboard,
+    prefix: "livedrv-"
+  }
+  await warmUp(o)
+  await settle(o.url)
+  const r = await runScenario(o, L.rate)
+  const frames = r.parts[0]!
+  const ingest = r.parts[1]!
+  log(
+    `    live: ${L.rate} readings/s (1 per request) to ${o.sensors} sensors, ${L.dashboards} dashboards x ${L.sensorsPerDashboard}: ` +
+      `${frames.latencyMs.count.toLocaleString("en-US")} readings seen, p50/p99/max ${frames.latencyMs.p50.toFixed(1)}/${frames.latencyMs.p99.toFixed(1)}/${frames.latencyMs.max.toFixed(0)} ms ` +
+      `(ingest p99 ${ingest.latencyMs.p99.toFixed(1)} ms)`
+  )
+  return { rate: L.rate, dashboards: L.dashboards, watchedSensors: o.sensors, frames, ingest }
 }
 
 const historyRow = async (target: NodeTarget, log: (line: string) => void): Promise<HistoryRow> => {
@@ -120,9 +210,13 @@ export const runDriverPhase = async (log: (line: string) => void, track: (t: Nod
   track(target)
   try {
     const knees: Array<KneeRow> = []
-    if (D.knee) for (const [batch, start] of D.knees) knees.push(await kneeFor(target.origin, batch, start, log))
+    if (D.knee) {
+      for (const [batch, start] of D.knees) knees.push(await httpKnee(target.origin, batch, start, log))
+      knees.push(await wsKnee(target.origin, log))
+    }
+    const live = D.live.enabled ? await liveRow(target.origin, log) : null
     const history = D.historyRows > 0 ? await historyRow(target, log) : null
-    return { knees, history }
+    return { knees, live, history }
   } finally {
     track(null)
     await target.stop()
@@ -138,12 +232,22 @@ export const driverCharts = (run: DriverRun): Array<Chart> => {
       for (const s of step.series) points.push([offset + s.second, pick(s)])
       offset += step.series.length
     }
-    return { name: `${row.batch}/request`, points }
+    return { name: row.label, points }
   }
   const charts: Array<Chart> = [
-    { title: "HTTP ingest knee: readings answered per second (rate steps up)", yLabel: "readings/s", series: run.knees.map((k) => over(k, (s) => s.readings)) },
-    { title: "HTTP ingest knee: p99 latency per second", yLabel: "ms", series: run.knees.map((k) => over(k, (s) => s.p99Ms)) }
+    { title: "Ingest knee: readings answered per second (rate steps up)", yLabel: "readings/s", series: run.knees.map((k) => over(k, (s) => s.readings)) },
+    { title: "Ingest knee: p99 latency per second", yLabel: "ms", series: run.knees.map((k) => over(k, (s) => s.p99Ms)) }
   ]
+  if (run.live !== null) {
+    charts.push({
+      title: `Live feed: reading to dashboard frame, p50 and p99 per second (${run.live.rate} readings/s)`,
+      yLabel: "ms",
+      series: [
+        { name: "p50", points: run.live.frames.series.map((s) => [s.second, s.p50Ms] as const) },
+        { name: "p99", points: run.live.frames.series.map((s) => [s.second, s.p99Ms] as const) }
+      ]
+    })
+  }
   if (run.history !== null) {
     charts.push({
       title: `History queries over ${run.history.rows.toLocaleString("en-US")} rows: p50 and p99 per second`,

@@ -1,4 +1,4 @@
-/** The load driver's part of the bench report: the knee per batch size and history queries, with same-run limits. */
+/** The load driver's part of the bench report: the knee per ingest shape, live latency and history queries, with same-run limits. */
 import type { BareHttpResult } from "./limits.js"
 import type { DriverRun } from "./driver-phase.js"
 import { type Goal, int, ms, ratio, type TargetReport, table } from "./report.js"
@@ -8,18 +8,18 @@ export const driverTables = (run: DriverRun, targets: ReadonlyArray<TargetReport
   const bareInsert = targets.find((t) => t.name === "external")?.run?.bareInsert.bestRowsPerSec ?? Number.NaN
   const http = bareHttp?.bestReadingsPerSec ?? Number.NaN
   const knee = table(
-    ["HTTP ingest knee", "shape", "sustainable req/s", "readings/s durable", "/ bare insert", "/ bare HTTP", "p50 / p99 / max ms at the knee", "broke at"],
+    ["ingest knee", "shape", "sustainable rate", "readings/s durable", "/ bare insert", "/ bare HTTP", "p50 / p99 / max ms at the knee", "broke at"],
     run.knees.map((k) => {
       const broke = k.knee.steps.find((s) => !s.held)
       return [
-        `${k.batch} per request`,
+        k.label,
         `${Math.ceil(k.batch / k.perSensor)} sensors x ${k.perSensor}`,
-        k.knee.sustainableRate === null ? "none" : int(k.knee.sustainableRate),
+        k.knee.sustainableRate === null ? "none" : `${int(k.knee.sustainableRate)} ${k.unit}/s`,
         k.sustainableReadingsPerSec === null ? "-" : int(k.sustainableReadingsPerSec),
         k.sustainableReadingsPerSec === null ? "-" : ratio(k.sustainableReadingsPerSec / bareInsert),
         k.sustainableReadingsPerSec === null ? "-" : ratio(k.sustainableReadingsPerSec / http),
         k.held === null ? "-" : `${ms(k.held.latencyMs.p50)} / ${ms(k.held.latencyMs.p99)} / ${ms(k.held.latencyMs.max)}`,
-        broke === undefined ? "(did not break)" : `${int(broke.rate)} req/s: ${broke.why ?? ""}`
+        broke === undefined ? "(did not break)" : `${int(broke.rate)} ${k.unit}/s: ${broke.why ?? ""}`
       ]
     })
   )
@@ -29,6 +29,25 @@ export const driverTables = (run: DriverRun, targets: ReadonlyArray<TargetReport
       `a step holds while p99 <= ${SETTINGS.goals.kneeP99Ms} ms with < ${SETTINGS.driver.maxErrorRate * 100}% errors; latency from the intended send time)`,
     knee
   ]
+  const l = run.live
+  if (l !== null) {
+    const f = l.frames.latencyMs
+    out.push(
+      table(
+        ["live feed (driver)", "ingest", "dashboards x sensors", "readings seen", "p50 / p90 / p99 / max ms", "lagged"],
+        [
+          [
+            "reading ts -> dashboard frame",
+            `${int(l.rate)} readings/s, 1 per request, p99 ${ms(l.ingest.latencyMs.p99)} ms`,
+            `${l.dashboards} x ${l.watchedSensors / l.dashboards}`,
+            int(f.count),
+            `${ms(f.p50)} / ${ms(f.p90)} / ${ms(f.p99)} / ${ms(f.max)}`,
+            String(l.frames.errors.lagged ?? 0)
+          ]
+        ]
+      )
+    )
+  }
   const h = run.history
   if (h !== null) {
     out.push(
@@ -52,7 +71,7 @@ export const driverTables = (run: DriverRun, targets: ReadonlyArray<TargetReport
 
 export const driverGoals = (run: DriverRun | null): Array<Goal> => {
   if (run === null) return []
-  const hundred = run.knees.find((k) => k.batch === 100)
+  const hundred = run.knees.find((k) => k.unit === "req" && k.batch === 100)
   const best = hundred?.sustainableReadingsPerSec ?? 0
   const out: Array<Goal> = [
     {
@@ -64,10 +83,19 @@ export const driverGoals = (run: DriverRun | null): Array<Goal> => {
   ]
   for (const k of run.knees) {
     out.push({
-      goal: `knee ${k.batch}/request: a sustainable rate with p99 <= ${SETTINGS.goals.kneeP99Ms} ms`,
+      goal: `knee ${k.label}: a sustainable rate with p99 <= ${SETTINGS.goals.kneeP99Ms} ms`,
       target: "exists",
-      measured: k.knee.sustainableRate === null ? "none" : `${int(k.knee.sustainableRate)} req/s`,
+      measured: k.knee.sustainableRate === null ? "none" : `${int(k.knee.sustainableRate)} ${k.unit}/s`,
       pass: k.knee.sustainableRate !== null
+    })
+  }
+  if (run.live !== null) {
+    const p99 = run.live.frames.latencyMs.p99
+    out.push({
+      goal: `live feed p99 through the driver (${run.live.rate} readings/s)`,
+      target: `<= ${SETTINGS.goals.liveP99Ms} ms`,
+      measured: `${p99.toFixed(1)} ms`,
+      pass: run.live.frames.latencyMs.count > 0 && p99 <= SETTINGS.goals.liveP99Ms
     })
   }
   return out

@@ -17,6 +17,8 @@ import { newTally, recordAnswer, recordError, type Tally } from "./tally.js"
 export interface Endpoint {
   readonly origin: string
   readonly path: string
+  /** Sent with every request besides content-type (a device key). */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 export interface PhaseResult {
@@ -51,10 +53,10 @@ const retryAfterMs = (value: string | Array<string> | undefined): number => {
 }
 
 /** Sends one body; answers how long the caller should back off (0 = not at all). */
-const send = async (pool: Pool, path: string, lease: Lease, tally: Tally, intendedAt: number): Promise<number> => {
+const send = async (pool: Pool, endpoint: Endpoint, lease: Lease, tally: Tally, intendedAt: number): Promise<number> => {
   tally.readingsSent += lease.readings
   try {
-    const res = await pool.request({ path, method: "POST", headers: HEADERS, body: lease.body })
+    const res = await pool.request({ path: endpoint.path, method: "POST", headers: endpoint.headers === undefined ? HEADERS : { ...HEADERS, ...endpoint.headers }, body: lease.body })
     const text = await res.body.text()
     recordAnswer(tally, res.statusCode, text, performance.now() - intendedAt)
     return res.statusCode === 503 ? retryAfterMs(res.headers["retry-after"]) : 0
@@ -95,7 +97,7 @@ export const closedLoop = async (o: ClosedLoopOptions): Promise<PhaseResult> => 
       started++
       let backoff = 0
       try {
-        backoff = await send(pool, o.endpoint.path, lease, tally, performance.now())
+        backoff = await send(pool, o.endpoint, lease, tally, performance.now())
       } finally {
         lease.release()
       }
@@ -145,7 +147,7 @@ export const openModel = async (o: OpenModelOptions): Promise<PhaseResult> => {
         if (lease === undefined) break
         const intendedAt = t0 + sent * interval
         sent++
-        const p: Promise<void> = send(pool, o.endpoint.path, lease, tally, intendedAt).then(
+        const p: Promise<void> = send(pool, o.endpoint, lease, tally, intendedAt).then(
           () => {
             lease.release()
             inFlight.delete(p)

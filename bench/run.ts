@@ -12,6 +12,7 @@ import { terminateAll } from "./child.js"
 import { type BareHttpResult, bareHttpLimit } from "./limits.js"
 import { runNodePhases } from "./node-phases.js"
 import { type AlertRow, runAlertPhase } from "./alerts-phase.js"
+import { type AuthRow, runAuthPhase } from "./auth-phase.js"
 import { type DriverRun, driverCharts, runDriverPhase } from "./driver-phase.js"
 import { driverGoals, driverTables } from "./driver-report.js"
 import { writeHtmlReport } from "./html-report.js"
@@ -173,7 +174,28 @@ const main = async (): Promise<number> => {
     }
   }
 
-  const goalList = [...goals(targets), ...wsGoals(ws), ...memory.flatMap(memoryGoals), ...alertGoals(alerts), ...driverGoals(driver)]
+  let auth: AuthRow | null = null
+  if (SETTINGS.auth.enabled && !interrupted) {
+    log("\n== cost of authentication: HTTP ingest with AUTH_MODE=none vs required (machine PostgreSQL) ==")
+    try {
+      auth = await runAuthPhase(log, trackRunning)
+    } catch (e) {
+      log(`  FAILED: ${errorText(e)}`)
+    }
+  }
+
+  const authGoals =
+    auth === null
+      ? []
+      : [
+          {
+            goal: "HTTP ingest with AUTH_MODE=required / with none (device key on every request)",
+            target: `>= ${SETTINGS.goals.authOverNone}x`,
+            measured: `${auth.ratio.toFixed(2)}x`,
+            pass: auth.ratio >= SETTINGS.goals.authOverNone && auth.errors === 0
+          }
+        ]
+  const goalList = [...goals(targets), ...wsGoals(ws), ...memory.flatMap(memoryGoals), ...alertGoals(alerts), ...driverGoals(driver), ...authGoals]
   log("\n== summary ==")
   log(table(SUMMARY_HEADERS, summaryRows(targets, bareHttp)))
   log("(latencies: open model at half the peak request rate, measured from the intended send time, 202 answers only)")
@@ -214,6 +236,25 @@ const main = async (): Promise<number> => {
     log("\n== alerts ==")
     log(table(ALERT_HEADERS, alertRows(alerts)))
   }
+  if (auth !== null) {
+    log("\n== authentication ==")
+    log(
+      table(
+        ["HTTP ingest, 100/request, ack=durable", "AUTH_MODE=none", "AUTH_MODE=required", "required / none", "per node CPU-second", "turns", "401/403/errors"],
+        [
+          [
+            "median turn, readings/s",
+            Math.round(auth.noneReadingsPerSec).toLocaleString("en-US"),
+            Math.round(auth.requiredReadingsPerSec).toLocaleString("en-US"),
+            `${auth.ratio.toFixed(2)}x`,
+            `${auth.cpuRatio.toFixed(2)}x`,
+            String(auth.turns),
+            String(auth.errors)
+          ]
+        ]
+      )
+    )
+  }
   log("\n== goals ==")
   log(table(["goal", "target", "measured", "result"], goalList.map((g) => [g.goal, g.target, g.measured, g.pass ? "PASS" : "FAIL"])))
   log("\n== notes ==")
@@ -236,6 +277,7 @@ const main = async (): Promise<number> => {
     memory,
     alerts,
     driver,
+    auth,
     goals: goalList
   })
   const html = file.replace(/\.json$/, ".html")

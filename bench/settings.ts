@@ -105,6 +105,11 @@ export const SETTINGS = {
       [10, 100],
       [100, 10]
     ] as ReadonlyArray<readonly [number, number]>,
+    /** The WebSocket devices knee: connections, and the first rate in frames/s (one reading each). */
+    wsDevices: 100,
+    wsStartRate: 500,
+    /** Live latency through the driver (BENCH_LIVE=0 skips it): one reading per request to watched sensors. */
+    live: { enabled: process.env.BENCH_LIVE !== "0", rate: 200, dashboards: 20, sensorsPerDashboard: 10, durationMs: ms(8_000) },
     factor: 1.5,
     stepMs: ms(5_000),
     maxSteps: 10,
@@ -115,6 +120,8 @@ export const SETTINGS = {
     historyRate: 200,
     historyMs: ms(8_000)
   },
+  /** The cost of AUTH_MODE=required on HTTP ingest (BENCH_AUTH=0 skips it): saturation turns per mode. */
+  auth: { enabled: process.env.BENCH_AUTH !== "0", turns: 5 },
   /** Alert latency and offline detection (BENCH_ALERTS=0 skips it). */
   alerts: {
     enabled: process.env.BENCH_ALERTS !== "0",
@@ -131,5 +138,5 @@ export const SETTINGS = {
     sweepMs: 1_000,
     drainMs: 20_000
   },
-  goals: { nodeOverBareInsert: 0.5, p99Ms: 100, wsOnePerFrame: 50_000, liveP99Ms: 20, bytesPerSensor: 5 * 1024, alertP99Ms: 250, kneeP99Ms: 50, http100PerRequest: 100_000 }
+  goals: { nodeOverBareInsert: 0.5, p99Ms: 100, wsOnePerFrame: 50_000, liveP99Ms: 20, bytesPerSensor: 5 * 1024, alertP99Ms: 250, kneeP99Ms: 50, http100PerRequest: 100_000, authOverNone: 0.9 }
 } as const
