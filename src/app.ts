@@ -13,9 +13,12 @@ import { AlertStream } from "./alerts/alert-stream.js"
 import { WebhookDispatcher } from "./alerts/webhooks/dispatcher.js"
 import { SensorEntityLive } from "./actors/entity.js"
 import { SensorEvents } from "./actors/sensor-events.js"
-import { AppConfig } from "./config.js"
+import { AppConfig, type AppConfigShape } from "./config.js"
 import { AlertsHandlersLive } from "./http/alerts-handlers.js"
 import { FlowmeshApi } from "./http/api.js"
+import { Authenticator } from "./http/auth/authenticator.js"
+import { RateLimiter } from "./http/limits/rate-limiter.js"
+import { KeysHandlersLive, TenantsHandlersLive } from "./http/keys-handlers.js"
 import { PendingMessages } from "./http/pending-messages.js"
 import { WebhooksHandlersLive } from "./http/webhooks-handlers.js"
 import { edgeMiddleware } from "./http/edge-middleware.js"
@@ -29,6 +32,7 @@ import { LiveFeed } from "./live/live-feed.js"
 import { AlertRepo } from "./storage/alert-repo.js"
 import { DatabaseLive } from "./storage/database.js"
 import { HistoryRepo } from "./storage/history-repo.js"
+import { KeyRepo } from "./storage/key-repo.js"
 import { OfflineRepo } from "./storage/offline-repo.js"
 import { PartitionMaintenanceLive } from "./storage/partitions.js"
 import { RedisConnection } from "./storage/redis.js"
@@ -44,6 +48,7 @@ const StorageLive = Layer.mergeAll(
   AlertRepo.Default,
   OfflineRepo.Default,
   WebhookRepo.Default,
+  KeyRepo.Default,
   SensorRepo.Default,
   SensorActivation.Default,
   HistoryRepo.Default,
@@ -68,14 +73,32 @@ const ActorsLive = Layer.mergeAll(SensorEntityLive, AlertingLive).pipe(
   Layer.provideMerge(ReleaseStartupLock.pipe(Layer.provideMerge(ClusterLive)))
 )
 
+/**
+ * CORS stays closed (no headers) unless CORS_ORIGINS names origins; they may then read, and write
+ * only with CORS_ALLOW_WRITES. Preflights are answered by the middleware before any route.
+ */
+const corsFor = ({ origins, allowWrites }: AppConfigShape["cors"]) =>
+  origins.length === 0
+    ? Layer.empty
+    : HttpApiBuilder.middlewareCors({
+        allowedOrigins: origins,
+        allowedMethods: allowWrites ? ["GET", "HEAD", "POST", "PUT", "DELETE"] : ["GET", "HEAD"],
+        allowedHeaders: ["authorization", "content-type", "x-api-key", "x-device-key"],
+        exposedHeaders: ["retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "ratelimit-policy"],
+        maxAge: 600
+      })
+
 const ApiLive = Layer.unwrapEffect(
-  Effect.map(AppConfig, ({ ingest }) =>
+  Effect.map(AppConfig, ({ ingest, cors }) =>
     HttpApiBuilder.api(FlowmeshApi).pipe(
       Layer.provide([
+        corsFor(cors),
         IngestHandlersLive,
         SensorsHandlersLive,
         AlertsHandlersLive,
         WebhooksHandlersLive,
+        KeysHandlersLive,
+        TenantsHandlersLive,
         SystemHandlersLive,
         edgeMiddleware(ingest.retryAfterSeconds)
       ])
@@ -98,7 +121,7 @@ const HttpLive = Layer.unwrapEffect(
 /** The WebSocket endpoints close (answering what they owe) before the HTTP server and the actors stop. */
 const EdgeLive = Layer.mergeAll(DevicesEndpointLive, LiveEndpointLive).pipe(
   Layer.provideMerge(HttpLive),
-  Layer.provide([EdgeServer.Default, PendingMessages.Default])
+  Layer.provide([EdgeServer.Default, PendingMessages.Default, Authenticator.Default, RateLimiter.Default])
 )
 
 /**
@@ -113,9 +136,17 @@ export const NodeLive = EdgeLive.pipe(
   Layer.provide(Layer.setTracerEnabled(false))
 )
 
-/** Says when the node is up and when it has stopped (after the writer drained). */
+/** Says when the node is up and when it has stopped (after the writer drained), and warns when it is open to anyone. */
 const LifecycleLog = Layer.scopedDiscard(
-  Effect.acquireRelease(Effect.logInfo("flowmesh node ready"), () => Effect.logInfo("flowmesh node stopping"))
+  Effect.gen(function* () {
+    const { auth } = yield* AppConfig
+    if (auth.mode === "none") {
+      yield* Effect.logWarning(
+        "AUTH_MODE=none: anyone who can reach this port can write any sensor and watch every feed. Set AUTH_MODE=required (with AUTH_PEPPER and AUTH_BOOTSTRAP_ADMIN_KEY) before exposing the node"
+      )
+    }
+    yield* Effect.acquireRelease(Effect.logInfo("flowmesh node ready", { authMode: auth.mode }), () => Effect.logInfo("flowmesh node stopping"))
+  })
 )
 
 export const MainLive = Layer.provideMerge(LifecycleLog, NodeLive).pipe(

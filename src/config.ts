@@ -3,7 +3,7 @@
  * start-up: a bad value stops the node with a message naming the variable and what it accepts.
  * Nothing else in the code reads `process.env`.
  */
-import { Config, Context, Effect, Layer, type Option, type Redacted } from "effect"
+import { Config, Context, Effect, Layer, type Option, Redacted } from "effect"
 
 const intIn = (name: string, min: number, max: number, fallback: number) =>
   Config.integer(name).pipe(
@@ -45,6 +45,23 @@ export interface AppConfigShape {
     readonly drainTimeoutMs: number
     /** Sensor messages sent by this node's edge and not answered yet; past it ingest is refused (503). */
     readonly maxPendingMessages: number
+    /** The longest the edge waits for a sensor message's answer (longer than ackTimeoutMs); past it, 503. */
+    readonly sendTimeoutMs: number
+  }
+  /** Limits of the HTTP server itself: a client that sends its headers or body too slowly is cut off (408). */
+  readonly http: {
+    readonly headersTimeoutMs: number
+    readonly requestTimeoutMs: number
+    readonly maxHeaderBytes: number
+  }
+  /** Browser origins allowed to call the API (none by default: CORS closed); writes only with allowWrites. */
+  readonly cors: { readonly origins: ReadonlyArray<string>; readonly allowWrites: boolean }
+  /** Requests per second and burst per client address and per key; 0 turns a limit off. */
+  readonly limits: {
+    readonly ipPerSecond: number
+    readonly ipBurst: number
+    readonly keyPerSecond: number
+    readonly keyBurst: number
   }
   readonly history: { readonly defaultLimit: number; readonly maxLimit: number }
   readonly entity: { readonly maxIdleMs: number; readonly mailboxCapacity: number; readonly snapshotIntervalMs: number }
@@ -71,6 +88,8 @@ export interface AppConfigShape {
     readonly heartbeatMs: number
     readonly socketHighWaterBytes: number
     readonly maxDeviceConnections: number
+    /** Device connections from one client address (a gateway's NAT may carry many). */
+    readonly maxDeviceConnectionsPerIp: number
     readonly shutdownTimeoutMs: number
     readonly coalesceWindowMs: number
     readonly coalesceMaxReadings: number
@@ -80,6 +99,8 @@ export interface AppConfigShape {
     readonly bufferReadings: number
     readonly maxSubscriptions: number
     readonly maxConnections: number
+    /** Dashboard connections from one client address. */
+    readonly maxConnectionsPerIp: number
     readonly publishTickMs: number
     readonly interestRefreshMs: number
   }
@@ -112,8 +133,32 @@ export interface AppConfigShape {
     readonly queueMax: number
     readonly leaseMs: number
   }
+  readonly auth: {
+    /** none: every caller is the default tenant's superuser (the embedded two-command start); required: a credential on every non-public endpoint. */
+    readonly mode: "none" | "required"
+    /** The server-side secret of key hashes (HMAC-SHA256); without it keys cannot be created or checked. */
+    readonly pepper: Option.Option<Redacted.Redacted>
+    /** A superuser key from configuration, for a fresh install's first tenant and keys. */
+    readonly bootstrapAdminKey: Option.Option<Redacted.Redacted>
+    /** How long a key (or token) stays trusted in a node's cache: a revoked key is refused within this on every node. */
+    readonly cacheTtlMs: number
+    readonly cacheMaxEntries: number
+    readonly jwtSecret: Option.Option<Redacted.Redacted>
+    readonly jwtJwksUrl: Option.Option<string>
+    readonly jwtIssuer: Option.Option<string>
+    readonly jwtAudience: Option.Option<string>
+    /** Whether /metrics needs a viewer credential in required mode (public by default, for Prometheus on the cluster network). */
+    readonly metricsPublic: boolean
+  }
   readonly log: { readonly level: "debug" | "info" | "warning" | "error"; readonly format: LogFormat }
 }
+
+const secretOfAtLeast = (name: string, min: number) =>
+  Config.option(
+    Config.redacted(name).pipe(
+      Config.validate({ message: `${name} must be at least ${min} characters`, validation: (r) => Redacted.value(r).length >= min })
+    )
+  )
 
 export const appConfig: Config.Config<AppConfigShape> = Config.all({
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
@@ -137,7 +182,40 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     maxFutureSkewMs: intIn("MAX_FUTURE_SKEW_MS", 0, 7 * 86_400_000, 300_000),
     retryAfterSeconds: intIn("RETRY_AFTER_SECONDS", 1, 3_600, 1),
     drainTimeoutMs: intIn("HTTP_DRAIN_TIMEOUT_MS", 0, 600_000, 10_000),
-    maxPendingMessages: intIn("EDGE_MAX_PENDING_MESSAGES", 1, 10_000_000, 4_096)
+    maxPendingMessages: intIn("EDGE_MAX_PENDING_MESSAGES", 1, 10_000_000, 1_024),
+    sendTimeoutMs: intIn("EDGE_SEND_TIMEOUT_MS", 1_000, 600_000, 15_000)
+  }).pipe(
+    Config.validate({
+      message: "EDGE_SEND_TIMEOUT_MS must be longer than ACK_TIMEOUT_MS (a durable ack may take that long)",
+      validation: (i) => i.sendTimeoutMs > i.ackTimeoutMs
+    })
+  ),
+  http: Config.all({
+    headersTimeoutMs: intIn("HTTP_HEADERS_TIMEOUT_MS", 100, 600_000, 10_000),
+    requestTimeoutMs: intIn("HTTP_REQUEST_TIMEOUT_MS", 100, 3_600_000, 30_000),
+    maxHeaderBytes: intIn("HTTP_MAX_HEADER_BYTES", 1_024, 1024 * 1024, 16 * 1024)
+  }).pipe(
+    Config.validate({
+      message: "HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS (the headers are part of the request)",
+      validation: (h) => h.requestTimeoutMs >= h.headersTimeoutMs
+    })
+  ),
+  cors: Config.all({
+    origins: Config.string("CORS_ORIGINS").pipe(
+      Config.withDefault(""),
+      Config.map((s) => s.split(",").map((o) => o.trim()).filter((o) => o !== "")),
+      Config.validate({
+        message: "CORS_ORIGINS must be a comma-separated list of origins like https://dash.example.com (scheme, host, optional port; no path)",
+        validation: (os) => os.every((o) => URL.canParse(o) && new URL(o).origin === o)
+      })
+    ),
+    allowWrites: Config.boolean("CORS_ALLOW_WRITES").pipe(Config.withDefault(false))
+  }),
+  limits: Config.all({
+    ipPerSecond: intIn("RATE_LIMIT_IP_PER_SECOND", 0, 10_000_000, 1_000),
+    ipBurst: intIn("RATE_LIMIT_IP_BURST", 1, 10_000_000, 2_000),
+    keyPerSecond: intIn("RATE_LIMIT_KEY_PER_SECOND", 0, 10_000_000, 500),
+    keyBurst: intIn("RATE_LIMIT_KEY_BURST", 1, 10_000_000, 1_000)
   }),
   history: Config.all({
     defaultLimit: intIn("HISTORY_DEFAULT_LIMIT", 1, 100_000, 100),
@@ -173,6 +251,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     heartbeatMs: intIn("WS_HEARTBEAT_MS", 100, 3_600_000, 30_000),
     socketHighWaterBytes: intIn("WS_SOCKET_HIGH_WATER_BYTES", 1_024, 1024 * 1024 * 1024, 256 * 1024),
     maxDeviceConnections: intIn("WS_MAX_DEVICE_CONNECTIONS", 1, 1_000_000, 20_000),
+    maxDeviceConnectionsPerIp: intIn("WS_MAX_DEVICE_CONNECTIONS_PER_IP", 1, 1_000_000, 5_000),
     shutdownTimeoutMs: intIn("WS_SHUTDOWN_TIMEOUT_MS", 0, 600_000, 5_000),
     coalesceWindowMs: intIn("COALESCE_WINDOW_MS", 0, 10_000, 5),
     coalesceMaxReadings: intIn("COALESCE_MAX_READINGS", 1, 100_000, 500)
@@ -182,6 +261,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     bufferReadings: intIn("LIVE_BUFFER_READINGS", 10, 10_000_000, 10_000),
     maxSubscriptions: intIn("LIVE_MAX_SUBSCRIPTIONS", 1, 1_000_000, 1_000),
     maxConnections: intIn("LIVE_MAX_CONNECTIONS", 1, 1_000_000, 2_000),
+    maxConnectionsPerIp: intIn("LIVE_MAX_CONNECTIONS_PER_IP", 1, 1_000_000, 500),
     publishTickMs: intIn("LIVE_PUBLISH_TICK_MS", 1, 10_000, 10),
     interestRefreshMs: intIn("LIVE_INTEREST_REFRESH_MS", 100, 3_600_000, 15_000)
   }),
@@ -207,6 +287,23 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     queueMax: intIn("WEBHOOK_QUEUE_MAX", 1, 1_000_000, 10_000),
     leaseMs: intIn("WEBHOOK_LEASE_MS", 1_000, 3_600_000, 60_000)
   }),
+  auth: Config.all({
+    mode: oneOf("AUTH_MODE", ["none", "required"], "none"),
+    pepper: secretOfAtLeast("AUTH_PEPPER", 32),
+    bootstrapAdminKey: secretOfAtLeast("AUTH_BOOTSTRAP_ADMIN_KEY", 32),
+    cacheTtlMs: intIn("AUTH_CACHE_TTL_MS", 0, 3_600_000, 10_000),
+    cacheMaxEntries: intIn("AUTH_CACHE_MAX_ENTRIES", 1, 10_000_000, 100_000),
+    jwtSecret: secretOfAtLeast("JWT_SECRET", 32),
+    jwtJwksUrl: Config.option(Config.url("JWT_JWKS_URL").pipe(Config.map((u) => u.toString()))),
+    jwtIssuer: Config.option(Config.nonEmptyString("JWT_ISSUER")),
+    jwtAudience: Config.option(Config.nonEmptyString("JWT_AUDIENCE")),
+    metricsPublic: Config.boolean("METRICS_PUBLIC").pipe(Config.withDefault(true))
+  }).pipe(
+    Config.validate({
+      message: "AUTH_MODE=required needs AUTH_PEPPER (at least 32 characters): keys are stored as HMAC-SHA256(AUTH_PEPPER, key)",
+      validation: (a) => a.mode === "none" || a.pepper._tag === "Some"
+    })
+  ),
   log: Config.all({
     level: oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"], "info"),
     format: oneOf("LOG_FORMAT", ["json", "pretty"], "json")

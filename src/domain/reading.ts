@@ -63,7 +63,9 @@ export const SuspectItem = Schema.Struct({
 export const RejectedItem = Schema.Struct({
   index: Schema.Int,
   sensor: Schema.String,
-  reason: Schema.Literal("invalid", "out_of_order", "duplicate", "throttled")
+  reason: Schema.Literal("invalid", "out_of_order", "duplicate", "throttled", "not_permitted").annotations({
+    description: "not_permitted: the device key is bound to other sensors (nothing about the sensor is revealed)"
+  })
 })
 export const IngestResult = Schema.Struct({
   accepted: Schema.Int.annotations({ description: "Readings accepted (good or suspect)" }),

@@ -17,6 +17,8 @@ import {
   UnsupportedMediaType,
   ValidationFailed
 } from "./errors.js"
+import { addSecurity } from "./auth/openapi-security.js"
+import { KeysApi, TenantsApi } from "./keys-api.js"
 import { WebhooksApi } from "./webhooks-api.js"
 
 const AckParams = Schema.Struct({
@@ -174,6 +176,9 @@ export class FlowmeshApi extends HttpApi.make("flowmesh")
   .add(SensorsApi)
   .add(WebhooksApi)
   .add(AlertsApi)
+  .add(KeysApi)
+  .add(TenantsApi)
   .add(SystemApi)
   .annotate(OpenApi.Title, "flowmesh")
-  .annotate(OpenApi.Description, "Real-time IoT telemetry: ingest readings, manage sensors, read history") {}
+  .annotate(OpenApi.Description, "Real-time IoT telemetry: ingest readings, manage sensors, read history")
+  .annotate(OpenApi.Transform, addSecurity) {}

@@ -3,13 +3,14 @@
  * reading) to its actor, and tell the device what happened to every reading that was not simply good.
  */
 import { HttpApiBuilder, HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Either, Option } from "effect"
+import { Effect, Either, FiberRef, Option } from "effect"
 import { describeCode, Sensor } from "../actors/protocol.js"
 import { type AckMode, AppConfig } from "../config.js"
 import type { IngestResult } from "../domain/reading.js"
 import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
 import { FlowmeshApi } from "./api.js"
 import { PendingMessages } from "./pending-messages.js"
+import { currentPrincipal, inScope, type SensorScope } from "./auth/principal.js"
 import { errorJson } from "./errors.js"
 import { type BodyProblem, type BodyShape, decodeReadings, parseJson, type SensorGroup } from "./ingest-body.js"
 import { logWarning } from "../telemetry/log.js"
@@ -35,6 +36,17 @@ const problemResponse = (problem: BodyProblem) => {
   }
 }
 
+const NOTHING_REFUSED: ReadonlyArray<SensorGroup> = []
+
+/** Splits the groups a device key may write from those it may not (no allocation when it may write all). */
+export const partitionByScope = (groups: ReadonlyArray<SensorGroup>, scope: SensorScope) => {
+  if (scope._tag === "All") return { allowed: groups, refused: NOTHING_REFUSED }
+  const allowed: Array<SensorGroup> = []
+  const refused: Array<SensorGroup> = []
+  for (const g of groups) (inScope(scope, g.sensor) ? allowed : refused).push(g)
+  return { allowed, refused }
+}
+
 const isJson = (contentType: string | undefined) =>
   contentType !== undefined && /^application\/(?:[\w.+-]*\+)?json\b/i.test(contentType.trim())
 
@@ -50,7 +62,7 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
       errorJson(503, "unavailable", message, details, retryAfter)
 
     const send = (g: SensorGroup, receivedAt: number, durable: boolean) =>
-      client(g.sensor).RecordReadings({ ts: g.ts, values: g.values, receivedAt, durable })
+      pending.withDeadline(client(g.sensor).RecordReadings({ ts: g.ts, values: g.values, receivedAt, durable }))
 
     // A request for one sensor (the common device case) needs no fan-out fiber.
     const dispatch = (groups: ReadonlyArray<SensorGroup>, receivedAt: number, durable: boolean) =>
@@ -58,9 +70,17 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
         ? Effect.map(send(groups[0]!, receivedAt, durable), (r) => [r])
         : Effect.forEach(groups, (g) => send(g, receivedAt, durable), { concurrency: "unbounded" })
 
-    const answer = (groups: ReadonlyArray<SensorGroup>, results: ReadonlyArray<{ codes: ReadonlyArray<number>; durable: boolean }>) => {
+    const answer = (
+      groups: ReadonlyArray<SensorGroup>,
+      results: ReadonlyArray<{ codes: ReadonlyArray<number>; durable: boolean }>,
+      refused: ReadonlyArray<SensorGroup>
+    ) => {
       const suspect: Array<IngestResult["suspect"][number]> = []
       const rejected: Array<IngestResult["rejected"][number]> = []
+      for (const group of refused) {
+        for (const index of group.index) rejected.push({ index, sensor: group.sensor, reason: "not_permitted" })
+        counters.not_permitted.inc(group.index.length)
+      }
       let good = 0
       let durable = true
       for (let g = 0; g < groups.length; g++) {
@@ -107,11 +127,7 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
             `content-type: expected application/json, got ${request.headers["content-type"] ?? "none"}`
           )
         }
-        const declared = Number(request.headers["content-length"] ?? 0)
-        if (declared > ingest.maxBodyBytes) {
-          counters.malformed.inc()
-          return errorJson(413, "payload_too_large", `body: ${declared} bytes; the limit is ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`)
-        }
+        // A declared length over MAX_BODY_BYTES was refused by the edge middleware before this handler.
         const text = yield* request.text.pipe(
           HttpIncomingMessage.withMaxBodySize(Option.some(ingest.maxBodyBytes)),
           Effect.either
@@ -133,7 +149,8 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
           counters.malformed.inc()
           return problemResponse(decoded.left)
         }
-        const groups = decoded.right
+        const { allowed: groups, refused } = partitionByScope(decoded.right, (yield* FiberRef.get(currentPrincipal)).scope)
+        if (groups.length === 0) return answer([], [], refused)
         if (!pending.tryAcquire(groups.length)) {
           counters.overloaded.inc()
           return unavailable(
@@ -142,7 +159,7 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
         }
         const response = yield* dispatch(groups, receivedAt, ack === "durable").pipe(
           Effect.ensuring(Effect.sync(() => pending.release(groups.length))),
-          Effect.map((results) => answer(groups, results)),
+          Effect.map((results) => answer(groups, results, refused)),
           Effect.catchAll((error) => {
             counters.overloaded.inc()
             switch (error._tag) {
@@ -155,6 +172,12 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
               case "SensorBusy":
               case "MailboxFull":
                 return Effect.succeed(unavailable("overloaded: the writer or a sensor's mailbox is full; nothing of the rejected batches was kept, retry after Retry-After"))
+              case "EdgeTimeout":
+                return Effect.succeed(
+                  unavailable(
+                    `a sensor did not answer within ${error.waitedMs} ms (EDGE_SEND_TIMEOUT_MS; its shard may be moving). Retry after Retry-After: readings already taken are answered as duplicate`
+                  )
+                )
               case "SensorUnavailable":
                 return Effect.succeed(unavailable(`a sensor could not load its state: ${error.message}; retry after Retry-After`))
               default:

@@ -15,6 +15,7 @@ export type Outcome =
   | "out_of_order"
   | "duplicate"
   | "throttled"
+  | "not_permitted"
   | "malformed"
   | "overloaded"
 
@@ -35,6 +36,7 @@ const byTransport = (transport: Transport): Record<Outcome, Counter.Internal> =>
     out_of_order: c("out_of_order"),
     duplicate: c("duplicate"),
     throttled: c("throttled"),
+    not_permitted: c("not_permitted"),
     malformed: c("malformed"),
     overloaded: c("overloaded")
   }
@@ -204,8 +206,22 @@ const wsRejectedTotal = new Counter({
   labelNames: ["endpoint", "reason"] as const,
   registers: [registry]
 })
-export const wsRejected = (endpoint: WsEndpoint, reason: "limit" | "bad_request" | "bad_frames" | "dead" | "too_big" | "shutdown") =>
+export const wsRejected = (endpoint: WsEndpoint, reason: "limit" | "bad_request" | "bad_frames" | "dead" | "too_big" | "shutdown" | "unauthorized" | "forbidden" | "unavailable" | "ip_limit") =>
   wsRejectedTotal.labels(endpoint, reason)
+
+const rateLimitedTotal = new Counter({
+  name: "flowmesh_rate_limited_total",
+  help: "Requests refused with 429, by the limit that refused them (ip, key)",
+  labelNames: ["scope"] as const,
+  registers: [registry]
+})
+export const rateLimited = { ip: rateLimitedTotal.labels("ip"), key: rateLimitedTotal.labels("key") }
+
+export const rateLimiterFallbacks = new Counter({
+  name: "flowmesh_rate_limiter_fallbacks_total",
+  help: "Rate limit decisions taken by the node alone because Redis did not answer in time",
+  registers: [registry]
+})
 
 const liveDroppedTotal = new Counter({
   name: "flowmesh_live_items_dropped_total",

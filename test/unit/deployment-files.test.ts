@@ -65,6 +65,8 @@ describe("docker-compose.yml", () => {
       expect(env.RUNNER_HOST).toBe(name)
       expect(env.DATABASE_URL).toMatch(/@postgres:5432\//)
       expect(env.REDIS_URL).toBe("redis://redis:6379")
+      expect(env.AUTH_MODE).toBe("required")
+      expect(env.AUTH_PEPPER).toMatch(/^\$\{FLOWMESH_AUTH_PEPPER:\?/)
       expect(compose.services[name]?.ports).toEqual([expect.stringMatching(/^\d+:8080$/)])
     }
   })
@@ -107,6 +109,8 @@ describe("deploy/k8s", () => {
     if (container === undefined) throw new Error("the Deployment has no container")
     const envNames = [...Object.keys(config), ...container.env.map((e) => e.name)]
     expect(envNames.filter((k) => !settings.has(k))).toEqual([])
+    expect(config.AUTH_MODE).toBe("required")
+    expect(container.env.map((e) => e.name)).toEqual(expect.arrayContaining(["AUTH_PEPPER", "AUTH_BOOTSTRAP_ADMIN_KEY"]))
     const ports = Object.fromEntries(container.ports.map((p) => [p.name, p.containerPort]))
     expect(ports).toEqual({ http: Number(config.PORT), runner: Number(config.RUNNER_PORT) })
     expect(container.readinessProbe.httpGet).toEqual({ path: "/ready", port: "http" })

@@ -18,7 +18,8 @@ export interface SuspectItem {
 export interface RejectedItem {
   readonly index: number
   readonly sensor: string
-  readonly reason: RejectReason
+  /** The actor's reason, or the edge's: `not_permitted` (outside the device key's sensors). */
+  readonly reason: RejectReason | "not_permitted"
 }
 export interface BatchFailure {
   readonly code: "unavailable"
@@ -150,6 +151,14 @@ export const settle = (batch: SensorBatch, codes: ReadonlyArray<number>, describ
         ticket.rejected.push({ index: batch.indexes[i]!, sensor: batch.sensor, reason: described.reason })
       }
     }
+    if (--ticket.remaining === 0) ticket.owner.finish(ticket)
+  }
+}
+
+/** The edge refused a group outside the device key's scope: its readings are answered as `not_permitted`. */
+export const refuseGroup = (ticket: FrameTicket, group: SensorGroup): void => {
+  for (const index of group.index) {
+    ticket.rejected.push({ index, sensor: group.sensor, reason: "not_permitted" })
     if (--ticket.remaining === 0) ticket.owner.finish(ticket)
   }
 }

@@ -5,12 +5,13 @@
  * acks, the socket stops being read, so TCP pushes back on the device instead of the node buffering.
  * Bad frames answer an error frame and the connection stays open, unless they come as a flood.
  */
+import { inScope, type Principal } from "../auth/principal.js"
 import type { Writable } from "node:stream"
 import { Either } from "effect"
 import type { RawData, WebSocket } from "ws"
 import { readingsCounter, wsFrames, wsPausedConnections, wsRejected } from "../../telemetry/metrics.js"
 import type { FieldIssue } from "../errors.js"
-import { type Coalescer, type FrameTicket, newTicket, type TicketOwner } from "./coalescer.js"
+import { type Coalescer, type FrameTicket, newTicket, refuseGroup, type TicketOwner } from "./coalescer.js"
 import { decodeDeviceFrame, type FrameLimits } from "./device-frames.js"
 
 export interface DeviceSettings {
@@ -56,7 +57,9 @@ export class DeviceConnection implements TicketOwner {
     private readonly socket: Writable,
     private readonly coalescer: Coalescer,
     private readonly settings: DeviceSettings,
-    private readonly observeLatency: (seconds: number) => void
+    private readonly observeLatency: (seconds: number) => void,
+    /** Who opened the connection: a device key may write only the sensors in its scope. */
+    readonly principal: Principal
   ) {
     ws.on("message", (data, isBinary) => this.onFrame(data, isBinary))
     ws.on("pong", () => {
@@ -130,7 +133,11 @@ export class DeviceConnection implements TicketOwner {
       this.finish(ticket)
       return
     }
-    for (const group of frame.groups) this.coalescer.add(group, ticket)
+    const scope = this.principal.scope
+    for (const group of frame.groups) {
+      if (scope._tag === "All" || inScope(scope, group.sensor)) this.coalescer.add(group, ticket)
+      else refuseGroup(ticket, group)
+    }
     this.coalescer.endFrame()
     this.updateFlow()
   }

@@ -12,8 +12,10 @@ import { PendingMessages } from "../pending-messages.js"
 import { ingestLatencyWs, wsBatchReadings, wsConnections, wsRejected } from "../../telemetry/metrics.js"
 import { type BatchFailure, Coalescer, fail, type SensorBatch, settle } from "./coalescer.js"
 import { DeviceConnection, type DeviceSettings } from "./device-connection.js"
-import { type Admission, admitUpgrade, EdgeServer, queryOf, refuseUpgrade } from "./edge-server.js"
+import { type Admission, admitUpgrade, clientAddress, ConnectionsPerIp, EdgeServer, queryOf, refuseUpgrade } from "./edge-server.js"
 import { startHeartbeat } from "./heartbeat.js"
+import { authenticatedUpgrade } from "./upgrade-auth.js"
+import { Authenticator } from "../auth/authenticator.js"
 import { closeAll } from "./shutdown.js"
 
 export const DEVICES_PATH = "/ws/devices"
@@ -27,6 +29,8 @@ const failureOf = (cause: Cause.Cause<{ readonly _tag: string }>): BatchFailure 
         code: "unavailable",
         message: "readings were accepted but not committed in time; they are still queued. Retry the frame: readings already taken are answered as duplicate"
       }
+    case "EdgeTimeout":
+      return { code: "unavailable", message: "a sensor did not answer in time (EDGE_SEND_TIMEOUT_MS; its shard may be moving); retry the frame: readings already taken are answered as duplicate" }
     case "SensorBusy":
     case "MailboxFull":
       return { code: "unavailable", message: "overloaded: the writer or a sensor's mailbox is full; retry the frame after retryAfterMs" }
@@ -41,6 +45,7 @@ export const DevicesEndpointLive = Layer.scopedDiscard(
     const { server } = yield* EdgeServer
     const client = yield* Sensor.client
     const pending = yield* PendingMessages
+    const auth = yield* Authenticator
     const runtime = yield* Effect.runtime<never>()
     const run = Runtime.runCallback(runtime)
 
@@ -53,7 +58,7 @@ export const DevicesEndpointLive = Layer.scopedDiscard(
         return
       }
       wsBatchReadings.observe(batch.ts.length)
-      run(client(batch.sensor).RecordReadings({ ts: batch.ts, values: batch.values, receivedAt: batch.receivedAt, durable }), {
+      run(pending.withDeadline(client(batch.sensor).RecordReadings({ ts: batch.ts, values: batch.values, receivedAt: batch.receivedAt, durable })), {
         onExit: (exit) => {
           pending.release(1)
           if (Exit.isSuccess(exit)) settle(batch, exit.value.codes, describeCode)
@@ -76,15 +81,19 @@ export const DevicesEndpointLive = Layer.scopedDiscard(
 
     const wss = new WebSocketServer({ noServer: true, maxPayload: ws.maxFrameBytes, perMessageDeflate: false, clientTracking: false })
     const connections = new Set<DeviceConnection>()
+    const perIp = new ConnectionsPerIp()
     let closing = false
 
-    server.route(DEVICES_PATH, (request, socket, head) => {
+    server.route(DEVICES_PATH, authenticatedUpgrade(auth, run, "devices", "ingest", ingest.retryAfterSeconds, (request, socket, head, principal) => {
       const admission: Admission = {
         endpoint: "devices",
         closing,
         open: connections.size,
         limit: ws.maxDeviceConnections,
         setting: "WS_MAX_DEVICE_CONNECTIONS",
+        openFromIp: perIp.count(clientAddress(request)),
+        limitPerIp: ws.maxDeviceConnectionsPerIp,
+        settingPerIp: "WS_MAX_DEVICE_CONNECTIONS_PER_IP",
         retryAfterSeconds: ingest.retryAfterSeconds
       }
       if (!admitUpgrade(socket, admission)) return
@@ -95,19 +104,22 @@ export const DevicesEndpointLive = Layer.scopedDiscard(
         return
       }
       wss.handleUpgrade(request, socket, head, (socketOpen) => {
-        const connection = new DeviceConnection(socketOpen, socket, coalescers[ack], settingsFor(ack === "durable"), (s) => ingestLatencyWs[ack].observe(s))
+        const connection = new DeviceConnection(socketOpen, socket, coalescers[ack], settingsFor(ack === "durable"), (s) => ingestLatencyWs[ack].observe(s), principal)
         connections.add(connection)
+        const ip = clientAddress(request)
+        perIp.add(ip)
         wsConnections.devices.inc()
         socketOpen.on("error", (e: Error & { code?: string }) => {
           if (e.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") wsRejected("devices", "too_big").inc()
         })
         socketOpen.on("close", () => {
           connections.delete(connection)
+          perIp.remove(ip)
           connection.dispose()
           wsConnections.devices.dec()
         })
       })
-    })
+    }))
 
     const stopHeartbeat = startHeartbeat(connections, ws.heartbeatMs, (c) => c.pausedByServer(), () => wsRejected("devices", "dead").inc())
 

@@ -70,9 +70,20 @@ export class EdgeHttpServer extends Server {
   }
 }
 
+/**
+ * Slow clients are cut off: headers must arrive within HTTP_HEADERS_TIMEOUT_MS and the whole
+ * request (body included) within HTTP_REQUEST_TIMEOUT_MS, or Node answers 408 and closes. Node
+ * checks those deadlines every `connectionsCheckingInterval` (30 s by default, longer than the
+ * deadlines themselves), so it is set to a fraction of the shorter one.
+ */
 export class EdgeServer extends Effect.Service<EdgeServer>()("flowmesh/EdgeServer", {
-  effect: Effect.map(AppConfig, ({ ingest }) => {
-    const server = new EdgeHttpServer()
+  effect: Effect.map(AppConfig, ({ ingest, http }) => {
+    const server = new EdgeHttpServer({
+      maxHeaderSize: http.maxHeaderBytes,
+      headersTimeout: http.headersTimeoutMs,
+      requestTimeout: http.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(http.headersTimeoutMs / 4)))
+    })
     server.drainTimeoutMs = ingest.drainTimeoutMs
     return { server } as const
   })
@@ -112,6 +123,10 @@ export interface Admission {
   readonly limit: number
   /** The setting that holds the limit, named in the refusal. */
   readonly setting: string
+  /** Connections from the same client address, and their limit and its setting. */
+  readonly openFromIp: number
+  readonly limitPerIp: number
+  readonly settingPerIp: string
   readonly retryAfterSeconds: number
 }
 
@@ -134,5 +149,37 @@ export const admitUpgrade = (socket: Duplex, a: Admission): boolean => {
     )
     return false
   }
+  if (a.openFromIp >= a.limitPerIp) {
+    wsRejected(a.endpoint, "ip_limit").inc()
+    refuseUpgrade(
+      socket,
+      429,
+      "too_many_connections",
+      `this address holds ${a.openFromIp} ${a.endpoint === "devices" ? "device" : "dashboard"} connections to this node, its limit (${a.settingPerIp}); close some or retry later`,
+      retryAfter
+    )
+    return false
+  }
   return true
 }
+
+/** Open connections per client address, for the per-IP limits. */
+export class ConnectionsPerIp {
+  private readonly counts = new Map<string, number>()
+
+  count(ip: string): number {
+    return this.counts.get(ip) ?? 0
+  }
+
+  add(ip: string): void {
+    this.counts.set(ip, this.count(ip) + 1)
+  }
+
+  remove(ip: string): void {
+    const n = this.count(ip) - 1
+    if (n <= 0) this.counts.delete(ip)
+    else this.counts.set(ip, n)
+  }
+}
+
+export const clientAddress = (request: IncomingMessage): string => request.socket.remoteAddress ?? "unknown"

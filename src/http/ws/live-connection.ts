@@ -6,6 +6,7 @@
  * dashboard that does not read its socket only ever costs its buffer: nothing is written to a
  * socket past the high-water mark, and ingestion never waits for it.
  */
+import type { Principal } from "../auth/principal.js"
 import { Either } from "effect"
 import type { WebSocket } from "ws"
 import type { LiveSink } from "../../live/live-hub.js"
@@ -51,7 +52,9 @@ export class LiveConnection implements LiveSink {
   constructor(
     readonly ws: WebSocket,
     private readonly settings: LiveSettings,
-    private readonly services: LiveServices
+    private readonly services: LiveServices,
+    /** Who opened the connection (subscriptions are checked against it). */
+    readonly principal: Principal
   ) {
     ws.on("message", (data, isBinary) => {
       wsFrames.live.in.inc()

@@ -9,10 +9,12 @@ import { AppConfig } from "../../config.js"
 import { LiveFeed } from "../../live/live-feed.js"
 import { SensorRepo } from "../../storage/sensor-repo.js"
 import { wsConnections, wsRejected } from "../../telemetry/metrics.js"
-import { type Admission, admitUpgrade, EdgeServer } from "./edge-server.js"
+import { type Admission, admitUpgrade, clientAddress, ConnectionsPerIp, EdgeServer } from "./edge-server.js"
 import { startHeartbeat } from "./heartbeat.js"
 import { LiveConnection, type LiveServices, type SensorSnapshot } from "./live-connection.js"
 import { closeAll } from "./shutdown.js"
+import { authenticatedUpgrade } from "./upgrade-auth.js"
+import { Authenticator } from "../auth/authenticator.js"
 
 export const LIVE_PATH = "/ws/live"
 
@@ -25,7 +27,10 @@ export const LiveEndpointLive = Layer.scopedDiscard(
     const feed = yield* LiveFeed
     const repo = yield* SensorRepo
     const client = yield* Sensor.client
-    const runPromise = Runtime.runPromise(yield* Effect.runtime<never>())
+    const runtime = yield* Effect.runtime<never>()
+    const runPromise = Runtime.runPromise(runtime)
+    const runCallback = Runtime.runCallback(runtime)
+    const auth = yield* Authenticator
 
     /** Current state of sensors that exist; null for those not seen yet (never creates one). */
     const stateOf = (sensor: string): Effect.Effect<SensorSnapshot> =>
@@ -75,6 +80,7 @@ export const LiveEndpointLive = Layer.scopedDiscard(
 
     const wss = new WebSocketServer({ noServer: true, maxPayload: ws.maxFrameBytes, perMessageDeflate: false, clientTracking: false })
     const connections = new Set<LiveConnection>()
+    const perIp = new ConnectionsPerIp()
     let closing = false
 
     const stopHealth = feed.onHealthChange((healthy) => {
@@ -84,19 +90,24 @@ export const LiveEndpointLive = Layer.scopedDiscard(
       for (const c of connections) c.notice(notice)
     })
 
-    server.route(LIVE_PATH, (request, socket, head) => {
+    server.route(LIVE_PATH, authenticatedUpgrade(auth, runCallback, "live", "viewer", ingest.retryAfterSeconds, (request, socket, head, principal) => {
       const admission: Admission = {
         endpoint: "live",
         closing,
         open: connections.size,
         limit: live.maxConnections,
         setting: "LIVE_MAX_CONNECTIONS",
+        openFromIp: perIp.count(clientAddress(request)),
+        limitPerIp: live.maxConnectionsPerIp,
+        settingPerIp: "LIVE_MAX_CONNECTIONS_PER_IP",
         retryAfterSeconds: ingest.retryAfterSeconds
       }
       if (!admitUpgrade(socket, admission)) return
       wss.handleUpgrade(request, socket, head, (socketOpen) => {
-        const connection = new LiveConnection(socketOpen, settings, services)
+        const connection = new LiveConnection(socketOpen, settings, services, principal)
         connections.add(connection)
+        const ip = clientAddress(request)
+        perIp.add(ip)
         wsConnections.live.inc()
         if (!feed.healthy()) {
           connection.notice({ type: "degraded", reason: "redis_unavailable", message: "live readings from other nodes are paused (Redis is unreachable)" })
@@ -106,12 +117,13 @@ export const LiveEndpointLive = Layer.scopedDiscard(
         })
         socketOpen.on("close", () => {
           connections.delete(connection)
+          perIp.remove(ip)
           dirty.delete(connection)
           connection.release()
           wsConnections.live.dec()
         })
       })
-    })
+    }))
 
     const stopHeartbeat = startHeartbeat(connections, ws.heartbeatMs, () => false, () => wsRejected("live", "dead").inc())
 

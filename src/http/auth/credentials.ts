@@ -1,0 +1,47 @@
+/**
+ * Where a caller's credential is read from: `Authorization: Bearer <key or JWT>`, `X-Device-Key`
+ * (the seed's contract) or `X-API-Key`; on WebSocket upgrades also `?access_token=` (a browser's
+ * WebSocket cannot set headers). A JWT is told from a key by its shape (three base64url parts).
+ */
+export type Credential =
+  | { readonly _tag: "None" }
+  | { readonly _tag: "Key"; readonly key: string }
+  | { readonly _tag: "Jwt"; readonly token: string }
+  | { readonly _tag: "Malformed"; readonly message: string }
+
+const NONE: Credential = { _tag: "None" }
+const MAX_CREDENTIAL = 8_192
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+const TOKEN_CHARS = /^[\x21-\x7e]+$/
+
+const classify = (raw: string, where: string): Credential => {
+  const value = raw.trim()
+  if (value.length === 0) return { _tag: "Malformed", message: `${where}: empty credential` }
+  if (value.length > MAX_CREDENTIAL) return { _tag: "Malformed", message: `${where}: longer than ${MAX_CREDENTIAL} characters` }
+  if (!TOKEN_CHARS.test(value)) return { _tag: "Malformed", message: `${where}: only printable ASCII without spaces is allowed` }
+  return JWT_SHAPE.test(value) ? { _tag: "Jwt", token: value } : { _tag: "Key", key: value }
+}
+
+type Headers = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+
+const single = (h: Headers, name: string): string | undefined => {
+  const v = h[name]
+  return typeof v === "string" ? v : v?.[0]
+}
+
+/** Reads the credential from lower-cased request headers (and, for upgrades, the query). */
+export const readCredential = (headers: Headers, query?: URLSearchParams): Credential => {
+  const authorization = single(headers, "authorization")
+  if (authorization !== undefined) {
+    const m = /^Bearer[ \t]+(.*)$/i.exec(authorization)
+    if (m === null) return { _tag: "Malformed", message: "Authorization: expected the Bearer scheme (Authorization: Bearer <key or token>)" }
+    return classify(m[1] ?? "", "Authorization")
+  }
+  const deviceKey = single(headers, "x-device-key")
+  if (deviceKey !== undefined) return classify(deviceKey, "X-Device-Key")
+  const apiKey = single(headers, "x-api-key")
+  if (apiKey !== undefined) return classify(apiKey, "X-API-Key")
+  const token = query?.get("access_token")
+  if (token !== undefined && token !== null) return classify(token, "access_token")
+  return NONE
+}

@@ -1,0 +1,42 @@
+/**
+ * Puts the access policy into the OpenAPI document: the security schemes (bearer key or JWT,
+ * X-Device-Key, X-API-Key), and on every operation that is not public the schemes it accepts and
+ * the role it needs, so that generated clients send credentials where they must.
+ */
+import { ACCESS, type Access } from "./policy.js"
+
+const SCHEMES = {
+  bearer: { type: "http", scheme: "bearer", description: "A device key (fmd_…), an API key (fms_…) or a JWT" },
+  deviceKey: { type: "apiKey", in: "header", name: "X-Device-Key", description: "A device key (fmd_…): ingest only" },
+  apiKey: { type: "apiKey", in: "header", name: "X-API-Key", description: "An API key (fms_…)" }
+} as const
+
+const NEEDS: Record<Exclude<Access, "public">, string> = {
+  ingest: "a device key, or role operator or above",
+  viewer: "role viewer or above",
+  operator: "role operator or above",
+  admin: "role admin",
+  superuser: "the superuser (bootstrap admin key)"
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+export const addSecurity = (spec: Record<string, unknown>): Record<string, unknown> => {
+  const components = isRecord(spec.components) ? spec.components : {}
+  const paths = isRecord(spec.paths) ? spec.paths : {}
+  for (const item of Object.values(paths)) {
+    if (!isRecord(item)) continue
+    for (const op of Object.values(item)) {
+      if (!isRecord(op) || typeof op.operationId !== "string") continue
+      const access = ACCESS[op.operationId] ?? "superuser"
+      if (access === "public") {
+        op.security = []
+        continue
+      }
+      op.security = access === "ingest" ? [{ bearer: [] }, { deviceKey: [] }, { apiKey: [] }] : [{ bearer: [] }, { apiKey: [] }]
+      const needs = `Needs ${NEEDS[access]} when AUTH_MODE=required.`
+      op.description = typeof op.description === "string" && op.description !== "" ? `${op.description}\n\n${needs}` : needs
+    }
+  }
+  return { ...spec, components: { ...components, securitySchemes: { ...(isRecord(components.securitySchemes) ? components.securitySchemes : {}), ...SCHEMES } } }
+}

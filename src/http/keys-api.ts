@@ -1,0 +1,99 @@
+/**
+ * The access contract: tenants (managed by the superuser) and their device and API keys. A key is
+ * returned once, in the answer that creates it; listings show its hint (first characters) only.
+ */
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { SensorId } from "../domain/sensor-id.js"
+import { ServiceUnavailable } from "./errors.js"
+
+const fields = <Code extends string>(code: Code) => ({ error: Schema.tag(code), message: Schema.String })
+
+export class KeyNotFound extends Schema.Class<KeyNotFound>("KeyNotFound")(fields("key_not_found"), HttpApiSchema.annotations({ status: 404 })) {}
+export class TenantNotFound extends Schema.Class<TenantNotFound>("TenantNotFound")(fields("tenant_not_found"), HttpApiSchema.annotations({ status: 404 })) {}
+export class TenantExists extends Schema.Class<TenantExists>("TenantExists")(fields("tenant_exists"), HttpApiSchema.annotations({ status: 409 })) {}
+export class KeysDisabled extends Schema.Class<KeysDisabled>("KeysDisabled")(
+  fields("keys_disabled"),
+  HttpApiSchema.annotations({ status: 409, description: "AUTH_PEPPER is not set: keys cannot be issued" })
+) {}
+export class InvalidKeyRequest extends Schema.Class<InvalidKeyRequest>("InvalidKeyRequest")(
+  fields("invalid_request"),
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+export const TenantId = Schema.String.pipe(
+  Schema.pattern(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: () => "1-32 characters of a-z 0-9 -, starting with a letter or digit" }),
+  Schema.brand("TenantId")
+).annotations({ identifier: "TenantId" })
+
+const Role = Schema.Literal("viewer", "operator", "admin")
+
+export const CreateKey = Schema.Struct({
+  kind: Schema.Literal("device", "service").annotations({ description: "device: may only ingest; service: an API key with a role" }),
+  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
+  role: Schema.optionalWith(Role, { exact: true }).annotations({ description: "Required for a service key; not allowed for a device key" }),
+  tenant: Schema.optionalWith(TenantId, { exact: true }).annotations({ description: "Default: the caller's tenant. Only the superuser may name another" }),
+  sensorPrefix: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)), { exact: true }).annotations({
+    description: "Device keys: only sensors whose id starts with this"
+  }),
+  sensors: Schema.optionalWith(Schema.Array(SensorId).pipe(Schema.minItems(1), Schema.maxItems(10_000)), { exact: true }).annotations({
+    description: "Device keys: only these sensors"
+  })
+}).annotations({ identifier: "CreateKey", parseOptions: { onExcessProperty: "error", errors: "all" } })
+
+const keyFields = {
+  id: Schema.String,
+  tenant: Schema.String,
+  kind: Schema.Literal("device", "service"),
+  role: Schema.NullOr(Role),
+  name: Schema.String,
+  hint: Schema.String,
+  sensorPrefix: Schema.NullOr(Schema.String),
+  sensors: Schema.NullOr(Schema.Array(Schema.String)),
+  createdAt: Schema.Number,
+  createdBy: Schema.String,
+  revokedAt: Schema.NullOr(Schema.Number)
+}
+
+export const KeyView = Schema.Struct(keyFields).annotations({ identifier: "Key" })
+export const CreatedKey = Schema.Struct({
+  ...keyFields,
+  key: Schema.String.annotations({ description: "The key itself: shown in this answer only, never again" })
+}).annotations({ identifier: "CreatedKey" })
+
+export const Tenant = Schema.Struct({ id: Schema.String, name: Schema.String, createdAt: Schema.Number }).annotations({ identifier: "Tenant" })
+export const CreateTenant = Schema.Struct({ id: TenantId, name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)) }).annotations({
+  identifier: "CreateTenant",
+  parseOptions: { onExcessProperty: "error", errors: "all" }
+})
+
+export class KeysApi extends HttpApiGroup.make("keys")
+  .add(
+    HttpApiEndpoint.post("create", "/api/v1/keys")
+      .setPayload(CreateKey)
+      .addSuccess(CreatedKey, { status: 201 })
+      .addError(InvalidKeyRequest)
+      .addError(TenantNotFound)
+      .addError(KeysDisabled)
+      .addError(ServiceUnavailable)
+  )
+  .add(HttpApiEndpoint.get("list", "/api/v1/keys").addSuccess(Schema.Struct({ keys: Schema.Array(KeyView) })).addError(ServiceUnavailable))
+  .add(
+    HttpApiEndpoint.del("revoke", "/api/v1/keys/:id")
+      .setPath(Schema.Struct({ id: Schema.String.pipe(Schema.maxLength(64)) }))
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(KeyNotFound)
+      .addError(ServiceUnavailable)
+  )
+  .annotate(OpenApi.Title, "Keys") {}
+
+export class TenantsApi extends HttpApiGroup.make("tenants")
+  .add(
+    HttpApiEndpoint.post("create", "/api/v1/tenants")
+      .setPayload(CreateTenant)
+      .addSuccess(Tenant, { status: 201 })
+      .addError(TenantExists)
+      .addError(ServiceUnavailable)
+  )
+  .add(HttpApiEndpoint.get("list", "/api/v1/tenants").addSuccess(Schema.Struct({ tenants: Schema.Array(Tenant) })).addError(ServiceUnavailable))
+  .annotate(OpenApi.Title, "Tenants") {}

@@ -1,0 +1,268 @@
+/**
+ * Authentication and roles end to end, AUTH_MODE=required, on real PostgreSQL: the bootstrap admin
+ * key creates a tenant and its keys; every endpoint is tried by every kind of caller (nobody, a
+ * device key, viewer/operator/admin API keys, a JWT, the bootstrap key) and answers 401, 403 or
+ * passes as the policy says; device keys write only their sensors, on HTTP and WebSocket; a revoked
+ * key is refused at once on its node and within the cache TTL on another node.
+ */
+import { SignJWT } from "jose"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type Access, ACCESS, authorize } from "../../src/http/auth/policy.js"
+import { ALL_SENSORS, type Principal } from "../../src/http/auth/principal.js"
+import { createTestDatabase, type TestDatabase } from "../support/databases.js"
+import { metricValue } from "../support/metrics.js"
+import { type RunningNode, startNode } from "../support/node-harness.js"
+import { openSocket, wsUrl } from "../support/ws-client.js"
+
+const PEPPER = "pepper-pepper-pepper-pepper-pepper-0"
+const BOOTSTRAP = "bootstrap-admin-key-of-at-least-32-characters"
+const JWT_SECRET = "jwt-secret-jwt-secret-jwt-secret-jwt-secret"
+const TTL_MS = 1_000
+
+interface Answer {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: Record<string, unknown> | null
+}
+
+const call = async (url: string, method: string, path: string, credential: string | null, body?: unknown): Promise<Answer> => {
+  const response = await fetch(url + path, {
+    method,
+    headers: {
+      ...(credential === null ? {} : { authorization: `Bearer ${credential}` }),
+      ...(body === undefined ? {} : { "content-type": "application/json" })
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
+  const text = await response.text()
+  const json = response.headers.get("content-type")?.includes("json") === true && text !== "" ? (JSON.parse(text) as Record<string, unknown>) : null
+  return { status: response.status, headers: response.headers, body: json }
+}
+
+let n = 0
+/** One request per endpoint of the API, valid enough to get past authorization to the handler. */
+const REQUESTS: Record<string, () => { readonly method: string; readonly path: string; readonly body?: unknown }> = {
+  "ingest.postReadings": () => ({ method: "POST", path: "/api/v1/readings", body: { readings: [{ sensor: "mx-1", value: 1, ts: Date.now() - 1_000 + n++ }] } }),
+  "ingest.postSensorReadings": () => ({ method: "POST", path: "/api/v1/sensors/mx-1/readings", body: { value: 1, ts: Date.now() - 2_000 + n++ } }),
+  "ingest.postIngestReadings": () => ({ method: "POST", path: "/ingest/readings", body: { sensor: "mx-1", value: 1, ts: Date.now() - 3_000 + n++ } }),
+  "ingest.postDeviceReadings": () => ({ method: "POST", path: "/devices/mx-1/readings", body: { value: 1, ts: Date.now() - 4_000 + n++ } }),
+  "sensors.list": () => ({ method: "GET", path: "/api/v1/sensors" }),
+  "sensors.get": () => ({ method: "GET", path: "/api/v1/sensors/mx-1" }),
+  "sensors.history": () => ({ method: "GET", path: "/api/v1/sensors/mx-1/readings" }),
+  "sensors.put": () => ({ method: "PUT", path: "/api/v1/sensors/mx-2", body: {} }),
+  "sensors.delete": () => ({ method: "DELETE", path: "/api/v1/sensors/never-there" }),
+  "alerts.list": () => ({ method: "GET", path: "/api/v1/alerts" }),
+  "alerts.get": () => ({ method: "GET", path: "/api/v1/alerts/999999" }),
+  "alerts.ack": () => ({ method: "POST", path: "/api/v1/alerts/999999/ack", body: {} }),
+  "alerts.resolve": () => ({ method: "POST", path: "/api/v1/alerts/999999/resolve", body: {} }),
+  "webhooks.list": () => ({ method: "GET", path: "/api/v1/webhooks" }),
+  "webhooks.put": () => ({ method: "PUT", path: "/api/v1/webhooks/w1", body: { url: "http://127.0.0.1:9/hook", secret: "0123456789abcdef" } }),
+  "webhooks.delete": () => ({ method: "DELETE", path: "/api/v1/webhooks/never-there" }),
+  "webhooks.deadLetters": () => ({ method: "GET", path: "/api/v1/dead-letters" }),
+  "webhooks.replay": () => ({ method: "POST", path: "/api/v1/webhooks/never-there/replay" }),
+  "keys.create": () => ({ method: "POST", path: "/api/v1/keys", body: { kind: "service", name: `matrix-${n++}`, role: "viewer" } }),
+  "keys.list": () => ({ method: "GET", path: "/api/v1/keys" }),
+  "keys.revoke": () => ({ method: "DELETE", path: "/api/v1/keys/key_never" }),
+  "tenants.create": () => ({ method: "POST", path: "/api/v1/tenants", body: { id: `t-${n++}`, name: "matrix" } }),
+  "tenants.list": () => ({ method: "GET", path: "/api/v1/tenants" }),
+  "system.health": () => ({ method: "GET", path: "/health" }),
+  "system.ready": () => ({ method: "GET", path: "/ready" }),
+  "system.metrics": () => ({ method: "GET", path: "/metrics" })
+}
+
+describe("authentication and roles (AUTH_MODE=required)", () => {
+  let db: TestDatabase
+  let node: RunningNode
+  let other: RunningNode
+  const keys: Record<string, string> = {}
+
+  const env = () => ({
+    DATABASE_URL: db.url,
+    AUTH_MODE: "required",
+    AUTH_PEPPER: PEPPER,
+    AUTH_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP,
+    AUTH_CACHE_TTL_MS: String(TTL_MS),
+    JWT_SECRET,
+    METRICS_PUBLIC: "true",
+    WRITER_FLUSH_MS: "5"
+  })
+
+  const createKey = async (body: Record<string, unknown>, by = BOOTSTRAP) => {
+    const r = await call(node.url, "POST", "/api/v1/keys", by, body)
+    expect(r.status, JSON.stringify(r.body)).toBe(201)
+    return r.body as { id: string; key: string; hint: string }
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase("auth")
+    node = await startNode(env())
+    other = await startNode(env())
+    expect((await call(node.url, "POST", "/api/v1/tenants", BOOTSTRAP, { id: "acme", name: "Acme Water" })).status).toBe(201)
+    for (const role of ["viewer", "operator", "admin"]) keys[role] = (await createKey({ kind: "service", name: role, role, tenant: "acme" })).key
+    keys.device = (await createKey({ kind: "device", name: "gateway", tenant: "acme" })).key
+    keys.jwt = await new SignJWT({ tenant: "acme", role: "operator" }).setProtectedHeader({ alg: "HS256" }).setSubject("alice").setExpirationTime("5m").sign(new TextEncoder().encode(JWT_SECRET))
+  }, 60_000)
+
+  afterAll(async () => {
+    await other?.stop()
+    await node?.stop()
+    await db?.drop()
+  })
+
+  it("answers 401 with WWW-Authenticate and a message saying what to send; health, readiness, metrics and the API document stay public", async () => {
+    const r = await call(node.url, "GET", "/api/v1/sensors", null)
+    expect(r.status).toBe(401)
+    expect(r.headers.get("www-authenticate")).toBe('Bearer realm="flowmesh"')
+    expect(r.body).toEqual({ error: "unauthorized", message: expect.stringContaining("missing credentials: send Authorization: Bearer") })
+    expect((await call(node.url, "GET", "/api/v1/sensors", "fmd_unknownunknownunknownunknownunknownunknown0")).body?.message).toContain("unknown or revoked key")
+    expect((await call(node.url, "GET", "/api/v1/sensors", "not.a.jwt")).body?.message).toMatch(/^GET \/api\/v1\/sensors: token:/)
+    for (const path of ["/health", "/ready", "/metrics"]) expect((await call(node.url, "GET", path, null)).status).toBe(200)
+    expect((await fetch(`${node.url}/openapi.json`)).status).toBe(200)
+  })
+
+  it("sends the security headers on every API answer", async () => {
+    for (const credential of [null, keys.viewer!]) {
+      const r = await call(node.url, "GET", "/api/v1/sensors", credential)
+      expect(r.headers.get("x-content-type-options")).toBe("nosniff")
+      expect(r.headers.get("x-frame-options")).toBe("DENY")
+      expect(r.headers.get("content-security-policy")).toContain("default-src 'none'")
+      expect(r.headers.get("referrer-policy")).toBe("no-referrer")
+      expect(r.headers.get("cache-control")).toBe("no-store")
+    }
+  })
+
+  it("lets every caller reach exactly the endpoints its role allows (401 / 403 / through)", async () => {
+    expect(Object.keys(REQUESTS).sort()).toEqual(Object.keys(ACCESS).sort())
+    const callers: ReadonlyArray<{ readonly name: string; readonly credential: string | null; readonly as: Principal | null }> = [
+      { name: "nobody", credential: null, as: null },
+      { name: "device", credential: keys.device!, as: { kind: "device", id: "d", tenant: "acme", role: null, scope: ALL_SENSORS, superuser: false } },
+      ...(["viewer", "operator", "admin"] as const).map((role) => ({
+        name: role,
+        credential: keys[role]!,
+        as: { kind: "service" as const, id: role, tenant: "acme", role, scope: ALL_SENSORS, superuser: false }
+      })),
+      { name: "jwt operator", credential: keys.jwt!, as: { kind: "user", id: "alice", tenant: "acme", role: "operator", scope: ALL_SENSORS, superuser: false } },
+      { name: "bootstrap", credential: BOOTSTRAP, as: { kind: "bootstrap", id: "b", tenant: "default", role: "admin", scope: ALL_SENSORS, superuser: true } }
+    ]
+    const wrong: Array<string> = []
+    let tried = 0
+    for (const [endpoint, make] of Object.entries(REQUESTS)) {
+      const access: Access = ACCESS[endpoint]!
+      for (const caller of callers) {
+        const { method, path, body } = make()
+        const r = await call(node.url, method, path, caller.credential, body)
+        tried++
+        const expected = access === "public" ? "through" : caller.as === null ? 401 : authorize(access, caller.as)._tag === "Allowed" ? "through" : 403
+        const got = r.status === 401 || r.status === 403 ? r.status : r.status >= 500 ? `5xx ${r.status}` : "through"
+        if (got !== expected) wrong.push(`${caller.name} ${method} ${path}: expected ${expected}, got ${r.status} ${JSON.stringify(r.body)}`)
+      }
+    }
+    expect(wrong).toEqual([])
+    expect(tried).toBe(Object.keys(ACCESS).length * callers.length)
+    // Spot checks that do not depend on the policy table.
+    expect((await call(node.url, "POST", "/api/v1/alerts/1/ack", keys.viewer!, {})).body).toEqual({
+      error: "forbidden",
+      message: "POST /api/v1/alerts/1/ack: needs role operator; the caller has role viewer"
+    })
+    expect((await call(node.url, "GET", "/api/v1/sensors", keys.device!)).status).toBe(403)
+    expect((await call(node.url, "GET", "/api/v1/tenants", keys.admin!)).status).toBe(403)
+  }, 60_000)
+
+  it("shows a key once: listings carry its hint and who created it, never the key or its hash", async () => {
+    const created = await createKey({ kind: "service", name: "listed", role: "viewer" }, keys.admin!)
+    const listed = await call(node.url, "GET", "/api/v1/keys", keys.admin!)
+    const text = JSON.stringify(listed.body)
+    expect(text).not.toContain(created.key)
+    expect(text).not.toMatch(/[0-9a-f]{64}/)
+    expect(listed.body?.keys).toContainEqual(expect.objectContaining({ id: created.id, hint: created.hint, tenant: "acme", createdBy: expect.stringMatching(/^service:key_/) }))
+    const stored = await node.sql<{ hash: string }>("select hash from api_keys where id = $1", [created.id])
+    expect(stored[0]?.hash).toMatch(/^[0-9a-f]{64}$/)
+    expect(JSON.stringify(stored)).not.toContain(created.key)
+  })
+
+  it("refuses key requests whose fields do not fit, naming the field; an admin cannot issue keys in another tenant", async () => {
+    const bad = await call(node.url, "POST", "/api/v1/keys", keys.admin!, { kind: "device", name: "d", role: "admin" })
+    expect(bad.status).toBe(400)
+    expect(bad.body?.message).toMatch(/^role: a device key has no role/)
+    const foreign = await call(node.url, "POST", "/api/v1/keys", keys.admin!, { kind: "service", name: "x", role: "admin", tenant: "default" })
+    expect(foreign.status).toBe(404)
+    const unknownField = await call(node.url, "POST", "/api/v1/keys", keys.admin!, { kind: "service", name: "x", role: "admin", admin: true })
+    expect(unknownField.status).toBe(400)
+  })
+
+  it("lets a device key bound to a prefix write only those sensors, over HTTP and WebSocket, and counts the rest", async () => {
+    const bound = await createKey({ kind: "device", name: "site-1 gateway", sensorPrefix: "site-1/" }, keys.admin!)
+    const before = await metricValue(node.url, 'flowmesh_readings_total{transport="http",outcome="not_permitted"}')
+    const ts = Date.now() - 10_000
+    const r = await call(node.url, "POST", "/api/v1/readings", bound.key, {
+      readings: [
+        { sensor: "site-1/flow", value: 1, ts },
+        { sensor: "site-2/flow", value: 2, ts },
+        { sensor: "site-1/flow", value: 3, ts: ts + 1 }
+      ]
+    })
+    expect(r.status).toBe(202)
+    expect(r.body).toMatchObject({ accepted: 2, durable: true, rejected: [{ index: 1, sensor: "site-2/flow", reason: "not_permitted" }] })
+    expect(await metricValue(node.url, 'flowmesh_readings_total{transport="http",outcome="not_permitted"}')).toBe(before + 1)
+    const stored = await node.sql<{ id: string; n: string }>(
+      "select s.id, count(*)::text as n from readings r join sensors s on s.key = r.sensor_key where s.id like 'site-%' group by s.id"
+    )
+    expect(stored).toEqual([{ id: "site-1/flow", n: "2" }])
+    const allOut = await call(node.url, "POST", "/api/v1/readings", bound.key, { readings: [{ sensor: "site-3/x", value: 1 }] })
+    expect(allOut.status).toBe(202)
+    expect(allOut.body).toMatchObject({ accepted: 0, rejected: [{ index: 0, reason: "not_permitted" }] })
+
+    const listed = await createKey({ kind: "device", name: "two sensors", sensors: ["list-1", "list/2"] }, keys.admin!)
+    const byList = await call(node.url, "POST", "/api/v1/readings", listed.key, {
+      readings: [
+        { sensor: "list/2", value: 1, ts },
+        { sensor: "list-3", value: 1, ts }
+      ]
+    })
+    expect(byList.body).toMatchObject({ accepted: 1, rejected: [{ index: 1, sensor: "list-3", reason: "not_permitted" }] })
+    expect((await node.sql<{ sensors: Array<string> }>("select sensors from api_keys where id = $1", [listed.id]))[0]?.sensors).toEqual(["list-1", "list/2"])
+
+    const device = await openSocket(wsUrl(node.url, "/ws/devices"), { headers: { "x-device-key": bound.key } })
+    device.send({ type: "readings", seq: 1, readings: [{ sensor: "site-1/ws", value: 1, ts }, { sensor: "site-9/ws", value: 2, ts }] })
+    const ack = await device.next((f) => f.type === "ack" && f.seq === 1)
+    expect(ack).toMatchObject({ accepted: 1, rejected: [{ index: 1, sensor: "site-9/ws", reason: "not_permitted" }] })
+    await device.close()
+  })
+
+  it("refuses WebSocket upgrades without a credential (401) or with the wrong kind (403); browsers may pass ?access_token=", async () => {
+    await expect(openSocket(wsUrl(node.url, "/ws/devices"))).rejects.toMatchObject({ status: 401 })
+    await expect(openSocket(wsUrl(node.url, "/ws/live"), { headers: { authorization: `Bearer ${keys.device}` } })).rejects.toMatchObject({ status: 403 })
+    await expect(openSocket(wsUrl(node.url, "/ws/devices"), { headers: { authorization: `Bearer ${keys.viewer}` } })).rejects.toMatchObject({ status: 403 })
+    const live = await openSocket(wsUrl(node.url, `/ws/live?access_token=${encodeURIComponent(keys.viewer!)}`))
+    live.send({ type: "subscribe", sensors: ["mx-1"] })
+    expect(await live.next((f) => f.type === "subscribed")).toBeTruthy()
+    await live.close()
+  })
+
+  it("refuses a revoked key at once on the node that revoked it, and within the cache TTL on another node", async () => {
+    const victim = await createKey({ kind: "service", name: "to revoke", role: "viewer" }, keys.admin!)
+    expect((await call(node.url, "GET", "/api/v1/sensors", victim.key)).status).toBe(200)
+    expect((await call(other.url, "GET", "/api/v1/sensors", victim.key)).status).toBe(200)
+    expect((await call(node.url, "DELETE", `/api/v1/keys/${victim.id}`, keys.admin!)).status).toBe(204)
+    const revokedAt = Date.now()
+    expect((await call(node.url, "GET", "/api/v1/sensors", victim.key)).status).toBe(401)
+    let refusedAfter = Number.POSITIVE_INFINITY
+    while (Date.now() - revokedAt < TTL_MS + 2_000) {
+      if ((await call(other.url, "GET", "/api/v1/sensors", victim.key)).status === 401) {
+        refusedAfter = Date.now() - revokedAt
+        break
+      }
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(refusedAfter).toBeLessThanOrEqual(TTL_MS + 100)
+    expect((await call(node.url, "DELETE", `/api/v1/keys/${victim.id}`, keys.admin!)).status).toBe(404)
+  })
+
+  it("refuses an expired token and a token signed with another secret, saying why", async () => {
+    const secret = new TextEncoder().encode(JWT_SECRET)
+    const expired = await new SignJWT({ tenant: "acme", role: "admin" }).setProtectedHeader({ alg: "HS256" }).setSubject("a").setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(secret)
+    expect((await call(node.url, "GET", "/api/v1/sensors", expired)).body?.message).toBe("GET /api/v1/sensors: token: expired")
+    const forged = await new SignJWT({ tenant: "acme", role: "admin" }).setProtectedHeader({ alg: "HS256" }).setSubject("a").setExpirationTime("1m").sign(new TextEncoder().encode("f".repeat(40)))
+    expect((await call(node.url, "GET", "/api/v1/sensors", forged)).status).toBe(401)
+  })
+})
