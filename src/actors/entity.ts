@@ -5,6 +5,7 @@
  * on schedule, its snapshot) to the node's writer, and only then waits, off the decision path, for
  * the commit.
  */
+import { externalId } from "../domain/tenancy.js"
 import { Entity } from "@effect/cluster"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../config.js"
@@ -172,7 +173,8 @@ const behaviour = Effect.gen(function* () {
 
   return Sensor.of({
     RecordReadings: ({ payload }) => withResident((r) => record(r, payload)),
-    GetState: () => withResident((r) => Effect.succeed(toStateView(sensorId, r.core))),
+    // Callers see the sensor by the id its tenant knows.
+    GetState: () => withResident((r) => Effect.succeed(toStateView(externalId(sensorId), r.core))),
     Configure: ({ payload }) =>
       withResident((r) =>
         Effect.suspend(() => {

@@ -10,9 +10,10 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Layer } from "effect"
 import { AlertStream } from "../alerts/alert-stream.js"
-import type { Notification, NotificationType } from "../alerts/notification.js"
+import { type Notification, type NotificationType, outwardAlert } from "../alerts/notification.js"
 import { WebhookDispatcher } from "../alerts/webhooks/dispatcher.js"
 import { AppConfig } from "../config.js"
+import { externalId, tenantOf } from "../domain/tenancy.js"
 import { LiveFeed } from "../live/live-feed.js"
 import { AlertRepo, type Transition } from "../storage/alert-repo.js"
 import { WebhookRepo } from "../storage/webhook-repo.js"
@@ -26,6 +27,9 @@ const keyOf = (sensor: string, rule: string): string => `${sensor}\u0000${rule}`
 
 const behaviour = Effect.gen(function* () {
   const notifier = (yield* Entity.CurrentAddress).entityId
+  // What its notifications say: the tenant, and the site as the tenant names it.
+  const tenant = tenantOf(notifier)
+  const site = externalId(notifier)
   const sql = yield* SqlClient.SqlClient
   const repo = yield* AlertRepo
   const webhooks = yield* WebhookRepo
@@ -78,9 +82,10 @@ const behaviour = Effect.gen(function* () {
     id: t.eventId,
     type,
     at: t.at,
-    notifier,
+    tenant,
+    notifier: site,
     severity: t.alert.severity,
-    alert: t.alert,
+    alert: outwardAlert(t.alert),
     summary: null
   })
 
@@ -115,7 +120,7 @@ const behaviour = Effect.gen(function* () {
             const now = Date.now()
             const { suppressed, from } = closeWindow(storm, now)
             if (suppressed === 0) return
-            const message = summaryMessage(suppressed, notifier)
+            const message = summaryMessage(suppressed, site)
             const [note, deliveries] = yield* sql.withTransaction(
               Effect.gen(function* () {
                 const ev = yield* repo.summaryEvent(notifier, { suppressed, from, to: now, message })
@@ -123,7 +128,8 @@ const behaviour = Effect.gen(function* () {
                   id: ev.id,
                   type: "alert.summary",
                   at: ev.at,
-                  notifier,
+                  tenant,
+                  notifier: site,
                   severity: "warning",
                   alert: null,
                   summary: { suppressed, from, to: now, message }
@@ -210,7 +216,7 @@ const behaviour = Effect.gen(function* () {
     }).pipe(Effect.catchTags({ SqlError: unavailable, DatabaseUnavailable: unavailable }))
 
   const existing = (id: number) =>
-    repo.find(id).pipe(
+    repo.find(id, tenant).pipe(
       Effect.mapError((e) => new NotifierUnavailable({ message: e.message })),
       Effect.flatMap((a) => (a === null ? Effect.fail(new AlertNotFound({ id })) : Effect.succeed(a)))
     )

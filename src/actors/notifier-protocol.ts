@@ -1,12 +1,14 @@
 /**
- * The Notifier entity's protocol. One notifier per site: the part of the sensor id before its
- * first `/` (`site-7/pump-3` → `site-7`), `_` for ids without one. Sensor actors (through the
+ * The Notifier entity's protocol. One notifier per site of a tenant: the part of the sensor id
+ * before its first `/` (`site-7/pump-3` → `site-7`), `_` for ids without one, inside the sensor's
+ * tenant (`acme~site-7/pump-3` → `acme~site-7`, `acme~pump` → `acme~_`). Sensor actors (through the
  * outbox and the node's relay) tell it what their rules decided; the API asks it to acknowledge
  * and resolve, so that every change of an alert goes through the one actor that owns it.
  */
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
+import { externalId, internalId, tenantOf } from "../domain/tenancy.js"
 
 const Severity = Schema.Literal("info", "warning", "critical")
 
@@ -31,9 +33,11 @@ export type SensorAlertEvent = typeof SensorAlertEvent.Type
 export const OutboxEntry = Schema.Struct({ seq: Schema.Number, event: SensorAlertEvent })
 export type OutboxEntry = typeof OutboxEntry.Type
 
+/** The notifier (internal id) of a sensor (internal id). */
 export const notifierOf = (sensor: string): string => {
-  const slash = sensor.indexOf("/")
-  return slash > 0 ? sensor.slice(0, slash) : "_"
+  const id = externalId(sensor)
+  const slash = id.indexOf("/")
+  return internalId(tenantOf(sensor), slash > 0 ? id.slice(0, slash) : "_")
 }
 
 export const AlertJson = Schema.Struct({

@@ -2,7 +2,7 @@
  * The Redis stream channel: every paging notification (opened, acknowledged, resolved, summary) is
  * appended to `ALERT_STREAM_KEY` (`iot:alerts`) with an approximate `MAXLEN` trim, for external
  * services to read with their own consumer groups. Entry fields: `id` (the event id, to dedupe),
- * `type`, `notifier`, `sensor`, `rule`, `severity`, `data` (the notification as JSON).
+ * `type`, `tenant`, `notifier`, `sensor`, `rule`, `severity`, `data` (the notification as JSON).
  * Without `REDIS_URL` the channel is off. Redis is not on the alerting path: a failed append is
  * retried a few times in the background, then counted and logged (the alert itself is in PostgreSQL).
  */
@@ -18,6 +18,8 @@ const fieldsOf = (n: Notification): Array<string> => [
   String(n.id),
   "type",
   n.type,
+  "tenant",
+  n.tenant,
   "notifier",
   n.notifier,
   "sensor",

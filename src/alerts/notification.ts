@@ -3,8 +3,10 @@
  * resolved) or per storm summary. `id` is the `alert_events` row id, unique and stable: a receiver
  * that sees the same id twice (a webhook retried after a lost response) drops the second.
  * Plain data, JSON as it stands: the webhook body, the Redis stream entry's `data` field and the
- * `/ws/live` alert frame are this object.
+ * `/ws/live` alert frame are this object. Ids in it (sensor, notifier) are the tenant's own, and
+ * `tenant` says whose it is (a receiver shared by tenants tells them apart by it).
  */
+import { externalId } from "../domain/tenancy.js"
 
 export type Severity = "info" | "warning" | "critical"
 export const SEVERITIES: ReadonlyArray<Severity> = ["info", "warning", "critical"]
@@ -49,6 +51,7 @@ export interface Notification {
   readonly type: NotificationType
   /** When the transition happened (epoch ms). */
   readonly at: number
+  readonly tenant: string
   readonly notifier: string
   readonly severity: Severity
   /** Null for a summary. */
@@ -56,3 +59,7 @@ export interface Notification {
   /** Set for `alert.summary` only. */
   readonly summary: StormSummary | null
 }
+
+/** An alert as its tenant knows it: the sensor and notifier without the tenant the node keeps in their ids. */
+export const outwardAlert = (a: AlertView): AlertView =>
+  a.sensor.includes("~") || a.notifier.includes("~") ? { ...a, sensor: externalId(a.sensor), notifier: externalId(a.notifier) } : a

@@ -1,9 +1,15 @@
-/** Alerts: reads come from PostgreSQL; acknowledge and resolve go through the alert's notifier actor. */
+/**
+ * Alerts: reads come from PostgreSQL; acknowledge and resolve go through the alert's notifier actor.
+ * A caller sees its tenant's alerts only: another tenant's alert id is not found.
+ */
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { Notifier } from "../actors/notifier-protocol.js"
+import { outwardAlert } from "../alerts/notification.js"
+import { internalId } from "../domain/tenancy.js"
 import { AlertRepo } from "../storage/alert-repo.js"
 import { FlowmeshApi } from "./api.js"
+import { currentTenant } from "./auth/principal.js"
 import { AlertConflict, AlertNotFoundError, ServiceUnavailable } from "./errors.js"
 
 const DEFAULT_LIMIT = 100
@@ -16,7 +22,7 @@ export const AlertsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "alerts", (h
     const notifiers = yield* Notifier.client
 
     const notifierOf = (id: number) =>
-      repo.notifierOfAlert(id).pipe(
+      Effect.flatMap(currentTenant, (tenant) => repo.notifierOfAlert(id, tenant)).pipe(
         Effect.mapError(unavailable),
         Effect.flatMap((n) => (n === null ? Effect.fail(notFound(id)) : Effect.succeed(n)))
       )
@@ -25,10 +31,12 @@ export const AlertsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "alerts", (h
       .handle("list", ({ urlParams }) =>
         Effect.gen(function* () {
           const limit = urlParams.limit ?? DEFAULT_LIMIT
+          const tenant = yield* currentTenant
           const alerts = yield* repo
             .list({
+              tenant,
               status: urlParams.status,
-              sensor: urlParams.sensor,
+              sensor: urlParams.sensor === undefined ? undefined : internalId(tenant, urlParams.sensor),
               rule: urlParams.rule,
               from: urlParams.from,
               to: urlParams.to,
@@ -44,20 +52,21 @@ export const AlertsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "alerts", (h
             query.set("before", String(last.id))
             next = `/api/v1/alerts?${query.toString()}`
           }
-          return { alerts, next }
+          return { alerts: alerts.map(outwardAlert), next }
         })
       )
       .handle("get", ({ path }) =>
         Effect.gen(function* () {
-          const alert = yield* repo.find(path.id).pipe(Effect.mapError(unavailable))
+          const alert = yield* repo.find(path.id, yield* currentTenant).pipe(Effect.mapError(unavailable))
           if (alert === null) return yield* Effect.fail(notFound(path.id))
           const events = yield* repo.history(path.id).pipe(Effect.mapError(unavailable))
-          return { alert, events }
+          return { alert: outwardAlert(alert), events }
         })
       )
       .handle("ack", ({ path, payload }) =>
         notifierOf(path.id).pipe(
           Effect.flatMap((n) => notifiers(n).AcknowledgeAlert({ id: path.id, by: payload.by ?? "api" })),
+          Effect.map(outwardAlert),
           Effect.catchTags({
             AlertNotFound: () => Effect.fail(notFound(path.id)),
             AlertAlreadyResolved: () => Effect.fail(new AlertConflict({ message: `alert ${path.id} is resolved; it cannot be acknowledged` })),
@@ -72,6 +81,7 @@ export const AlertsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "alerts", (h
       .handle("resolve", ({ path, payload }) =>
         notifierOf(path.id).pipe(
           Effect.flatMap((n) => notifiers(n).ResolveAlert({ id: path.id, by: payload.by ?? "api" })),
+          Effect.map(outwardAlert),
           Effect.catchTags({
             AlertNotFound: () => Effect.fail(notFound(path.id)),
             NotifierUnavailable: () => Effect.fail(unavailable()),

@@ -7,6 +7,7 @@ import { Effect, Either, FiberRef, Option } from "effect"
 import { describeCode, Sensor } from "../actors/protocol.js"
 import { type AckMode, AppConfig } from "../config.js"
 import type { IngestResult } from "../domain/reading.js"
+import { internalId } from "../domain/tenancy.js"
 import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
 import { FlowmeshApi } from "./api.js"
 import { PendingMessages } from "./pending-messages.js"
@@ -61,14 +62,15 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
     const unavailable = (message: string, details?: unknown) =>
       errorJson(503, "unavailable", message, details, retryAfter)
 
-    const send = (g: SensorGroup, receivedAt: number, durable: boolean) =>
-      pending.withDeadline(client(g.sensor).RecordReadings({ ts: g.ts, values: g.values, receivedAt, durable }))
+    // The caller names its tenant's sensors; the actor is the tenant's (see domain/tenancy.ts).
+    const send = (tenant: string, g: SensorGroup, receivedAt: number, durable: boolean) =>
+      pending.withDeadline(client(internalId(tenant, g.sensor)).RecordReadings({ ts: g.ts, values: g.values, receivedAt, durable }))
 
     // A request for one sensor (the common device case) needs no fan-out fiber.
-    const dispatch = (groups: ReadonlyArray<SensorGroup>, receivedAt: number, durable: boolean) =>
+    const dispatch = (tenant: string, groups: ReadonlyArray<SensorGroup>, receivedAt: number, durable: boolean) =>
       groups.length === 1
-        ? Effect.map(send(groups[0]!, receivedAt, durable), (r) => [r])
-        : Effect.forEach(groups, (g) => send(g, receivedAt, durable), { concurrency: "unbounded" })
+        ? Effect.map(send(tenant, groups[0]!, receivedAt, durable), (r) => [r])
+        : Effect.forEach(groups, (g) => send(tenant, g, receivedAt, durable), { concurrency: "unbounded" })
 
     const answer = (
       groups: ReadonlyArray<SensorGroup>,
@@ -149,7 +151,8 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
           counters.malformed.inc()
           return problemResponse(decoded.left)
         }
-        const { allowed: groups, refused } = partitionByScope(decoded.right, (yield* FiberRef.get(currentPrincipal)).scope)
+        const principal = yield* FiberRef.get(currentPrincipal)
+        const { allowed: groups, refused } = partitionByScope(decoded.right, principal.scope)
         if (groups.length === 0) return answer([], [], refused)
         if (!pending.tryAcquire(groups.length)) {
           counters.overloaded.inc()
@@ -157,7 +160,7 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
             `overloaded: ${pending.pending()} sensor messages are waiting for their actors on this node (EDGE_MAX_PENDING_MESSAGES ${pending.limit}); nothing was kept, retry after Retry-After`
           )
         }
-        const response = yield* dispatch(groups, receivedAt, ack === "durable").pipe(
+        const response = yield* dispatch(principal.tenant, groups, receivedAt, ack === "durable").pipe(
           Effect.ensuring(Effect.sync(() => pending.release(groups.length))),
           Effect.map((results) => answer(groups, results, refused)),
           Effect.catchAll((error) => {

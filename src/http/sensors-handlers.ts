@@ -6,9 +6,11 @@ import { describeCode, Sensor } from "../actors/protocol.js"
 import { AppConfig } from "../config.js"
 import { decodeStoredPatch, effectiveConfig, type SensorConfigPatch } from "../domain/sensor-config.js"
 import { SensorId } from "../domain/sensor-id.js"
+import { externalId, internalId } from "../domain/tenancy.js"
 import { HistoryRepo } from "../storage/history-repo.js"
 import { SensorRepo, type SensorRow } from "../storage/sensor-repo.js"
 import { FlowmeshApi } from "./api.js"
+import { currentTenant } from "./auth/principal.js"
 import { InvalidRequest, SensorNotFound, ServiceUnavailable } from "./errors.js"
 
 const unavailable = () => new ServiceUnavailable({ message: "database or sensor actor unavailable; retry later" })
@@ -43,7 +45,7 @@ export const SensorsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "sensors", 
           Effect.map((state) => {
             const overrides = overridesOf(row)
             return {
-              id: row.id,
+              id: externalId(row.id),
               config: effectiveConfig(defaultCoreConfig, overrides),
               overrides,
               createdAt: row.createdAt,
@@ -53,54 +55,68 @@ export const SensorsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "sensors", 
           })
         )
 
-    const existing = (id: string) =>
-      repo.find(id).pipe(
+    /** The caller's sensor `id` (as the caller names it): another tenant's is not found. */
+    const existing = (tenant: string, id: string) =>
+      repo.find(internalId(tenant, id)).pipe(
         Effect.mapError(unavailable),
         Effect.flatMap((row) => (row === null ? Effect.fail(notFound(id)) : Effect.succeed(row)))
       )
 
     return handlers
       .handle("list", ({ urlParams }) =>
-        repo.list({ prefix: urlParams.prefix, after: urlParams.after, limit: urlParams.limit ?? 100 }).pipe(
-          Effect.mapError(unavailable),
-          Effect.map((rows) => ({
+        Effect.gen(function* () {
+          const tenant = yield* currentTenant
+          const limit = urlParams.limit ?? 100
+          const rows = yield* repo
+            .list({
+              tenant,
+              prefix: internalId(tenant, urlParams.prefix ?? ""),
+              after: urlParams.after === undefined ? undefined : internalId(tenant, urlParams.after),
+              limit
+            })
+            .pipe(Effect.mapError(unavailable))
+          const last = rows[rows.length - 1]
+          return {
             sensors: rows.map((row) => ({
-              id: row.id,
+              id: externalId(row.id),
               status: snapshotStatus(row.snapshot),
               lastSeen: row.lastSeen,
               overrides: overridesOf(row)
             })),
-            next: rows.length === (urlParams.limit ?? 100) ? (rows[rows.length - 1]?.id ?? null) : null
-          }))
-        )
+            next: rows.length === limit && last !== undefined ? externalId(last.id) : null
+          }
+        })
       )
-      .handle("get", ({ path }) => Effect.flatMap(existing(path.id), view))
+      .handle("get", ({ path }) => Effect.flatMap(currentTenant, (tenant) => Effect.flatMap(existing(tenant, path.id), view)))
       .handle("put", ({ path, payload }) =>
         Effect.gen(function* () {
           yield* validId(path.id)
-          yield* repo.putConfig(path.id, payload).pipe(Effect.mapError(unavailable))
+          const id = internalId(yield* currentTenant, path.id)
+          yield* repo.putConfig(id, payload).pipe(Effect.mapError(unavailable))
           const config = effectiveConfig(defaultCoreConfig, payload)
-          yield* client(path.id).Configure({ config }).pipe(Effect.mapError(unavailable))
-          const row = yield* repo.find(path.id).pipe(Effect.mapError(unavailable))
+          yield* client(id).Configure({ config }).pipe(Effect.mapError(unavailable))
+          const row = yield* repo.find(id).pipe(Effect.mapError(unavailable))
           if (row === null) return yield* Effect.fail(unavailable())
           return yield* view(row)
         })
       )
       .handle("delete", ({ path }) =>
         Effect.gen(function* () {
-          const removed = yield* repo.remove(path.id).pipe(Effect.mapError(unavailable))
+          const id = internalId(yield* currentTenant, path.id)
+          const removed = yield* repo.remove(id).pipe(Effect.mapError(unavailable))
           if (!removed) return yield* Effect.fail(notFound(path.id))
-          yield* client(path.id).Forget().pipe(Effect.mapError(unavailable))
+          yield* client(id).Forget().pipe(Effect.mapError(unavailable))
         })
       )
       .handle("history", ({ path, urlParams }) =>
         Effect.gen(function* () {
-          yield* existing(path.id)
+          const tenant = yield* currentTenant
+          yield* existing(tenant, path.id)
           const from = urlParams.from ?? 0
           const to = urlParams.to ?? 8.64e15
           const limit = Math.min(urlParams.limit ?? limits.defaultLimit, limits.maxLimit)
           if (from >= to) return yield* Effect.fail(new InvalidRequest({ message: "from: must be less than to" }))
-          const rows = yield* history.range(path.id, from, to, limit).pipe(Effect.mapError(unavailable))
+          const rows = yield* history.range(internalId(tenant, path.id), from, to, limit).pipe(Effect.mapError(unavailable))
           const last = rows[rows.length - 1]
           const next =
             rows.length === limit && last !== undefined

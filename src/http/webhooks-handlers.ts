@@ -3,8 +3,10 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
 import { WebhookDispatcher } from "../alerts/webhooks/dispatcher.js"
 import { AppConfig } from "../config.js"
+import { externalId, internalId } from "../domain/tenancy.js"
 import { type DeadLetter, type Webhook, WebhookRepo } from "../storage/webhook-repo.js"
 import { FlowmeshApi } from "./api.js"
+import { currentTenant } from "./auth/principal.js"
 import { ServiceUnavailable } from "./errors.js"
 import { WebhookNotFound, type WebhookView } from "./webhooks-api.js"
 
@@ -13,8 +15,9 @@ const DEFAULT_PAGE = 100
 const unavailable = () => new ServiceUnavailable({ message: "database unavailable; retry later" })
 const notFound = (id: string) => new WebhookNotFound({ message: `webhook ${JSON.stringify(id)} does not exist` })
 
+/** Webhook ids are per tenant: the node keeps them as `domain/tenancy.ts` says, the caller sees its own. */
 const view = (w: Webhook): typeof WebhookView.Type => ({
-  id: w.id,
+  id: externalId(w.id),
   url: w.url,
   secretSet: true,
   sensorPrefix: w.sensorPrefix,
@@ -27,7 +30,7 @@ const view = (w: Webhook): typeof WebhookView.Type => ({
 
 const letterView = (d: DeadLetter) => ({
   id: d.id,
-  webhookId: d.webhookId,
+  webhookId: externalId(d.webhookId),
   eventId: d.eventId,
   eventType: d.eventType,
   attempts: d.attempts,
@@ -44,14 +47,14 @@ export const WebhooksHandlersLive = HttpApiBuilder.group(FlowmeshApi, "webhooks"
 
     return handlers
       .handle("list", () =>
-        repo.list().pipe(
+        Effect.flatMap(currentTenant, (tenant) => repo.list(tenant)).pipe(
           Effect.mapError(unavailable),
           Effect.map((rows) => ({ webhooks: rows.map(view) }))
         )
       )
       .handle("put", ({ path, payload }) =>
-        repo
-          .put(path.id, {
+        Effect.flatMap(currentTenant, (tenant) =>
+          repo.put(internalId(tenant, path.id), {
             url: payload.url,
             secret: payload.secret,
             sensorPrefix: payload.sensorPrefix ?? null,
@@ -59,20 +62,27 @@ export const WebhooksHandlersLive = HttpApiBuilder.group(FlowmeshApi, "webhooks"
             minSeverity: payload.minSeverity ?? "info",
             enabled: payload.enabled ?? true
           })
-          .pipe(
-            Effect.mapError(unavailable),
-            Effect.map(({ webhook }) => view(webhook))
-          )
+        ).pipe(
+          Effect.mapError(unavailable),
+          Effect.map(({ webhook }) => view(webhook))
+        )
       )
       .handle("delete", ({ path }) =>
-        repo.remove(path.id).pipe(
+        Effect.flatMap(currentTenant, (tenant) => repo.remove(internalId(tenant, path.id))).pipe(
           Effect.mapError(unavailable),
           Effect.flatMap((removed) => (removed ? Effect.void : Effect.fail(notFound(path.id))))
         )
       )
       .handle("deadLetters", ({ urlParams }) => {
         const limit = urlParams.limit ?? DEFAULT_PAGE
-        return repo.listDeadLetters({ webhook: urlParams.webhook, after: urlParams.after, limit }).pipe(
+        return Effect.flatMap(currentTenant, (tenant) =>
+          repo.listDeadLetters({
+            tenant,
+            webhook: urlParams.webhook === undefined ? undefined : internalId(tenant, urlParams.webhook),
+            after: urlParams.after,
+            limit
+          })
+        ).pipe(
           Effect.mapError(unavailable),
           Effect.map((rows) => ({
             deadLetters: rows.map(letterView),
@@ -82,10 +92,11 @@ export const WebhooksHandlersLive = HttpApiBuilder.group(FlowmeshApi, "webhooks"
       })
       .handle("replay", ({ path }) =>
         Effect.gen(function* () {
-          const webhook = yield* repo.get(path.id).pipe(Effect.mapError(unavailable))
+          const id = internalId(yield* currentTenant, path.id)
+          const webhook = yield* repo.get(id).pipe(Effect.mapError(unavailable))
           if (webhook === null) return yield* Effect.fail(notFound(path.id))
           const { replayed, deliveries } = yield* repo
-            .replay(path.id, settings.queueMax, settings.leaseMs)
+            .replay(id, settings.queueMax, settings.leaseMs)
             .pipe(Effect.mapError(unavailable))
           dispatcher.enqueue(deliveries)
           return { replayed }

@@ -5,6 +5,7 @@
  * {@link RedisLiveBridge}. Publishing is synchronous and costs nothing for a sensor nobody watches,
  * here or on another node.
  */
+import { internalId } from "../domain/tenancy.js"
 import { Effect, Option } from "effect"
 import type { Notification } from "../alerts/notification.js"
 import { AppConfig } from "../config.js"
@@ -12,7 +13,7 @@ import { RedisConnection } from "../storage/redis.js"
 import { logInfo, logWarning } from "../telemetry/log.js"
 import { liveSubscriptions } from "../telemetry/metrics.js"
 import { LiveHub, type LiveSink } from "./live-hub.js"
-import { ALL_ALERTS, type LiveItem, type LiveState, type LiveTopic } from "./live-item.js"
+import { allAlertsOf, type LiveItem, type LiveState, type LiveTopic } from "./live-item.js"
 import { RedisLiveBridge } from "./redis-live-bridge.js"
 
 export type HealthListener = (healthy: boolean) => void
@@ -90,8 +91,9 @@ export class LiveFeed extends Effect.Service<LiveFeed>()("flowmesh/LiveFeed", {
       publishState: (state: Omit<LiveState, "_tag">): void => publish({ _tag: "State", ...state }),
       /** An alert transition, to the watchers of its sensor and of every alert (a summary only to the latter). */
       publishAlert: (notification: Notification): void => {
-        if (notification.alert !== null) publish({ _tag: "Alert", sensor: notification.alert.sensor, notification })
-        publish({ _tag: "Alert", sensor: ALL_ALERTS, notification })
+        const { tenant, alert } = notification
+        if (alert !== null) publish({ _tag: "Alert", sensor: internalId(tenant, alert.sensor), notification })
+        publish({ _tag: "Alert", sensor: allAlertsOf(tenant), notification })
       },
       subscribe: (topic: LiveTopic, sink: LiveSink): void => hub.subscribe(topic, sink),
       unsubscribe: (topic: LiveTopic, sink: LiveSink): void => hub.unsubscribe(topic, sink),

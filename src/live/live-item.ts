@@ -3,6 +3,7 @@
  * reading), status transitions and alert notifications. Plain data, the same on one node and
  * across nodes.
  */
+import { DEFAULT_TENANT, TENANT_SEPARATOR } from "../domain/tenancy.js"
 import type { Notification } from "../alerts/notification.js"
 
 export interface LiveReadings {
@@ -39,6 +40,9 @@ export type LiveItem = LiveReadings | LiveState | LiveAlert
 
 /** The topic of every alert: `*` can never be part of a sensor id or of a prefix pattern's prefix. */
 export const ALL_ALERTS = "*alerts"
+
+/** The topic of every alert of one tenant (the default tenant's is {@link ALL_ALERTS}). */
+export const allAlertsOf = (tenant: string): string => (tenant === DEFAULT_TENANT ? ALL_ALERTS : `${ALL_ALERTS}${TENANT_SEPARATOR}${tenant}`)
 
 /** How many readings an item stands for (a state change counts as one). */
 export const itemSize = (item: LiveItem): number => (item._tag === "Readings" ? item.ts.length : 1)

@@ -47,6 +47,8 @@ export interface StoredEntry {
 }
 
 export interface AlertFilter {
+  readonly tenant: string
+  /** The sensor's id inside the node. */
   readonly status: AlertStatus | undefined
   readonly sensor: string | undefined
   readonly rule: string | undefined
@@ -146,14 +148,15 @@ export class AlertRepo extends Effect.Service<AlertRepo>()("flowmesh/AlertRepo",
     /** Acknowledges an open alert; null when it was not open. */
     const acknowledge = (alertId: number, by: string) => transitionTo("acknowledged", alertId, by, null)
 
-    const find = (alertId: number) =>
-      sql<AlertView>`select ${cols} from alerts a where a.id = ${alertId}`.pipe(
+    /** The alert, if it is the tenant's. */
+    const find = (alertId: number, tenant: string) =>
+      sql<AlertView>`select ${cols} from alerts a where a.id = ${alertId} and a.tenant = ${tenant}`.pipe(
         Effect.map((rows) => rows[0] ?? null),
         orUnavailable
       )
 
-    const notifierOfAlert = (alertId: number) =>
-      sql<{ notifier: string }>`select notifier from alerts where id = ${alertId}`.pipe(
+    const notifierOfAlert = (alertId: number, tenant: string) =>
+      sql<{ notifier: string }>`select notifier from alerts where id = ${alertId} and tenant = ${tenant}`.pipe(
         Effect.map((rows) => rows[0]?.notifier ?? null),
         orUnavailable
       )
@@ -167,7 +170,8 @@ export class AlertRepo extends Effect.Service<AlertRepo>()("flowmesh/AlertRepo",
     const list = (f: AlertFilter) =>
       sql<AlertView>`
         select ${cols} from alerts a
-        where ${f.status === undefined ? sql`true` : sql`a.status = ${f.status}`}
+        where a.tenant = ${f.tenant}
+          and ${f.status === undefined ? sql`true` : sql`a.status = ${f.status}`}
           and ${f.sensor === undefined ? sql`true` : sql`a.sensor = ${f.sensor}`}
           and ${f.rule === undefined ? sql`true` : sql`a.rule = ${f.rule}`}
           and ${f.from === undefined ? sql`true` : sql`a.opened_at >= to_timestamp(${f.from} / 1000.0)`}

@@ -22,11 +22,12 @@ export class SensorRepo extends Effect.Service<SensorRepo>()("flowmesh/SensorRep
         orUnavailable
       )
 
-    /** Keyset page of sensors by id, optionally under a prefix. */
-    const list = (options: { readonly prefix: string | undefined; readonly after: string | undefined; readonly limit: number }) =>
+    /** Keyset page of a tenant's sensors by (internal) id, under an (internal) prefix. */
+    const list = (options: { readonly tenant: string; readonly prefix: string; readonly after: string | undefined; readonly limit: number }) =>
       sql<RawSensorRow>`
         select ${columns} from sensors s left join sensor_state st on st.sensor_key = s.key
-        where ${options.prefix === undefined ? sql`true` : sql`starts_with(s.id, ${options.prefix})`}
+        where s.tenant = ${options.tenant}
+          and ${options.prefix === "" ? sql`true` : sql`starts_with(s.id, ${options.prefix})`}
           and ${options.after === undefined ? sql`true` : sql`s.id > ${options.after}`}
         order by s.id limit ${options.limit}`.pipe(Effect.map((rows) => rows.map(toRow)), orUnavailable)
 

@@ -9,6 +9,7 @@
  * double send (a node that stalled past its lease) is harmless.
  *
  * Which webhooks receive a notification (decided in SQL, in `insertDeliveries`):
+ * - the notification's tenant's only (a webhook's id carries its tenant, see `domain/tenancy.ts`);
  * - enabled, and severity rank >= `min_severity` rank (info < warning < critical);
  * - an alert notification: `sensor_prefix` null or a prefix of the alert's sensor, and `rules` null
  *   or containing the alert's rule;
@@ -56,8 +57,9 @@ export class WebhookRepo extends Effect.Service<WebhookRepo>()("flowmesh/Webhook
     const webhookColumns = sql.literal(WEBHOOK_COLUMNS)
     const leaseFromNow = (leaseMs: number) => sql`now() + ${leaseMs} * interval '1 millisecond'`
 
-    const list = () =>
-      sql<RawWebhook>`select ${webhookColumns} from webhooks order by id`.pipe(
+    /** A tenant's webhooks. */
+    const list = (tenant: string) =>
+      sql<RawWebhook>`select ${webhookColumns} from webhooks where tenant = ${tenant} order by id`.pipe(
         Effect.map((rows) => rows.map(toWebhook)),
         orUnavailable
       )
@@ -103,14 +105,14 @@ export class WebhookRepo extends Effect.Service<WebhookRepo>()("flowmesh/Webhook
         ? Effect.succeed<ReadonlyArray<Delivery>>([])
         : sql<RawDelivery>`
             with n as (
-              select value as payload, (value->>'id')::int8 as event_id, value->>'severity' as severity,
+              select value as payload, (value->>'id')::int8 as event_id, value->>'severity' as severity, value->>'tenant' as tenant,
                 value->>'notifier' as notifier, value->'alert'->>'sensor' as sensor, value->'alert'->>'rule' as rule,
                 jsonb_typeof(value->'alert') = 'object' as is_alert
               from jsonb_array_elements(${JSON.stringify(notifications)}::jsonb)
             )
             insert into webhook_deliveries (webhook_id, event_id, payload, leased_until)
             select w.id, n.event_id, n.payload, ${leaseFromNow(leaseMs)}
-            from n join webhooks w on w.enabled
+            from n join webhooks w on w.enabled and w.tenant = n.tenant
             where array_position(${SEVERITY_ORDER}::text[], n.severity) >= array_position(${SEVERITY_ORDER}::text[], w.min_severity)
               and (w.sensor_prefix is null
                 or (n.is_alert and starts_with(n.sensor, w.sensor_prefix))
@@ -169,8 +171,9 @@ export class WebhookRepo extends Effect.Service<WebhookRepo>()("flowmesh/Webhook
         orUnavailable
       )
 
-    /** Keyset page of dead letters by id, oldest first. */
+    /** Keyset page of a tenant's dead letters by id, oldest first. */
     const listDeadLetters = (options: {
+      readonly tenant: string
       readonly webhook?: string | undefined
       readonly after?: number | undefined
       readonly limit: number
@@ -179,7 +182,8 @@ export class WebhookRepo extends Effect.Service<WebhookRepo>()("flowmesh/Webhook
         select id, webhook_id, event_id, payload->>'type' as event_type, attempts, last_error,
           (extract(epoch from failed_at) * 1000)::float8 as failed_at, payload
         from dead_letters
-        where ${options.webhook === undefined ? sql`true` : sql`webhook_id = ${options.webhook}`}
+        where webhook_id in (select id from webhooks where tenant = ${options.tenant})
+          and ${options.webhook === undefined ? sql`true` : sql`webhook_id = ${options.webhook}`}
           and ${options.after === undefined ? sql`true` : sql`id > ${options.after}`}
         order by id limit ${options.limit}`.pipe(Effect.map((rows) => rows.map(toDeadLetter)), orUnavailable)
 

@@ -4,21 +4,16 @@
  * a Redis consumer group and a signed webhook each see every transition once; a storm is folded
  * into a summary; an outbox row left by a dead node is applied once; offline sensors are found.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { verifySignature } from "../../src/alerts/webhooks/signature.js"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
 import { metricValue } from "../support/metrics.js"
+import { type HookReceiver, startHookReceiver, until } from "../support/hook-receiver.js"
 import { getJson, postJson, type RunningNode, startNode } from "../support/node-harness.js"
 import { openSocket, wsUrl } from "../support/ws-client.js"
 
-interface Hook {
-  readonly body: { id: number; type: string; alert: { sensor: string; rule: string; status: string } | null; summary: { suppressed: number; message: string } | null }
-  readonly headers: IncomingHttpHeaders
-  readonly text: string
-}
+type HookBody = { id: number; type: string; alert: { sensor: string; rule: string; status: string } | null; summary: { suppressed: number; message: string } | null }
 
 const SECRET = "s3cret-s3cret-s3cret"
 const STREAM = `test:alerts:${process.pid}:${Date.now()}`
@@ -28,15 +23,6 @@ const put = async (url: string, body: unknown) => {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> }
 }
 
-const until = async <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 10_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 interface AlertJson {
   readonly id: number
@@ -52,8 +38,8 @@ interface AlertJson {
 describe("alerts", () => {
   let db: TestDatabase
   let node: RunningNode
-  let hookServer: Server
-  const hooks: Array<Hook> = []
+  let receiver: HookReceiver<HookBody>
+  let hooks: HookReceiver<HookBody>["received"] = []
   let redis: Redis
   let t = Date.now() - 600_000
 
@@ -75,17 +61,8 @@ describe("alerts", () => {
   const rules = (id: string, list: ReadonlyArray<unknown>) => put(`${node.url}/api/v1/sensors/${encodeURIComponent(id)}`, { rules: list })
 
   beforeAll(async () => {
-    hookServer = createServer((req, res) => {
-      let text = ""
-      req.on("data", (c: Buffer) => {
-        text += c.toString()
-      })
-      req.on("end", () => {
-        hooks.push({ body: JSON.parse(text) as Hook["body"], headers: req.headers, text })
-        res.writeHead(200).end()
-      })
-    })
-    await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", r))
+    receiver = await startHookReceiver<HookBody>()
+    hooks = receiver.received
     redis = new Redis("redis://127.0.0.1:6379", { lazyConnect: true })
     await redis.connect()
     await redis.xgroup("CREATE", STREAM, "ops", "$", "MKSTREAM")
@@ -103,7 +80,7 @@ describe("alerts", () => {
       SNAPSHOT_INTERVAL_MS: "100",
       LIVE_INTERVAL_MS: "10"
     })
-    const port = (hookServer.address() as AddressInfo).port
+    const port = receiver.port
     const hook = await put(`${node.url}/api/v1/webhooks/ops`, { url: `http://127.0.0.1:${port}/hook`, secret: SECRET, sensorPrefix: "plant-a/" })
     expect(hook.status).toBe(200)
   })
@@ -112,7 +89,7 @@ describe("alerts", () => {
     await db?.drop()
     await redis?.del(STREAM)
     redis?.disconnect()
-    hookServer?.close()
+    receiver?.close()
   })
 
   it("rejects a bad rule with the field and the reason", async () => {

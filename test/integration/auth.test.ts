@@ -205,9 +205,10 @@ describe("authentication and roles (AUTH_MODE=required)", () => {
     expect(r.body).toMatchObject({ accepted: 2, durable: true, rejected: [{ index: 1, sensor: "site-2/flow", reason: "not_permitted" }] })
     expect(await metricValue(node.url, 'flowmesh_readings_total{transport="http",outcome="not_permitted"}')).toBe(before + 1)
     const stored = await node.sql<{ id: string; n: string }>(
-      "select s.id, count(*)::text as n from readings r join sensors s on s.key = r.sensor_key where s.id like 'site-%' group by s.id"
+      "select s.id, count(*)::text as n from readings r join sensors s on s.key = r.sensor_key where s.tenant = 'acme' and s.id like 'acme~site-%' group by s.id"
     )
-    expect(stored).toEqual([{ id: "site-1/flow", n: "2" }])
+    // Inside the node the sensor carries its tenant (src/domain/tenancy.ts).
+    expect(stored).toEqual([{ id: "acme~site-1/flow", n: "2" }])
     const allOut = await call(node.url, "POST", "/api/v1/readings", bound.key, { readings: [{ sensor: "site-3/x", value: 1 }] })
     expect(allOut.status).toBe(202)
     expect(allOut.body).toMatchObject({ accepted: 0, rejected: [{ index: 0, reason: "not_permitted" }] })

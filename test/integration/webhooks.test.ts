@@ -145,13 +145,14 @@ const TestLive = Layer.unwrapScoped(
 const SECRET = "s3cret-of-sixteen-chars"
 let nextEventId = 1000
 
-const alertNotification = (sensor: string, options: { rule?: string; severity?: Severity } = {}): Notification => {
+const alertNotification = (sensor: string, options: { rule?: string; severity?: Severity; tenant?: string } = {}): Notification => {
   const at = Date.now()
   const severity = options.severity ?? "warning"
   return {
     id: nextEventId++,
     type: "alert.opened",
     at,
+    tenant: options.tenant ?? "default",
     notifier: sensor.split("/")[0] ?? sensor,
     severity,
     alert: {
@@ -180,6 +181,7 @@ const summaryNotification = (notifier: string): Notification => ({
   id: nextEventId++,
   type: "alert.summary",
   at: Date.now(),
+  tenant: "default",
   notifier,
   severity: "warning",
   alert: null,
@@ -240,30 +242,35 @@ layer(TestLive, { excludeTestServices: true, timeout: "60 seconds" })("webhook d
       yield* createWebhook("r-rules", { rules: ["high-temp"] })
       yield* createWebhook("r-critical", { minSeverity: "critical" })
       yield* createWebhook("r-off", { enabled: false })
+      const sql = yield* SqlClient.SqlClient
+      // Tenant acme's webhook (its id inside the node carries the tenant), with the same prefix as r-plant.
+      yield* sql`insert into webhooks (id, url, secret, sensor_prefix) values ('acme~r-plant', 'http://127.0.0.1:9/', ${SECRET}, 'plant-1/')`
       const hot = alertNotification("plant-1/line-2/t1", { rule: "high-temp" })
+      const acme = alertNotification("plant-1/line-2/t1", { rule: "high-temp", tenant: "acme" })
       const battery = alertNotification("plant-2/x", { rule: "low-battery", severity: "critical" })
       const summary = summaryNotification("plant-1")
       const info = alertNotification("plant-1/line-2/t2", { rule: "other", severity: "info" })
-      const sql = yield* SqlClient.SqlClient
       const repo = yield* WebhookRepo
 
       // Inside a transaction that rolls back, nothing stays.
       yield* sql.withTransaction(Effect.zipRight(repo.insertDeliveries([hot], 1000), Effect.fail("rollback"))).pipe(Effect.flip)
       expect(yield* sql<{ n: number }>`select count(*)::int4 as n from webhook_deliveries`).toEqual([{ n: 0 }])
 
-      const rows = yield* sql.withTransaction(repo.insertDeliveries([hot, battery, summary, info], 1000))
+      const rows = yield* sql.withTransaction(repo.insertDeliveries([hot, battery, summary, info, acme], 1000))
       const to = (n: Notification) => rows.filter((d) => d.eventId === n.id).map((d) => d.webhookId).sort()
       expect(to(hot)).toEqual(["r-all", "r-line", "r-plant", "r-rules"])
       expect(to(battery)).toEqual(["r-all", "r-critical"])
       expect(to(summary)).toEqual(["r-all", "r-plant", "r-rules"])
       expect(to(info)).toEqual(["r-all", "r-line", "r-plant"])
+      // Each tenant's notifications reach only that tenant's webhooks.
+      expect(to(acme)).toEqual(["acme~r-plant"])
       const first = rows.find((d) => d.eventId === summary.id)
       expect(first?.eventType).toBe("alert.summary")
       expect(first?.attempts).toBe(0)
       expect(JSON.parse(first?.payload ?? "null")).toEqual(summary)
       // Committed twice (a retried transaction): no second row.
-      expect(yield* repo.insertDeliveries([hot, battery, summary, info], 1000)).toEqual([])
-      for (const id of ["r-all", "r-line", "r-plant", "r-rules", "r-critical", "r-off"]) yield* repo.remove(id)
+      expect(yield* repo.insertDeliveries([hot, battery, summary, info, acme], 1000)).toEqual([])
+      for (const id of ["r-all", "r-line", "r-plant", "r-rules", "r-critical", "r-off", "acme~r-plant"]) yield* repo.remove(id)
     })
   )
 

@@ -1,3 +1,4 @@
+import { externalId } from "../../src/domain/tenancy.js"
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { decodeDeviceFrame } from "../../src/http/ws/device-frames.js"
@@ -55,16 +56,17 @@ describe("live frames", () => {
     expect(Either.isLeft(decoded) && decoded.left.code).toBe(code)
   })
 
-  it("merges readings per sensor and keeps a state change after the readings before it", () => {
+  it("merges readings per sensor, keeps a state change after the readings before it, and names sensors as the tenant knows them", () => {
     const frames = framesOf(
       [
-        { _tag: "Readings", sensor: "a", ts: [1], values: [10], quality: [0], receivedAt: 0 },
-        { _tag: "Readings", sensor: "b", ts: [1], values: [20], quality: [0], receivedAt: 0 },
-        { _tag: "Readings", sensor: "a", ts: [2], values: [11], quality: [4], receivedAt: 0 },
-        { _tag: "State", sensor: "a", from: "online", to: "degraded", at: 2, reason: "suspect share" },
-        { _tag: "Readings", sensor: "a", ts: [3], values: [12], quality: [0], receivedAt: 0 }
+        { _tag: "Readings", sensor: "acme~a", ts: [1], values: [10], quality: [0], receivedAt: 0 },
+        { _tag: "Readings", sensor: "acme~b", ts: [1], values: [20], quality: [0], receivedAt: 0 },
+        { _tag: "Readings", sensor: "acme~a", ts: [2], values: [11], quality: [4], receivedAt: 0 },
+        { _tag: "State", sensor: "acme~a", from: "online", to: "degraded", at: 2, reason: "suspect share" },
+        { _tag: "Readings", sensor: "acme~a", ts: [3], values: [12], quality: [0], receivedAt: 0 }
       ],
-      0
+      0,
+      externalId
     )
     expect(frames).toEqual([
       {

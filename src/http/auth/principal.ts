@@ -3,8 +3,11 @@
  * bootstrap admin key, or nobody when `AUTH_MODE=none`. Handlers read it from `currentPrincipal`,
  * which the edge sets for the request.
  */
-import { FiberRef } from "effect"
+import { Effect, FiberRef } from "effect"
+import { DEFAULT_TENANT } from "../../domain/tenancy.js"
 import type { Role } from "./roles.js"
+
+export { DEFAULT_TENANT }
 
 /** Which sensors a device key may write: all of its tenant's, those under a prefix, or a list. */
 export type SensorScope =
@@ -20,11 +23,14 @@ export interface Principal {
   /** Null for a device key: it may only ingest. */
   readonly role: Role | null
   readonly scope: SensorScope
-  /** May manage tenants and act in any tenant (the bootstrap key, and everyone when AUTH_MODE=none). */
+  /**
+   * May manage tenants and issue keys in any tenant (the bootstrap key, and everyone when
+   * AUTH_MODE=none). Its data (sensors, alerts, feeds, webhooks) is still its own tenant's: it acts
+   * in another tenant through a key issued there.
+   */
   readonly superuser: boolean
 }
 
-export const DEFAULT_TENANT = "default"
 export const ALL_SENSORS: SensorScope = { _tag: "All" }
 
 /** Everyone, when AUTH_MODE=none: the default tenant with every right. */
@@ -52,3 +58,6 @@ export const inScope = (scope: SensorScope, sensor: string): boolean => {
 
 /** How a principal is named in logs and audit fields (`resolvedBy`, `createdBy`): never a secret. */
 export const describePrincipal = (p: Principal): string => `${p.kind}:${p.id}`
+
+/** The tenant the current request acts in. */
+export const currentTenant: Effect.Effect<string> = Effect.map(FiberRef.get(currentPrincipal), (p) => p.tenant)

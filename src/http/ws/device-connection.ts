@@ -5,6 +5,7 @@
  * acks, the socket stops being read, so TCP pushes back on the device instead of the node buffering.
  * Bad frames answer an error frame and the connection stays open, unless they come as a flood.
  */
+import { DEFAULT_TENANT, externalId, internalId } from "../../domain/tenancy.js"
 import { inScope, type Principal } from "../auth/principal.js"
 import type { Writable } from "node:stream"
 import { Either } from "effect"
@@ -99,13 +100,15 @@ export class DeviceConnection implements TicketOwner {
       for (const r of ticket.rejected) counters[r.reason].inc()
       if (ticket.suspect.length > 1) ticket.suspect.sort((a, b) => a.index - b.index)
       if (ticket.rejected.length > 1) ticket.rejected.sort((a, b) => a.index - b.index)
+      const own = this.principal.tenant === DEFAULT_TENANT
       this.send({
         type: "ack",
         seq: ticket.seq,
         accepted: ticket.accepted,
         durable: this.settings.durable || ticket.accepted === 0,
-        suspect: ticket.suspect,
-        rejected: ticket.rejected
+        // The coalescer knows sensors by their ids inside the node; the device knows its own.
+        suspect: own ? ticket.suspect : ticket.suspect.map((r) => ({ ...r, sensor: externalId(r.sensor) })),
+        rejected: own ? ticket.rejected : ticket.rejected.map((r) => ({ ...r, sensor: externalId(r.sensor) }))
       })
     }
     this.observeLatency((Date.now() - ticket.receivedAt) / 1000)
@@ -133,10 +136,12 @@ export class DeviceConnection implements TicketOwner {
       this.finish(ticket)
       return
     }
-    const scope = this.principal.scope
+    const { scope, tenant } = this.principal
     for (const group of frame.groups) {
-      if (scope._tag === "All" || inScope(scope, group.sensor)) this.coalescer.add(group, ticket)
-      else refuseGroup(ticket, group)
+      if (scope._tag !== "All" && !inScope(scope, group.sensor)) refuseGroup(ticket, group)
+      else if (tenant === DEFAULT_TENANT) this.coalescer.add(group, ticket)
+      // The node-wide coalescer merges a sensor's readings from every connection: by the tenant's id.
+      else this.coalescer.add({ ...group, sensor: internalId(tenant, group.sensor) }, ticket)
     }
     this.coalescer.endFrame()
     this.updateFlow()

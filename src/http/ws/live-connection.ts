@@ -5,12 +5,17 @@
  * first item after a quiet interval leaves at once (a sparse feed is not delayed). A
  * dashboard that does not read its socket only ever costs its buffer: nothing is written to a
  * socket past the high-water mark, and ingestion never waits for it.
+ * A dashboard names its tenant's sensors; inside, topics and items use the ids inside the node
+ * (`domain/tenancy.ts`), mapped once on the way in (subscribe) and once on the way out (frames), so
+ * another tenant's sensor with the same name is a different topic it can never reach (a default
+ * tenant's prefix such as `acme*` also matches `acme~…` inside the node: those items are dropped here).
  */
 import type { Principal } from "../auth/principal.js"
 import { Either } from "effect"
+import { belongsTo, externalId, internalId } from "../../domain/tenancy.js"
 import type { WebSocket } from "ws"
 import type { LiveSink } from "../../live/live-hub.js"
-import { ALL_ALERTS, itemSize, type LiveItem, type LiveTopic, topicKey } from "../../live/live-item.js"
+import { ALL_ALERTS, allAlertsOf, itemSize, type LiveItem, type LiveTopic, topicKey } from "../../live/live-item.js"
 import { liveDashboardSubscriptions, liveDropped, liveLatency, wsFrames } from "../../telemetry/metrics.js"
 import { decodeLiveFrame, framesOf, type LiveProblem } from "./live-frames.js"
 
@@ -48,6 +53,8 @@ export class LiveConnection implements LiveSink {
   private buffered = 0
   private dropped = 0
   private confirming = 0
+  /** The all-alerts topic of the dashboard's tenant. */
+  private readonly allAlerts: string
 
   constructor(
     readonly ws: WebSocket,
@@ -56,6 +63,7 @@ export class LiveConnection implements LiveSink {
     /** Who opened the connection (subscriptions are checked against it). */
     readonly principal: Principal
   ) {
+    this.allAlerts = allAlertsOf(principal.tenant)
     ws.on("message", (data, isBinary) => {
       wsFrames.live.in.inc()
       if (isBinary) this.problem({ code: "validation_failed", message: "frame: must be text (UTF-8 JSON), not binary" })
@@ -67,9 +75,9 @@ export class LiveConnection implements LiveSink {
   }
 
   deliver(item: LiveItem, viaPrefix: boolean): void {
-    if (viaPrefix && this.sensors.has(item.sensor)) return
+    if (viaPrefix && (this.sensors.has(item.sensor) || !belongsTo(this.principal.tenant, item.sensor))) return
     // A dashboard watching every alert gets each one once, from the all-alerts topic.
-    if (item._tag === "Alert" && item.sensor !== ALL_ALERTS && this.sensors.has(ALL_ALERTS)) return
+    if (item._tag === "Alert" && item.sensor !== this.allAlerts && this.sensors.has(this.allAlerts)) return
     this.items.push(item)
     this.buffered += itemSize(item)
     while (this.buffered > this.settings.bufferReadings && this.head < this.items.length) {
@@ -114,7 +122,7 @@ export class LiveConnection implements LiveSink {
       this.items = []
       this.head = 0
       this.buffered = 0
-      for (const frame of framesOf(items, 0)) this.send(frame)
+      for (const frame of framesOf(items, 0, externalId)) this.send(frame)
     }
     return false
   }
@@ -137,7 +145,8 @@ export class LiveConnection implements LiveSink {
       this.problem(decoded.left)
       return
     }
-    const { type, topics } = decoded.right
+    const { type } = decoded.right
+    const topics = decoded.right.topics.map((t) => this.inside(t))
     if (type === "unsubscribe") {
       this.unsubscribe(topics)
       return
@@ -165,7 +174,7 @@ export class LiveConnection implements LiveSink {
     liveDashboardSubscriptions.inc(fresh.length)
     // Readings that arrive before the confirmation wait in the buffer and follow it.
     this.confirming++
-    const exact = topics.flatMap((t) => (t._tag === "Sensor" && t.sensor !== ALL_ALERTS ? [t.sensor] : []))
+    const exact = topics.flatMap((t) => (t._tag === "Sensor" && t.sensor !== this.allAlerts ? [t.sensor] : []))
     this.services
       .states(exact)
       .catch(() => exact.map((sensor) => ({ sensor, state: null })))
@@ -173,9 +182,9 @@ export class LiveConnection implements LiveSink {
         this.confirming--
         this.send({
           type: "subscribed",
-          sensors: states,
-          prefixes: topics.flatMap((t) => (t._tag === "Prefix" ? [topicKey(t)] : [])),
-          alerts: this.sensors.has(ALL_ALERTS)
+          sensors: states.map((s) => ({ sensor: externalId(s.sensor), state: s.state })),
+          prefixes: topics.flatMap((t) => (t._tag === "Prefix" ? [externalId(topicKey(t))] : [])),
+          alerts: this.sensors.has(this.allAlerts)
         })
         if (this.head < this.items.length || this.dropped > 0) this.requestFlush()
       })
@@ -193,7 +202,18 @@ export class LiveConnection implements LiveSink {
       removed.push(key)
     }
     liveDashboardSubscriptions.dec(removed.length)
-    this.send({ type: "unsubscribed", sensors: removed.filter((k) => k !== ALL_ALERTS), alerts: removed.includes(ALL_ALERTS) })
+    this.send({
+      type: "unsubscribed",
+      sensors: removed.flatMap((k) => (k === this.allAlerts ? [] : [externalId(k)])),
+      alerts: removed.includes(this.allAlerts)
+    })
+  }
+
+  /** A topic as the dashboard named it, as the node knows it: its tenant's sensors, its tenant's alerts. */
+  private inside(t: LiveTopic): LiveTopic {
+    const tenant = this.principal.tenant
+    if (t._tag === "Prefix") return { _tag: "Prefix", prefix: internalId(tenant, t.prefix) }
+    return { _tag: "Sensor", sensor: t.sensor === ALL_ALERTS ? this.allAlerts : internalId(tenant, t.sensor) }
   }
 
   private problem(p: LiveProblem | { readonly code: "too_many_subscriptions"; readonly message: string }): void {

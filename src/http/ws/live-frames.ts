@@ -85,9 +85,9 @@ export interface ReadingsFeed {
 /**
  * Turns buffered items into frames, in order: readings of consecutive items merge per sensor into
  * one `readings` frame; a status change is its own `state` frame and an alert its own `alert`
- * frame, after the readings before them.
+ * frame, after the readings before them. `outward` names a sensor as the dashboard knows it.
  */
-export const framesOf = (items: ReadonlyArray<LiveItem>, from: number): Array<object> => {
+export const framesOf = (items: ReadonlyArray<LiveItem>, from: number, outward: (sensor: string) => string): Array<object> => {
   const frames: Array<object> = []
   let feeds = new Map<string, ReadingsFeed>()
   const endReadings = () => {
@@ -104,12 +104,12 @@ export const framesOf = (items: ReadonlyArray<LiveItem>, from: number): Array<ob
     }
     if (item._tag === "State") {
       endReadings()
-      frames.push({ type: "state", sensor: item.sensor, from: item.from, to: item.to, at: item.at, reason: item.reason })
+      frames.push({ type: "state", sensor: outward(item.sensor), from: item.from, to: item.to, at: item.at, reason: item.reason })
       continue
     }
     let feed = feeds.get(item.sensor)
     if (feed === undefined) {
-      feed = { sensor: item.sensor, ts: [], values: [], quality: [] }
+      feed = { sensor: outward(item.sensor), ts: [], values: [], quality: [] }
       feeds.set(item.sensor, feed)
     }
     for (let j = 0; j < item.ts.length; j++) {

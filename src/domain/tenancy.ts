@@ -1,0 +1,39 @@
+/**
+ * Tenants inside the node. A sensor id is unique per tenant; inside the cluster, the database and
+ * Redis, a sensor of tenant `acme` is known as `acme~<id>` (its entity id, its `sensors.id`, its
+ * live topic), and a sensor of the default tenant keeps its bare id, so a single-tenant install
+ * never sees the prefix. `~` is outside both alphabets (sensor ids `[A-Za-z0-9._:/-]`, tenant ids
+ * `[a-z0-9-]`), so the mapping is unambiguous both ways. The edge maps every id in and out: a caller
+ * only ever names and sees its own tenant's ids, and another tenant's sensor is simply not there.
+ * Webhook ids are scoped the same way. Plain functions, no allocation for the default tenant.
+ */
+
+export const DEFAULT_TENANT = "default"
+export const TENANT_SEPARATOR = "~"
+
+/**
+ * The id inside the node of a tenant's `id` (a sensor, a webhook, a notifier's site). Total: an `id`
+ * that itself holds the separator (never a valid id, so nothing by it exists) maps to an id no
+ * tenant can ever have created (`default~acme~x`, `acme~beta~x`), so naming another tenant's
+ * internal id finds nothing instead of its sensor.
+ */
+export const internalId = (tenant: string, id: string): string =>
+  tenant === DEFAULT_TENANT && !id.includes(TENANT_SEPARATOR) ? id : `${tenant}${TENANT_SEPARATOR}${id}`
+
+/** The id the tenant knows. */
+export const externalId = (internal: string): string => {
+  const at = internal.indexOf(TENANT_SEPARATOR)
+  return at < 0 ? internal : internal.slice(at + 1)
+}
+
+/** The tenant an internal id belongs to. */
+export const tenantOf = (internal: string): string => {
+  const at = internal.indexOf(TENANT_SEPARATOR)
+  return at < 0 ? DEFAULT_TENANT : internal.slice(0, at)
+}
+
+export const belongsTo = (tenant: string, internal: string): boolean => tenantOf(internal) === tenant
+
+/** The same expression in SQL (a generated `tenant` column of sensors, alerts and webhooks). */
+export const TENANT_OF_SQL = (column: string): string =>
+  `(case when strpos(${column}, '${TENANT_SEPARATOR}') > 0 then split_part(${column}, '${TENANT_SEPARATOR}', 1) else '${DEFAULT_TENANT}' end)`
