@@ -7,6 +7,8 @@
  */
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ACCESS, authorize } from "../../src/http/auth/policy.js"
+import { ALL_SENSORS, type Principal } from "../../src/http/auth/principal.js"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
 import { type HookReceiver, startHookReceiver, until } from "../support/hook-receiver.js"
 import { type RunningNode, startNode } from "../support/node-harness.js"
@@ -56,6 +58,8 @@ describe("tenant isolation", () => {
   }
 
   const as = (tenant: Tenant, role: Role) => keys[tenant][role]
+  /** Set by the alerts test: an alert of acme's that the matrix tries to reach from elsewhere. */
+  let acmeAlertId = 0
   const write = async (tenant: Tenant, sensor: string, values: ReadonlyArray<number>) => {
     const readings = values.map((value) => ({ sensor, value, ts: nextTs() }))
     const r = await call(node.url, "POST", "/api/v1/readings?ack=durable", as(tenant, "device"), { readings })
@@ -243,6 +247,7 @@ describe("tenant isolation", () => {
     const notification = opened.notification as { tenant: string; notifier: string; alert: { id: number; sensor: string; notifier: string } }
     expect(notification).toMatchObject({ tenant: "acme", notifier: "site-1", alert: { sensor: SHARED, notifier: "site-1" } })
     const id = notification.alert.id
+    acmeAlertId = id
     const hook = await until("acme's webhook", async () => hooks.find((h) => h.path === "/acme"))
     expect(hook.body).toMatchObject({ tenant: "acme", notifier: "site-1", alert: { id, sensor: SHARED } })
     const entries = await until("the stream entry", async () => {
@@ -287,6 +292,46 @@ describe("tenant isolation", () => {
     expect((await call(node.url, "DELETE", "/api/v1/webhooks/ops", as("beta", "admin"))).status).toBe(204)
     expect(listOf(await call(node.url, "GET", "/api/v1/webhooks", as("acme", "admin")), "webhooks")).toHaveLength(1)
     for (const s of [acmeAlerts, betaAlerts, outsider]) await s.close()
+  })
+
+  it("answers every endpoint that names one of acme's resources with 404 for every role of another tenant (403 only where the role itself is refused)", async () => {
+    expect(acmeAlertId).toBeGreaterThan(0)
+    await write("acme", "acme-secret/y", [1])
+    const acmeKey = (listOf<{ id: string }>(await call(node.url, "GET", "/api/v1/keys", as("acme", "admin")), "keys")[0]?.id) ?? ""
+    const named: Record<string, { readonly method: string; readonly path: string; readonly body?: unknown }> = {
+      "sensors.get": { method: "GET", path: "/api/v1/sensors/acme-secret%2Fy" },
+      "sensors.history": { method: "GET", path: "/api/v1/sensors/acme-secret%2Fy/readings" },
+      "sensors.delete": { method: "DELETE", path: "/api/v1/sensors/acme-secret%2Fy" },
+      "alerts.get": { method: "GET", path: `/api/v1/alerts/${acmeAlertId}` },
+      "alerts.ack": { method: "POST", path: `/api/v1/alerts/${acmeAlertId}/ack`, body: {} },
+      "alerts.resolve": { method: "POST", path: `/api/v1/alerts/${acmeAlertId}/resolve`, body: {} },
+      "webhooks.delete": { method: "DELETE", path: "/api/v1/webhooks/ops" },
+      "webhooks.replay": { method: "POST", path: "/api/v1/webhooks/ops/replay" },
+      "keys.revoke": { method: "DELETE", path: `/api/v1/keys/${acmeKey}` }
+    }
+    const callers: ReadonlyArray<{ readonly name: string; readonly key: string; readonly principal: Principal }> = [
+      ...(["viewer", "operator", "admin"] as const).map((role) => ({
+        name: `beta ${role}`,
+        key: as("beta", role),
+        principal: { kind: "service" as const, id: role, tenant: "beta", role, scope: ALL_SENSORS, superuser: false }
+      })),
+      { name: "beta device", key: as("beta", "device"), principal: { kind: "device", id: "d", tenant: "beta", role: null, scope: ALL_SENSORS, superuser: false } },
+      { name: "bootstrap", key: BOOTSTRAP, principal: { kind: "bootstrap", id: "b", tenant: "default", role: "admin", scope: ALL_SENSORS, superuser: true } }
+    ]
+    const wrong: Array<string> = []
+    for (const [endpoint, request] of Object.entries(named)) {
+      for (const caller of callers) {
+        const r = await call(node.url, request.method, request.path, caller.key, request.body)
+        const expected = authorize(ACCESS[endpoint]!, caller.principal)._tag === "Allowed" ? 404 : 403
+        if (r.status !== expected) wrong.push(`${caller.name} ${request.method} ${request.path}: expected ${expected}, got ${r.status} ${JSON.stringify(r.body)}`)
+      }
+    }
+    expect(wrong).toEqual([])
+    // Nothing of acme's was touched by the attempts.
+    expect((await call(node.url, "GET", "/api/v1/sensors/acme-secret%2Fy", as("acme", "viewer"))).status).toBe(200)
+    expect((await call(node.url, "GET", `/api/v1/alerts/${acmeAlertId}`, as("acme", "viewer"))).body).toMatchObject({ alert: { status: "acknowledged" } })
+    expect(listOf(await call(node.url, "GET", "/api/v1/webhooks", as("acme", "admin")), "webhooks")).toHaveLength(1)
+    expect(listOf(await call(node.url, "GET", "/api/v1/keys", as("acme", "admin")), "keys")).toHaveLength(4)
   })
 
   it("lists and revokes only the caller's tenant's keys", async () => {
