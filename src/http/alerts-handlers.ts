@@ -3,13 +3,13 @@
  * A caller sees its tenant's alerts only: another tenant's alert id is not found.
  */
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, FiberRef } from "effect"
 import { Notifier } from "../actors/notifier-protocol.js"
 import { outwardAlert } from "../alerts/notification.js"
 import { internalId } from "../domain/tenancy.js"
 import { AlertRepo } from "../storage/alert-repo.js"
 import { FlowmeshApi } from "./api.js"
-import { currentTenant } from "./auth/principal.js"
+import { currentPrincipal, currentTenant, describePrincipal } from "./auth/principal.js"
 import { AlertConflict, AlertNotFoundError, ServiceUnavailable } from "./errors.js"
 
 const DEFAULT_LIMIT = 100
@@ -25,6 +25,16 @@ export const AlertsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "alerts", (h
       Effect.flatMap(currentTenant, (tenant) => repo.notifierOfAlert(id, tenant)).pipe(
         Effect.mapError(unavailable),
         Effect.flatMap((n) => (n === null ? Effect.fail(notFound(id)) : Effect.succeed(n)))
+      )
+
+    /**
+     * Who to record for a manual transition: the body's `by` is a label the caller chooses; with
+     * authentication on, the credential that did it is recorded beside it, so the audit trail cannot
+     * be written in someone else's name.
+     */
+    const actor = (by: string | undefined) =>
+      Effect.map(FiberRef.get(currentPrincipal), (p) =>
+        p.kind === "anonymous" ? (by ?? "api") : by === undefined ? describePrincipal(p) : `${by} (${describePrincipal(p)})`
       )
 
     return handlers
@@ -65,7 +75,8 @@ export const AlertsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "alerts", (h
       )
       .handle("ack", ({ path, payload }) =>
         notifierOf(path.id).pipe(
-          Effect.flatMap((n) => notifiers(n).AcknowledgeAlert({ id: path.id, by: payload.by ?? "api" })),
+          Effect.zip(actor(payload.by)),
+          Effect.flatMap(([n, by]) => notifiers(n).AcknowledgeAlert({ id: path.id, by })),
           Effect.map(outwardAlert),
           Effect.catchTags({
             AlertNotFound: () => Effect.fail(notFound(path.id)),
@@ -80,7 +91,8 @@ export const AlertsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "alerts", (h
       )
       .handle("resolve", ({ path, payload }) =>
         notifierOf(path.id).pipe(
-          Effect.flatMap((n) => notifiers(n).ResolveAlert({ id: path.id, by: payload.by ?? "api" })),
+          Effect.zip(actor(payload.by)),
+          Effect.flatMap(([n, by]) => notifiers(n).ResolveAlert({ id: path.id, by })),
           Effect.map(outwardAlert),
           Effect.catchTags({
             AlertNotFound: () => Effect.fail(notFound(path.id)),

@@ -272,7 +272,8 @@ describe("tenant isolation", () => {
     }
     const acked = await call(node.url, "POST", `/api/v1/alerts/${id}/ack`, as("acme", "operator"), { by: "alice" })
     expect(acked.status).toBe(200)
-    expect(acked.body).toMatchObject({ id, status: "acknowledged", sensor: SHARED })
+    // The label the caller gave, and the credential that acted.
+    expect(acked.body).toMatchObject({ id, status: "acknowledged", sensor: SHARED, acknowledgedBy: expect.stringMatching(/^alice \(service:key_[\w-]+\)$/) })
 
     // Beta's sensor of the same name breaches on its own, later: its alert is beta's only.
     await write("beta", SHARED, [99])
