@@ -5,54 +5,55 @@
 import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import { Schema } from "effect"
 
-const fields = <Code extends string>(code: Code) => ({
+/** The body of every error: `{ error: <code>, message, details? }`. */
+export const errorFields = <Code extends string>(code: Code) => ({
   error: Schema.tag(code),
   message: Schema.String,
   details: Schema.optionalWith(Schema.Unknown, { exact: true })
 })
 
 export class MalformedJson extends Schema.Class<MalformedJson>("MalformedJson")(
-  fields("malformed_json"),
+  errorFields("malformed_json"),
   HttpApiSchema.annotations({ status: 400, description: "The body is not valid JSON" })
 ) {}
 
 export class InvalidRequest extends Schema.Class<InvalidRequest>("InvalidRequest")(
-  fields("invalid_request"),
+  errorFields("invalid_request"),
   HttpApiSchema.annotations({ status: 400, description: "A path or query parameter is invalid" })
 ) {}
 
 export class ValidationFailed extends Schema.Class<ValidationFailed>("ValidationFailed")(
-  fields("validation_failed"),
+  errorFields("validation_failed"),
   HttpApiSchema.annotations({ status: 422, description: "The body is JSON but not a valid document" })
 ) {}
 
 export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLarge")(
-  fields("payload_too_large"),
+  errorFields("payload_too_large"),
   HttpApiSchema.annotations({ status: 413, description: "Body size or readings per request over the limit" })
 ) {}
 
 export class UnsupportedMediaType extends Schema.Class<UnsupportedMediaType>("UnsupportedMediaType")(
-  fields("unsupported_media_type"),
+  errorFields("unsupported_media_type"),
   HttpApiSchema.annotations({ status: 415, description: "Send Content-Type: application/json" })
 ) {}
 
 export class SensorNotFound extends Schema.Class<SensorNotFound>("SensorNotFound")(
-  fields("sensor_not_found"),
+  errorFields("sensor_not_found"),
   HttpApiSchema.annotations({ status: 404 })
 ) {}
 
 export class AlertNotFoundError extends Schema.Class<AlertNotFoundError>("AlertNotFoundError")(
-  fields("alert_not_found"),
+  errorFields("alert_not_found"),
   HttpApiSchema.annotations({ status: 404 })
 ) {}
 
 export class AlertConflict extends Schema.Class<AlertConflict>("AlertConflict")(
-  fields("alert_resolved"),
+  errorFields("alert_resolved"),
   HttpApiSchema.annotations({ status: 409, description: "The alert is already resolved" })
 ) {}
 
 export class ServiceUnavailable extends Schema.Class<ServiceUnavailable>("ServiceUnavailable")(
-  fields("unavailable"),
+  errorFields("unavailable"),
   HttpApiSchema.annotations({
     status: 503,
     description: "Overloaded or the database is unreachable; retry after the Retry-After header"

@@ -5,19 +5,17 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { SensorId } from "../domain/sensor-id.js"
-import { ServiceUnavailable } from "./errors.js"
+import { errorFields, ServiceUnavailable } from "./errors.js"
 
-const fields = <Code extends string>(code: Code) => ({ error: Schema.tag(code), message: Schema.String })
-
-export class KeyNotFound extends Schema.Class<KeyNotFound>("KeyNotFound")(fields("key_not_found"), HttpApiSchema.annotations({ status: 404 })) {}
-export class TenantNotFound extends Schema.Class<TenantNotFound>("TenantNotFound")(fields("tenant_not_found"), HttpApiSchema.annotations({ status: 404 })) {}
-export class TenantExists extends Schema.Class<TenantExists>("TenantExists")(fields("tenant_exists"), HttpApiSchema.annotations({ status: 409 })) {}
+export class KeyNotFound extends Schema.Class<KeyNotFound>("KeyNotFound")(errorFields("key_not_found"), HttpApiSchema.annotations({ status: 404 })) {}
+export class TenantNotFound extends Schema.Class<TenantNotFound>("TenantNotFound")(errorFields("tenant_not_found"), HttpApiSchema.annotations({ status: 404 })) {}
+export class TenantExists extends Schema.Class<TenantExists>("TenantExists")(errorFields("tenant_exists"), HttpApiSchema.annotations({ status: 409 })) {}
 export class KeysDisabled extends Schema.Class<KeysDisabled>("KeysDisabled")(
-  fields("keys_disabled"),
+  errorFields("keys_disabled"),
   HttpApiSchema.annotations({ status: 409, description: "AUTH_PEPPER is not set: keys cannot be issued" })
 ) {}
 export class InvalidKeyRequest extends Schema.Class<InvalidKeyRequest>("InvalidKeyRequest")(
-  fields("invalid_request"),
+  errorFields("invalid_request"),
   HttpApiSchema.annotations({ status: 400 })
 ) {}
 
