@@ -32,7 +32,13 @@ export const tenantOf = (internal: string): string => {
   return at < 0 ? DEFAULT_TENANT : internal.slice(0, at)
 }
 
-export const belongsTo = (tenant: string, internal: string): boolean => tenantOf(internal) === tenant
+/**
+ * Whether a prefix topic (inside the node) that textually starts `sensor` would reach past its
+ * tenant to it, and so must not cover it. A tenant's prefixes hold the separator and never reach
+ * past their tenant; a default tenant's prefix such as `acme` must not cover `acme~pump` (tenant
+ * acme's `pump`). O(1): the sensor's separator, if any, must lie inside the prefix.
+ */
+export const prefixCrossesTenant = (prefix: string, sensor: string): boolean => sensor.indexOf(TENANT_SEPARATOR) >= prefix.length
 
 /** The same expression in SQL (a generated `tenant` column of sensors, alerts and webhooks). */
 export const TENANT_OF_SQL = (column: string): string =>

@@ -1,8 +1,10 @@
 /**
  * Who on this node watches which sensor. Subscriptions are reference-counted per topic: the first
  * subscriber of a topic opens it upstream (a Redis channel when there is one), the last one closes
- * it, whatever the number of dashboards in between. Plain data and callbacks, no Effect.
+ * it, whatever the number of dashboards in between. A prefix covers sensors of its own tenant only
+ * (`domain/tenancy.ts`), whichever way an item arrives. Plain data and callbacks, no Effect.
  */
+import { prefixCrossesTenant } from "../domain/tenancy.js"
 import type { LiveItem, LiveTopic } from "./live-item.js"
 
 export interface LiveSink {
@@ -49,7 +51,9 @@ export class LiveHub {
   watched(sensor: string): boolean {
     if (this.sensors.has(sensor)) return true
     for (const length of this.prefixLengths.keys()) {
-      if (length <= sensor.length && this.prefixes.has(sensor.slice(0, length))) return true
+      if (length > sensor.length) continue
+      const prefix = sensor.slice(0, length)
+      if (this.prefixes.has(prefix) && !prefixCrossesTenant(prefix, sensor)) return true
     }
     return false
   }
@@ -70,6 +74,8 @@ export class LiveHub {
 
   /** Delivers to the sinks of one prefix topic only (an item from that pattern's upstream channel). */
   deliverToPrefix(prefix: string, item: LiveItem): void {
+    // A Redis pattern matches textually: `acme*` also matches tenant acme's `acme~…`.
+    if (prefixCrossesTenant(prefix, item.sensor)) return
     const sinks = this.prefixes.get(prefix)
     if (sinks !== undefined) for (const sink of sinks) sink.deliver(item, true)
   }

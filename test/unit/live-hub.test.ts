@@ -44,6 +44,28 @@ describe("live hub", () => {
     ])
   })
 
+  it("keeps a prefix within its tenant: the default tenant's acme* never covers tenant acme's sensors", () => {
+    const hub = new LiveHub()
+    const outsider = sink()
+    const acme = sink()
+    hub.subscribe(prefix("acme"), outsider.s)
+    hub.subscribe(prefix("a"), outsider.s)
+    hub.subscribe(prefix("acme~site-"), acme.s)
+    expect(hub.watched("acme~site-1")).toBe(true)
+    expect(hub.watched("acme~pump")).toBe(false)
+    expect(hub.watched("acme-plant/pump")).toBe(true)
+    hub.deliver(readings("acme~site-1"))
+    hub.deliver(readings("acme~pump"))
+    hub.deliver(readings("acme-plant/pump"))
+    // The way a Redis pattern message arrives: straight to the prefix topic.
+    hub.deliverToPrefix("acme", readings("acme~site-2"))
+    expect(acme.got).toEqual([["acme~site-1", true]])
+    expect(outsider.got).toEqual([
+      ["acme-plant/pump", true],
+      ["acme-plant/pump", true]
+    ])
+  })
+
   it("forgets prefix lengths nobody uses any more", () => {
     const hub = new LiveHub()
     const a = sink()

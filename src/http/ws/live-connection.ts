@@ -7,12 +7,11 @@
  * socket past the high-water mark, and ingestion never waits for it.
  * A dashboard names its tenant's sensors; inside, topics and items use the ids inside the node
  * (`domain/tenancy.ts`), mapped once on the way in (subscribe) and once on the way out (frames), so
- * another tenant's sensor with the same name is a different topic it can never reach (a default
- * tenant's prefix such as `acme*` also matches `acme~…` inside the node: those items are dropped here).
+ * another tenant's sensor with the same name is a different topic it can never reach.
  */
 import type { Principal } from "../auth/principal.js"
 import { Either } from "effect"
-import { belongsTo, externalId, internalId } from "../../domain/tenancy.js"
+import { externalId, internalId } from "../../domain/tenancy.js"
 import type { WebSocket } from "ws"
 import type { LiveSink } from "../../live/live-hub.js"
 import { ALL_ALERTS, allAlertsOf, itemSize, type LiveItem, type LiveTopic, topicKey } from "../../live/live-item.js"
@@ -75,7 +74,7 @@ export class LiveConnection implements LiveSink {
   }
 
   deliver(item: LiveItem, viaPrefix: boolean): void {
-    if (viaPrefix && (this.sensors.has(item.sensor) || !belongsTo(this.principal.tenant, item.sensor))) return
+    if (viaPrefix && this.sensors.has(item.sensor)) return
     // A dashboard watching every alert gets each one once, from the all-alerts topic.
     if (item._tag === "Alert" && item.sensor !== this.allAlerts && this.sensors.has(this.allAlerts)) return
     this.items.push(item)
