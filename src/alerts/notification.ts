@@ -6,7 +6,7 @@
  * `/ws/live` alert frame are this object. Ids in it (sensor, notifier) are the tenant's own, and
  * `tenant` says whose it is (a receiver shared by tenants tells them apart by it).
  */
-import { externalId } from "../domain/tenancy.js"
+import { externalId, TENANT_SEPARATOR } from "../domain/tenancy.js"
 
 export type Severity = "info" | "warning" | "critical"
 export const SEVERITIES: ReadonlyArray<Severity> = ["info", "warning", "critical"]
@@ -62,4 +62,4 @@ export interface Notification {
 
 /** An alert as its tenant knows it: the sensor and notifier without the tenant the node keeps in their ids. */
 export const outwardAlert = (a: AlertView): AlertView =>
-  a.sensor.includes("~") || a.notifier.includes("~") ? { ...a, sensor: externalId(a.sensor), notifier: externalId(a.notifier) } : a
+  a.sensor.includes(TENANT_SEPARATOR) || a.notifier.includes(TENANT_SEPARATOR) ? { ...a, sensor: externalId(a.sensor), notifier: externalId(a.notifier) } : a

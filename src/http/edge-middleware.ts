@@ -200,11 +200,11 @@ export const edgeMiddleware = (retryAfterSeconds: number) =>
                   const failure = Cause.squash(cause)
                   if (isRouteNotFound(failure)) return Effect.succeed(routeMiss(request, patterns))
                   if (failure instanceof HttpApiDecodeError) return Effect.succeed(decodeErrorResponse(failure))
-                  const undecodable = isBodyTooLarge(failure) ? null : undecodableBody(failure)
-                  if (undecodable !== null) return Effect.succeed(errorJson(400, "malformed_json", `body is not valid JSON: ${undecodable}`))
                   if (isBodyTooLarge(failure)) {
                     return Effect.succeed(errorJson(413, "payload_too_large", `body: over the limit of ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`))
                   }
+                  const undecodable = undecodableBody(failure)
+                  if (undecodable !== null) return Effect.succeed(errorJson(400, "malformed_json", `body is not valid JSON: ${undecodable}`))
                   if (failure instanceof DatabaseUnavailable) return Effect.succeed(errorJson(503, "unavailable", failure.message))
                   if (isTooDeep(failure)) return Effect.succeed(errorJson(422, "validation_failed", "body: nested too deeply to decode"))
                   // Typed API errors go on to the framework, which encodes them with their status.
