@@ -34,6 +34,8 @@ export interface AppConfigShape {
     readonly queueRows: number
     readonly retryMaxDelayMs: number
     readonly drainTimeoutSeconds: number
+    /** A flush trying this long without committing (failing or hung) makes /ready answer 503. */
+    readonly stallMs: number
   }
   readonly ingest: {
     readonly defaultAck: AckMode
@@ -172,7 +174,8 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     flushIntervalMs: intIn("WRITER_FLUSH_MS", 1, 10_000, 10),
     queueRows: intIn("WRITER_QUEUE_ROWS", 100, 10_000_000, 200_000),
     retryMaxDelayMs: intIn("WRITER_RETRY_MAX_MS", 10, 60_000, 2_000),
-    drainTimeoutSeconds: intIn("WRITER_DRAIN_TIMEOUT_S", 1, 600, 15)
+    drainTimeoutSeconds: intIn("WRITER_DRAIN_TIMEOUT_S", 1, 600, 15),
+    stallMs: intIn("WRITER_STALL_MS", 100, 600_000, 5_000)
   }),
   ingest: Config.all({
     defaultAck: oneOf("ACK_MODE", ["durable", "accepted"], "durable"),

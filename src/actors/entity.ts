@@ -12,14 +12,14 @@ import { AppConfig } from "../config.js"
 import { decodeStoredPatch, effectiveConfig } from "../domain/sensor-config.js"
 import { LiveFeed } from "../live/live-feed.js"
 import { SensorActivation } from "../storage/sensor-activation.js"
-import { type CommitTicket, type SnapshotSource, Writer } from "../storage/writer.js"
+import { type CommitTicket, type Flushed, type SnapshotSource, Writer } from "../storage/writer.js"
 import { activeSensors, sensorTransitions } from "../telemetry/metrics.js"
-import { applyConfig, createSensorCore, defaultCoreConfig, type SensorCore, stepBatch } from "./core/sensor-core.js"
+import { applyConfig, createSensorCore, defaultCoreConfig, replayStored, type SensorCore, stepBatch } from "./core/sensor-core.js"
 import { carryRuleStates, evaluateBatch, ruleStatesFromJson, ruleStatesToJson } from "./core/rules.js"
 import type { AlertSignal, RuleState } from "./core/rule-types.js"
 import type { CoreConfig, StatusTransition } from "./core/types.js"
 import { notifierOf } from "./notifier-protocol.js"
-import { NotDurableYet, Sensor, SensorBusy, SensorUnavailable } from "./protocol.js"
+import { NotDurableYet, Sensor, SensorBusy, SensorUnavailable, UNSTORABLE_CODE } from "./protocol.js"
 import { SensorEvents } from "./sensor-events.js"
 import { windowView } from "./core/window-view.js"
 import { restoreCore, serializeCore } from "./snapshot.js"
@@ -37,6 +37,22 @@ interface Resident {
 }
 
 type Recorded = { readonly codes: Array<number>; readonly durable: boolean }
+
+/**
+ * The batch's rows went into the writer's buffer from `firstRow` on, one per accepted reading in
+ * order; those PostgreSQL refused are answered unstorable instead of accepted.
+ */
+const markUnstored = (codes: Array<number>, flushed: Flushed, firstRow: number): Array<number> => {
+  if (flushed.unstored.length === 0) return codes
+  const refused = new Set(flushed.unstored)
+  let row = firstRow
+  for (let i = 0; i < codes.length; i++) {
+    if (codes[i]! < 0) continue
+    if (refused.has(row)) codes[i] = UNSTORABLE_CODE
+    row++
+  }
+  return codes
+}
 
 const behaviour = Effect.gen(function* () {
   const sensorId = (yield* Entity.CurrentAddress).entityId
@@ -98,6 +114,9 @@ const behaviour = Effect.gen(function* () {
     // `sensor_state.last_seen` does not exist, and the offline sweep would see it as silent.
     if (row.snapshot === null) schedule.lastWrittenAt = Number.NEGATIVE_INFINITY
     const core = restored?.core ?? createSensorCore(cfg, now)
+    // Readings committed after the snapshot (the previous owner was killed before its next one).
+    const replayed = replayStored(core, cfg, { ts: row.tail.ts, value: row.tail.values, quality: row.tail.quality, length: row.tail.ts.length })
+    if (replayed > 0) yield* logInfo("replayed readings stored after the snapshot", { sensor: sensorId, readings: replayed })
     const rules = ruleStatesFromJson(cfg.rules, restored?.rules ?? null)
     const loaded: Resident = {
       key: row.key,
@@ -146,6 +165,7 @@ const behaviour = Effect.gen(function* () {
       return Effect.fail(new SensorBusy({ queuedRows: o.queuedRows, capacityRows: o.capacityRows }))
     }
     const out = new Int32Array(n)
+    const firstRow = writer.rowCursor()
     const transitions = stepBatch(r.core, r.cfg, { ts: payload.ts, value: payload.values, length: n }, payload.receivedAt, out)
     let accepted = 0
     for (let i = 0; i < n; i++) {
@@ -166,7 +186,7 @@ const behaviour = Effect.gen(function* () {
     if (!payload.durable || accepted === 0) return Effect.as(announced, { codes, durable: accepted === 0 })
     return announced.pipe(
       Effect.zipRight(writer.awaitCommit(ticket)),
-      Effect.as({ codes, durable: true }),
+      Effect.map((flushed) => ({ codes: markUnstored(codes, flushed, firstRow), durable: true })),
       Effect.catchTag("CommitTimeout", (e) => Effect.fail(new NotDurableYet({ waitedMs: e.waitedMs })))
     )
   }

@@ -92,12 +92,18 @@ export const Forget = Rpc.make("Forget", {})
 
 export const Sensor = Entity.make("Sensor", [RecordReadings, GetState, Configure, Forget])
 
+/**
+ * The code of an accepted reading that PostgreSQL then refused for its data (the writer isolated
+ * it and stored the rest): the sensor decided it, but it is not stored. Answered only with durable acks.
+ */
+export const UNSTORABLE_CODE = -100
+
 export type DescribedCode =
   | { readonly _tag: "Suspect"; readonly reasons: ReadonlyArray<SuspectReason> }
-  | { readonly _tag: "Rejected"; readonly reason: RejectReason }
+  | { readonly _tag: "Rejected"; readonly reason: RejectReason | "unstorable" }
 
 /** Reads one per-reading code of `RecordReadings` (also the stored quality of a reading). */
 export const describeCode = (code: number): DescribedCode =>
   code >= 0
     ? { _tag: "Suspect", reasons: suspectReasons(code) }
-    : { _tag: "Rejected", reason: rejectReasonOf(code) ?? "invalid" }
+    : { _tag: "Rejected", reason: code === UNSTORABLE_CODE ? "unstorable" : (rejectReasonOf(code) ?? "invalid") }

@@ -1,14 +1,17 @@
 import { ParseResult, Schema } from "effect"
+import { isEpochMs, MAX_EPOCH_MS, MIN_EPOCH_MS, toEpochMs } from "./epoch-range.js"
 import { SensorId } from "./sensor-id.js"
 
 export const FiniteValue = Schema.Number.pipe(
   Schema.finite({ message: () => "must be a finite number (NaN and Infinity are not readings)" })
 ).annotations({ description: "The measured value, a finite number" })
 
-const EpochMs = Schema.Number.pipe(
-  Schema.finite(),
-  Schema.between(0, 8.64e15)
-).annotations({ description: "Epoch milliseconds" })
+/** Epoch ms; a fraction is cut to the millisecond (the precision flowmesh stores, see epoch-range.ts). */
+const EpochMs = Schema.transform(
+  Schema.Number.pipe(Schema.finite(), Schema.between(MIN_EPOCH_MS, MAX_EPOCH_MS)),
+  Schema.Number,
+  { strict: true, decode: toEpochMs, encode: (ms) => ms }
+).annotations({ description: "Epoch milliseconds (a fraction is cut to the millisecond)" })
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/
 
@@ -16,9 +19,9 @@ const IsoDateTime = Schema.transformOrFail(Schema.String, Schema.Number, {
   strict: true,
   decode: (s, _, ast) => {
     const ms = ISO_DATE_TIME.test(s) ? Date.parse(s) : Number.NaN
-    return Number.isFinite(ms)
+    return Number.isFinite(ms) && isEpochMs(ms)
       ? ParseResult.succeed(ms)
-      : ParseResult.fail(new ParseResult.Type(ast, s, "is not an ISO-8601 date-time with a zone"))
+      : ParseResult.fail(new ParseResult.Type(ast, s, "is not an ISO-8601 date-time with a zone, from 1970 on"))
   },
   encode: (ms) => ParseResult.succeed(new Date(ms).toISOString())
 }).annotations({ description: "ISO-8601 date-time with a zone, e.g. 2026-01-31T12:00:00Z" })
@@ -27,7 +30,7 @@ const IsoDateTime = Schema.transformOrFail(Schema.String, Schema.Number, {
 export const Timestamp = Schema.Union(EpochMs, IsoDateTime).annotations({
   identifier: "Timestamp",
   message: () => ({
-    message: "must be epoch milliseconds (0..8.64e15) or an ISO-8601 date-time string with a zone",
+    message: "must be epoch milliseconds (0..8.64e15) or an ISO-8601 date-time string with a zone, from 1970 on",
     override: true
   })
 })
@@ -63,8 +66,9 @@ export const SuspectItem = Schema.Struct({
 export const RejectedItem = Schema.Struct({
   index: Schema.Int,
   sensor: Schema.String,
-  reason: Schema.Literal("invalid", "out_of_order", "duplicate", "throttled", "not_permitted").annotations({
-    description: "not_permitted: the device key is bound to other sensors (nothing about the sensor is revealed)"
+  reason: Schema.Literal("invalid", "out_of_order", "duplicate", "throttled", "not_permitted", "unstorable").annotations({
+    description:
+      "not_permitted: the device key is bound to other sensors (nothing about the sensor is revealed); unstorable: PostgreSQL refused the reading for its data, it was not stored (the rest of the batch was)"
   })
 })
 export const IngestResult = Schema.Struct({

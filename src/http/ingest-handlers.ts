@@ -183,6 +183,10 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
                 )
               case "SensorUnavailable":
                 return Effect.succeed(unavailable(`a sensor could not load its state: ${error.message}; retry after Retry-After`))
+              case "OwnerUnreachable":
+                return Effect.succeed(
+                  unavailable(`a sensor's owner could not be reached (${error.message}; its node may have just left). Retry after Retry-After: readings already taken are answered as duplicate`)
+                )
               default:
                 return logWarning("ingest failed", { error: error._tag }).pipe(
                   Effect.as(unavailable(`${error._tag}: the sensor could not be reached; retry after Retry-After`))

@@ -14,12 +14,27 @@
  * Past `EDGE_SEND_TIMEOUT_MS` the edge gives up (503 / an `unavailable` frame); the client retries,
  * and readings that were taken meanwhile are answered `duplicate`.
  */
-import { Data, Duration, Effect } from "effect"
+import { Cause, Data, Duration, Effect } from "effect"
 import { AppConfig } from "../config.js"
+import { logWarning } from "../telemetry/log.js"
 import { edgePendingMessages } from "../telemetry/metrics.js"
 
 /** The sensor did not answer within EDGE_SEND_TIMEOUT_MS. */
 export class EdgeTimeout extends Data.TaggedError("EdgeTimeout")<{ readonly waitedMs: number }> {}
+
+/**
+ * The message died on its way to the sensor's owner (a runner killed mid-request resets its
+ * socket, and the cluster client surfaces that as a defect): the caller answers 503 and retries.
+ */
+export class OwnerUnreachable extends Data.TaggedError("OwnerUnreachable")<{ readonly message: string }> {}
+
+const unreachable = (defect: unknown) => {
+  const message = Cause.pretty(Cause.die(defect)).split("\n")[0] ?? "unknown"
+  return Effect.zipRight(
+    logWarning("a sensor message failed on its way to its owner; answered as unavailable", { error: message }),
+    Effect.fail(new OwnerUnreachable({ message }))
+  )
+}
 
 export class PendingMessages extends Effect.Service<PendingMessages>()("flowmesh/PendingMessages", {
   effect: Effect.map(AppConfig, ({ ingest }) => {
@@ -30,9 +45,12 @@ export class PendingMessages extends Effect.Service<PendingMessages>()("flowmesh
     const onTimeout = () => new EdgeTimeout({ waitedMs })
     return {
       limit,
-      /** Gives up on a sensor message after EDGE_SEND_TIMEOUT_MS (interrupting the cluster's retries). */
-      withDeadline: <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | EdgeTimeout, R> =>
-        Effect.timeoutFail(effect, { duration: deadline, onTimeout }),
+      /**
+       * Gives up on a sensor message after EDGE_SEND_TIMEOUT_MS (interrupting the cluster's
+       * retries); a message lost on the way (a defect of the transport) fails as OwnerUnreachable.
+       */
+      withDeadline: <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | EdgeTimeout | OwnerUnreachable, R> =>
+        Effect.timeoutFail(effect, { duration: deadline, onTimeout }).pipe(Effect.catchAllDefect(unreachable)),
       /** Takes `n` slots if they all fit; false (nothing taken) when the node is at its bound. */
       tryAcquire: (n: number): boolean => {
         if (pending + n > limit && pending > 0) return false

@@ -5,6 +5,7 @@
  * and the reason. A property test pins that this never accepts what the Schema would reject, nor
  * decodes it differently.
  */
+import { isEpochMs, toEpochMs } from "../domain/epoch-range.js"
 import { SENSOR_ID_PATTERN } from "../domain/sensor-id.js"
 
 export interface PlainReading {
@@ -12,8 +13,6 @@ export interface PlainReading {
   readonly ts: number | undefined
   readonly value: number
 }
-
-const MAX_EPOCH_MS = 8.64e15
 
 export const fastReading = (u: unknown, withSensor: boolean): PlainReading | null => {
   if (typeof u !== "object" || u === null || Array.isArray(u) || Object.getPrototypeOf(u) !== Object.prototype) return null
@@ -27,8 +26,8 @@ export const fastReading = (u: unknown, withSensor: boolean): PlainReading | nul
       if (typeof v !== "number" || !Number.isFinite(v)) return null
       value = v
     } else if (key === "ts") {
-      if (typeof v !== "number" || !(v >= 0 && v <= MAX_EPOCH_MS)) return null
-      ts = v
+      if (typeof v !== "number" || !isEpochMs(v)) return null
+      ts = toEpochMs(v)
     } else if (key === "sensor" && withSensor) {
       if (typeof v !== "string" || !SENSOR_ID_PATTERN.test(v)) return null
       sensor = v

@@ -4,6 +4,7 @@ import { HttpApiBuilder } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Option } from "effect"
 import { RedisConnection } from "../storage/redis.js"
+import { Writer } from "../storage/writer.js"
 import { registry } from "../telemetry/metrics.js"
 import { FlowmeshApi } from "./api.js"
 
@@ -14,6 +15,7 @@ export const SystemHandlersLive = HttpApiBuilder.group(FlowmeshApi, "system", (h
     const sql = yield* SqlClient.SqlClient
     const sharding = yield* Sharding.Sharding
     const redis = yield* RedisConnection
+    const writer = yield* Writer
     const check = <A, E>(effect: Effect.Effect<A, E>) =>
       effect.pipe(
         Effect.timeout(CHECK_TIMEOUT),
@@ -29,11 +31,15 @@ export const SystemHandlersLive = HttpApiBuilder.group(FlowmeshApi, "system", (h
             { concurrency: 2 }
           )
           const redisUp = Option.getOrNull(yield* redis.ping)
+          // A writer that cannot commit (failing or hung past WRITER_STALL_MS) takes nothing durable.
+          const health = writer.health()
+          const ok = database && cluster && health.committing
           const body = {
-            status: database && cluster ? ("ready" as const) : ("not_ready" as const),
-            checks: { database, cluster, redis: redisUp }
+            status: ok ? ("ready" as const) : ("not_ready" as const),
+            checks: { database, cluster, redis: redisUp, writer: health.committing },
+            ...(health.committing ? {} : { writer: { stalledMs: health.stalledMs, lastError: health.lastError } })
           }
-          return database && cluster ? body : yield* Effect.fail(body)
+          return ok ? body : yield* Effect.fail(body)
         })
       )
       .handle("metrics", () => Effect.promise(() => registry.metrics()))

@@ -33,14 +33,38 @@ select id from outbox`
 
 const arrayLiteral = (xs: ReadonlyArray<number>): string => `{${xs.join(",")}}`
 
-export const flushParams = (buffer: WriteBuffer): ReadonlyArray<string> => [
-  arrayLiteral(buffer.keys),
-  arrayLiteral(buffer.ts),
-  arrayLiteral(buffer.values),
-  arrayLiteral(buffer.quality),
-  JSON.stringify(buffer.snapshots),
-  buffer.alerts.length === 0 ? "[]" : JSON.stringify(buffer.alerts)
-]
+/** Half-open index ranges of a buffer's rows, snapshots and alert events. */
+export interface FlushPart {
+  readonly rows: readonly [number, number]
+  readonly snapshots: readonly [number, number]
+  readonly alerts: readonly [number, number]
+}
+
+/** The whole buffer: the one statement of every flush that PostgreSQL accepts. */
+export const wholeBuffer = (buffer: WriteBuffer): FlushPart => ({
+  rows: [0, buffer.rows],
+  snapshots: [0, buffer.snapshots.length],
+  alerts: [0, buffer.alerts.length]
+})
+
+const range = <A>(xs: ReadonlyArray<A>, [lo, hi]: readonly [number, number]): ReadonlyArray<A> =>
+  lo === 0 && hi === xs.length ? xs : xs.slice(lo, hi)
+
+/**
+ * The statement's parameters for a part of the buffer (the whole of it, except while the writer
+ * isolates rows PostgreSQL refused).
+ */
+export const flushParams = (buffer: WriteBuffer, part: FlushPart = wholeBuffer(buffer)): ReadonlyArray<string> => {
+  const alerts = range(buffer.alerts, part.alerts)
+  return [
+    arrayLiteral(range(buffer.keys, part.rows)),
+    arrayLiteral(range(buffer.ts, part.rows)),
+    arrayLiteral(range(buffer.values, part.rows)),
+    arrayLiteral(range(buffer.quality, part.rows)),
+    JSON.stringify(range(buffer.snapshots, part.snapshots)),
+    alerts.length === 0 ? "[]" : JSON.stringify(alerts)
+  ]
+}
 
 /**
  * Pairs the outbox ids the statement returned with the buffer's events: the rows are inserted in

@@ -10,15 +10,42 @@ import { type RawSensorRow, SENSOR_COLUMNS, type SensorRow, toRow } from "./sens
 
 const MAX_BATCH = 1_000
 
+/** The default sensor window size (pinned to the core's default by a unit test). */
+export const DEFAULT_WINDOW_SIZE = 60
+
+/** Readings stored after a sensor's snapshot, oldest first (see `tail` in the statement). */
+export interface StoredTail {
+  readonly ts: ReadonlyArray<number>
+  readonly values: ReadonlyArray<number>
+  readonly quality: ReadonlyArray<number>
+}
+
+export interface ActivatedSensor extends SensorRow {
+  readonly tail: StoredTail
+}
+
+const EMPTY_TAIL: StoredTail = { ts: [], values: [], quality: [] }
+
+interface RawActivatedRow extends RawSensorRow {
+  readonly tail_ts: ReadonlyArray<number> | null
+  readonly tail_values: ReadonlyArray<number> | null
+  readonly tail_quality: ReadonlyArray<number> | null
+}
+
+const toActivated = (r: RawActivatedRow): ActivatedSensor => ({
+  ...toRow(r),
+  tail: r.tail_ts === null ? EMPTY_TAIL : { ts: r.tail_ts, values: r.tail_values ?? [], quality: r.tail_quality ?? [] }
+})
+
 export class SensorActivation extends Effect.Service<SensorActivation>()("flowmesh/SensorActivation", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    let pending = new Map<string, Deferred.Deferred<SensorRow, DatabaseUnavailable>>()
+    let pending = new Map<string, Deferred.Deferred<ActivatedSensor, DatabaseUnavailable>>()
     let scheduled = false
 
     // One parameter for all ids: the driver escapes the array, so no id can reach the SQL text.
     const load = (ids: ReadonlyArray<string>) =>
-      sql.unsafe<RawSensorRow>(
+      sql.unsafe<RawActivatedRow>(
         `with input as (select unnest($1::text[]) as id),
         ins as (
           insert into sensors (id) select id from input on conflict (id) do nothing
@@ -28,8 +55,20 @@ export class SensorActivation extends Effect.Service<SensorActivation>()("flowme
           union all
           select key, id, config, created_at, updated_at from sensors where id in (select id from input)
         )
-        select ${SENSOR_COLUMNS} from s left join sensor_state st on st.sensor_key = s.key`,
-        [ids]
+        select ${SENSOR_COLUMNS}, tail.tail_ts, tail.tail_values, tail.tail_quality
+        from s left join sensor_state st on st.sensor_key = s.key
+        left join lateral (
+          select array_agg(t.ms order by t.ms) as tail_ts, array_agg(t.value order by t.ms) as tail_values,
+                 array_agg(t.quality order by t.ms) as tail_quality
+          from (
+            select (extract(epoch from r.ts) * 1000)::float8 as ms, r.value, r.quality from readings r
+            where r.sensor_key = s.key
+              and r.ts > to_timestamp(((st.snapshot->>'lastAcceptedTs')::float8) / 1000.0)
+            order by r.ts desc
+            limit least(coalesce((s.config->>'windowSize')::int, $2::int), 10000)
+          ) t
+        ) tail on true`,
+        [ids, DEFAULT_WINDOW_SIZE]
       ).pipe(orUnavailable)
 
     const flush = Effect.gen(function* () {
@@ -44,7 +83,7 @@ export class SensorActivation extends Effect.Service<SensorActivation>()("flowme
           for (const id of chunk) yield* Deferred.fail(batch.get(id)!, result.left)
           continue
         }
-        const found = new Map(result.right.map((r) => [r.id, toRow(r)]))
+        const found = new Map(result.right.map((r) => [r.id, toActivated(r)]))
         for (const id of chunk) {
           const row = found.get(id)
           // Missing only if another node inserted it concurrently (invisible to this statement).
@@ -55,12 +94,16 @@ export class SensorActivation extends Effect.Service<SensorActivation>()("flowme
       }
     })
 
-    /** The sensor's row (created with defaults if new) and its last snapshot. */
-    const activate = (id: string): Effect.Effect<SensorRow, DatabaseUnavailable> =>
+    /**
+     * The sensor's row (created with defaults if new), its last snapshot, and the readings stored
+     * after that snapshot (a node killed between its commit and its next snapshot leaves some):
+     * replayed into the window, they let the sensor recognise a resend as a duplicate.
+     */
+    const activate = (id: string): Effect.Effect<ActivatedSensor, DatabaseUnavailable> =>
       Effect.suspend(() => {
         let waiting = pending.get(id)
         if (waiting === undefined) {
-          waiting = Deferred.unsafeMake<SensorRow, DatabaseUnavailable>(FiberId.none)
+          waiting = Deferred.unsafeMake<ActivatedSensor, DatabaseUnavailable>(FiberId.none)
           pending.set(id, waiting)
         }
         const wait = Deferred.await(waiting)

@@ -10,6 +10,15 @@ export class CommitTimeout extends Schema.TaggedError<CommitTimeout>()("CommitTi
   waitedMs: Schema.Number
 }) {}
 
+/**
+ * How a buffer's commit ended: the indexes (into the buffer) of rows PostgreSQL refused for their
+ * data and that were therefore not stored; every other row is committed. Almost always empty.
+ */
+export interface Flushed {
+  readonly unstored: ReadonlyArray<number>
+}
+export const ALL_STORED: Flushed = Object.freeze({ unstored: Object.freeze([]) })
+
 /** A sensor's state as the writer persists it beside its readings. */
 export interface SnapshotSource {
   readonly sensorKey: number
@@ -42,7 +51,7 @@ export class WriteBuffer {
   snapshots: ReadonlyArray<SealedSnapshot> = []
   openedAt = 0
 
-  constructor(readonly done: Deferred.Deferred<void, CommitTimeout>) {}
+  constructor(readonly done: Deferred.Deferred<Flushed, CommitTimeout>) {}
 
   get rows(): number {
     return this.keys.length
@@ -68,7 +77,7 @@ export class WriteBuffer {
 
 /** Synchronous, so that sealing a buffer and opening the next never yields between the two. */
 export const makeBuffer = (now: number): WriteBuffer => {
-  const buffer = new WriteBuffer(Deferred.unsafeMake<void, CommitTimeout>(FiberId.none))
+  const buffer = new WriteBuffer(Deferred.unsafeMake<Flushed, CommitTimeout>(FiberId.none))
   buffer.openedAt = now
   return buffer
 }

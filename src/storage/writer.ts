@@ -7,6 +7,7 @@
  * the readings in PostgreSQL.
  */
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Deferred, Duration, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
 import { AppConfig } from "../config.js"
 import {
@@ -14,13 +15,24 @@ import {
   writerFailuresTotal,
   writerFlushSeconds,
   writerQueueRows,
-  writerRowsTotal
+  writerRowsTotal,
+  writerUnstoredTotal
 } from "../telemetry/metrics.js"
-import { FLUSH_SQL, flushParams, outboxIds } from "./flush-statement.js"
-import { CommitTimeout, makeBuffer, type OutboxEvent, type SnapshotSource, type WriteBuffer } from "./write-buffer.js"
+import { isolateRefused, type Isolated } from "./flush-isolation.js"
+import { FLUSH_SQL, type FlushPart, flushParams, outboxIds, wholeBuffer } from "./flush-statement.js"
+import { describeSqlFailure, isDataFailure } from "./sql-failure.js"
+import {
+  ALL_STORED,
+  CommitTimeout,
+  type Flushed,
+  makeBuffer,
+  type OutboxEvent,
+  type SnapshotSource,
+  type WriteBuffer
+} from "./write-buffer.js"
 import { logError, logInfo, logWarning } from "../telemetry/log.js"
 
-export { CommitTimeout, type SnapshotSource } from "./write-buffer.js"
+export { CommitTimeout, type Flushed, type SnapshotSource } from "./write-buffer.js"
 
 export class WriterOverloaded extends Schema.TaggedError<WriterOverloaded>()("WriterOverloaded", {
   queuedRows: Schema.Number,
@@ -36,7 +48,16 @@ export interface CommittedAlert {
 export type AlertListener = (alerts: ReadonlyArray<CommittedAlert>) => void
 
 /** A commit to wait for: the sealed-or-open buffer the caller's rows went into. */
-export type CommitTicket = Deferred.Deferred<void, CommitTimeout>
+export type CommitTicket = Deferred.Deferred<Flushed, CommitTimeout>
+
+/** Whether the writer is committing: /ready turns false while a flush has been stuck past the stall bound. */
+export interface WriterHealth {
+  readonly committing: boolean
+  /** How long the flush in progress has been trying (0 when idle). */
+  readonly stalledMs: number
+  /** The last failure of the flush in progress, if it failed. */
+  readonly lastError: string | null
+}
 
 export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
   scoped: Effect.gen(function* () {
@@ -72,13 +93,21 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
     })
 
     let alertListener: AlertListener = () => {}
-    const announceAlerts = (events: ReadonlyArray<OutboxEvent>, ids: ReadonlyArray<number>) => {
-      const committed: Array<CommittedAlert> = []
-      for (let i = 0; i < events.length && i < ids.length; i++) {
-        committed.push({ id: ids[i]!, notifier: events[i]!.n, event: events[i]!.e })
-      }
-      alertListener(committed)
+    const announce = (committed: ReadonlyArray<CommittedAlert>) => {
+      if (committed.length > 0) alertListener(committed)
     }
+    const committedAlerts = (events: ReadonlyArray<OutboxEvent>, ids: (index: number) => number | undefined) => {
+      const committed: Array<CommittedAlert> = []
+      for (let i = 0; i < events.length; i++) {
+        const id = ids(i)
+        if (id !== undefined) committed.push({ id, notifier: events[i]!.n, event: events[i]!.e })
+      }
+      return committed
+    }
+
+    // The flush in progress: when it started and how its last attempt failed, for /ready.
+    let flushStartedAt: number | null = null
+    let lastError: string | null = null
 
     const retryPolicy = Schedule.exponential("20 millis", 2).pipe(
       Schedule.union(Schedule.spaced(Duration.millis(settings.retryMaxDelayMs))),
@@ -86,22 +115,79 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
       Schedule.tapOutput(() => Effect.sync(() => writerFailuresTotal.inc()))
     )
 
+    /** One statement for a part of the buffer; transient failures are retried until they pass. */
+    const runPart = (buffer: WriteBuffer, part: FlushPart): Effect.Effect<ReadonlyArray<number>, SqlError> =>
+      sql.unsafe<{ readonly id: unknown }>(FLUSH_SQL, flushParams(buffer, part)).pipe(
+        Effect.map(outboxIds),
+        Effect.tapError((error) =>
+          Effect.zipRight(
+            Effect.sync(() => {
+              lastError = describeSqlFailure(error)
+            }),
+            isDataFailure(error)
+              ? Effect.void
+              : logWarning("writer flush failed; retrying", { rows: part.rows[1] - part.rows[0], error: describeSqlFailure(error) })
+          )
+        ),
+        Effect.retry({ schedule: retryPolicy, while: (error) => !isDataFailure(error) })
+      )
+
+    /** PostgreSQL refused the flush for its data: store everything it accepts, report the rest. */
+    const isolate = (buffer: WriteBuffer, error: SqlError) =>
+      Effect.gen(function* () {
+        yield* logWarning("PostgreSQL refused a flush for its data; isolating the refused rows", { rows: buffer.rows, error: describeSqlFailure(error) })
+        const isolated = yield* isolateRefused(buffer, (part) => runPart(buffer, part))
+        yield* reportRefused(buffer, isolated)
+        const unstored = isolated.rows.map((r) => r.index)
+        return {
+          flushed: unstored.length === 0 ? ALL_STORED : { unstored },
+          alerts: committedAlerts(buffer.alerts, (i) => isolated.alertIds.get(i))
+        }
+      })
+
+    const reportRefused = (buffer: WriteBuffer, isolated: Isolated) =>
+      Effect.gen(function* () {
+        writerUnstoredTotal.reading.inc(isolated.rows.length)
+        writerUnstoredTotal.snapshot.inc(isolated.snapshots.length)
+        writerUnstoredTotal.alert.inc(isolated.alerts.length)
+        for (const { index, error } of isolated.rows.slice(0, 10)) {
+          yield* logError("reading not stored: PostgreSQL refused it", {
+            sensorKey: buffer.keys[index],
+            ts: buffer.ts[index],
+            value: buffer.values[index],
+            error: describeSqlFailure(error)
+          })
+        }
+        for (const { index, error } of isolated.snapshots) {
+          yield* logError("sensor snapshot not stored: PostgreSQL refused it; the sensor writes a new one with its next batch", {
+            sensorKey: buffer.snapshots[index]?.k,
+            error: describeSqlFailure(error)
+          })
+        }
+        for (const { index, error } of isolated.alerts) {
+          yield* logError("alert event not stored: PostgreSQL refused it", { event: buffer.alerts[index], error: describeSqlFailure(error) })
+        }
+      })
+
     const write = Effect.fn("Writer.flush")(function* (buffer: WriteBuffer) {
       const started = performance.now()
-      const rows = yield* sql.unsafe<{ readonly id: unknown }>(FLUSH_SQL, flushParams(buffer)).pipe(
-        Effect.tapError((error) =>
-          logWarning("writer flush failed; retrying", { rows: buffer.rows, error: error.message })
-        ),
-        Effect.retry(retryPolicy)
+      flushStartedAt = Date.now()
+      lastError = null
+      const outcome = yield* runPart(buffer, wholeBuffer(buffer)).pipe(
+        Effect.map((ids) => ({ flushed: ALL_STORED, alerts: committedAlerts(buffer.alerts, (i) => ids[i]) })),
+        Effect.catchAll((error) => isolate(buffer, error))
       )
+      flushStartedAt = null
+      lastError = null
       writerFlushSeconds.observe((performance.now() - started) / 1000)
       writerBatchRows.observe(buffer.rows)
-      writerRowsTotal.inc(buffer.rows)
-      committedRows += buffer.rows
+      const stored = buffer.rows - outcome.flushed.unstored.length
+      writerRowsTotal.inc(stored)
+      committedRows += stored
       pendingRows -= buffer.rows
       writerQueueRows.set(pendingRows)
-      yield* Deferred.succeed(buffer.done, undefined)
-      if (buffer.alerts.length > 0) announceAlerts(buffer.alerts, outboxIds(rows))
+      yield* Deferred.succeed(buffer.done, outcome.flushed)
+      announce(outcome.alerts)
     })
 
     const nextBuffer = Effect.gen(function* () {
@@ -146,11 +232,20 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
       Effect.gen(function* () {
         closing = true
         signal()
-        const drained = yield* Fiber.await(fiber).pipe(Effect.timeout(Duration.seconds(settings.drainTimeoutSeconds)), Effect.option)
+        // Finalizers run uninterruptibly: without `interruptible` the timeout could never cut the wait.
+        const drained = yield* Fiber.await(fiber).pipe(
+          Effect.interruptible,
+          Effect.timeout(Duration.seconds(settings.drainTimeoutSeconds)),
+          Effect.option
+        )
         if (Option.isSome(drained)) yield* logInfo("writer drained", { rowsWritten: committedRows })
         if (Option.isNone(drained)) {
-          yield* logError("writer did not drain in time; unwritten rows were never acknowledged", { rows: pendingRows })
-          yield* Fiber.interrupt(fiber)
+          yield* logError("writer did not drain in time; unwritten rows were never acknowledged", { rows: pendingRows, lastError })
+          // Not waiting for the interruption: a statement stuck in PostgreSQL (a lock that never
+          // comes) would hold it, and shutdown must stay bounded. Its waiters are told it did not commit.
+          yield* Fiber.interruptFork(fiber)
+          const failed = Exit.fail(new CommitTimeout({ waitedMs: settings.drainTimeoutSeconds * 1000 }))
+          for (const buffer of [inFlight, ...ready, current]) if (buffer !== null) Deferred.unsafeDone(buffer.done, failed)
         }
       })
     )
@@ -198,9 +293,18 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
       onAlertsCommitted: (listener: AlertListener): void => {
         alertListener = listener
       },
-      /** Succeeds after the commit; fails with CommitTimeout once the batch waited the ack timeout. */
-      awaitCommit: (ticket: CommitTicket): Effect.Effect<void, CommitTimeout> => Deferred.await(ticket),
-      queuedRows: (): number => pendingRows
+      /**
+       * Succeeds after the commit, naming the buffer rows PostgreSQL refused (see `rowCursor`);
+       * fails with CommitTimeout once the batch waited the ack timeout.
+       */
+      awaitCommit: (ticket: CommitTicket): Effect.Effect<Flushed, CommitTimeout> => Deferred.await(ticket),
+      /** The buffer index the next `push` gets: a caller keeps it to find its rows in `Flushed.unstored`. */
+      rowCursor: (): number => current.rows,
+      queuedRows: (): number => pendingRows,
+      health: (): WriterHealth => {
+        const stalledMs = flushStartedAt === null ? 0 : Math.max(0, Date.now() - flushStartedAt)
+        return { committing: stalledMs <= settings.stallMs, stalledMs, lastError }
+      }
     } as const
   })
 }) {}

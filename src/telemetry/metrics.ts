@@ -16,6 +16,7 @@ export type Outcome =
   | "duplicate"
   | "throttled"
   | "not_permitted"
+  | "unstorable"
   | "malformed"
   | "overloaded"
 
@@ -37,6 +38,7 @@ const byTransport = (transport: Transport): Record<Outcome, Counter.Internal> =>
     duplicate: c("duplicate"),
     throttled: c("throttled"),
     not_permitted: c("not_permitted"),
+    unstorable: c("unstorable"),
     malformed: c("malformed"),
     overloaded: c("overloaded")
   }
@@ -94,6 +96,20 @@ export const writerFailuresTotal = new Counter({
   help: "Writer flush attempts that failed and were retried",
   registers: [registry]
 })
+
+const writerUnstored = new Counter({
+  name: "flowmesh_writer_unstored_total",
+  help: "Items PostgreSQL refused for their data and the writer isolated and left out (readings are answered unstorable)",
+  labelNames: ["kind"] as const,
+  registers: [registry]
+})
+export const writerUnstoredTotal = {
+  reading: writerUnstored.labels("reading"),
+  snapshot: writerUnstored.labels("snapshot"),
+  alert: writerUnstored.labels("alert")
+}
+// Present from the start (at 0), so an alert on the series does not wait for its first increment.
+for (const child of Object.values(writerUnstoredTotal)) child.inc(0)
 
 export const activeSensors = new Gauge({
   name: "flowmesh_active_sensors",

@@ -37,10 +37,12 @@ describe("classify: rejections", () => {
     expect(classify(empty(), null, c, 1, -10.000001, 0)).toBe(RejectCode.invalid)
   })
 
-  it("invalid is checked before out of order and duplicate", () => {
+  it("a resend of a taken reading is a duplicate before anything else; then limits, then order", () => {
     const w = windowOf([1])
-    expect(classify(w, 1000, cfg({ hardMax: 5 }), 1000, 6, 0)).toBe(RejectCode.invalid)
-    expect(classify(w, 5000, cfg({ hardMax: 5 }), 1000, 6, 0)).toBe(RejectCode.invalid)
+    expect(classify(w, 1000, cfg({ hardMax: 5 }), 1000, 6, 0)).toBe(RejectCode.duplicate)
+    expect(classify(w, 5000, cfg({ hardMax: 5 }), 1000, 6, 0)).toBe(RejectCode.duplicate)
+    expect(classify(w, 5000, cfg({ hardMax: 5 }), 2000, 6, 0)).toBe(RejectCode.invalid)
+    expect(classify(w, 1000, cfg(), Number.NaN, 1, 0)).toBe(RejectCode.invalid)
   })
 
   it("out of order beyond the allowed skew, accepted within it", () => {
@@ -58,8 +60,9 @@ describe("classify: rejections", () => {
     expect(classify(w, 2000, cfg({ allowedSkewMs: 5000 }), 1001, 3, 0)).toBe(0)
   })
 
-  it("out of order wins over duplicate", () => {
-    expect(classify(windowOf([1, 2]), 2000, cfg(), 1000, 3, 0)).toBe(RejectCode.out_of_order)
+  it("duplicate wins over out of order: a resend after a failover is told it is stored", () => {
+    expect(classify(windowOf([1, 2]), 2000, cfg(), 1000, 3, 0)).toBe(RejectCode.duplicate)
+    expect(classify(windowOf([1, 2]), 2000, cfg(), 1500, 3, 0)).toBe(RejectCode.out_of_order)
   })
 })
 
@@ -154,11 +157,12 @@ describe("codes", () => {
     })
     const reference = (values: ReadonlyArray<number>, ts: number, value: number, stuckRun: number): number => {
       const last = values.length * 1000
-      if (!Number.isFinite(value) || value < -150 || value > 150) return RejectCode.invalid
-      if (values.length > 0 && ts < last - 1500) return RejectCode.out_of_order
+      if (!Number.isFinite(value)) return RejectCode.invalid
       if (values.length > 0 && (ts === last || (ts > 0 && ts % 1000 === 0 && ts / 1000 <= values.length))) {
         return RejectCode.duplicate
       }
+      if (value < -150 || value > 150) return RejectCode.invalid
+      if (values.length > 0 && ts < last - 1500) return RejectCode.out_of_order
       const mean = values.reduce((a, b) => a + b, 0) / values.length
       const sd = Math.sqrt(values.reduce((a, x) => a + (x - mean) ** 2, 0) / values.length)
       const prev = values[values.length - 1]

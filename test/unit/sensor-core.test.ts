@@ -7,6 +7,7 @@ import {
   defaultCoreConfig,
   fromSnapshot,
   MAX_TRANSITIONS,
+  replayStored,
   type SensorCore,
   type SensorSnapshot,
   stepBatch,
@@ -14,6 +15,7 @@ import {
 } from "../../src/actors/core/sensor-core.js"
 import { windowContainsTs, windowCount, windowMax, windowMin } from "../../src/actors/core/sliding-window.js"
 import { type CoreConfig, SuspectFlag } from "../../src/actors/core/types.js"
+import { DEFAULT_WINDOW_SIZE } from "../../src/storage/sensor-activation.js"
 
 const cfg = (patch: Partial<CoreConfig> = {}): CoreConfig => ({ ...defaultCoreConfig, ...patch })
 
@@ -90,10 +92,11 @@ describe("sensor core", () => {
     const c = cfg({ hardMax: 100 })
     const core = createSensorCore(c, 0)
     const { codes } = step(core, c, [[10, 1], [11, Number.NaN], [12, 101], [5, 1], [11, 2], [10, 3], [12, 4]])
-    expect(codes).toEqual([0, RejectCode.invalid, RejectCode.invalid, RejectCode.out_of_order, 0, RejectCode.out_of_order, 0])
+    // [10, 3] resends the first reading's ts: a duplicate, though older than the last accepted.
+    expect(codes).toEqual([0, RejectCode.invalid, RejectCode.invalid, RejectCode.out_of_order, 0, RejectCode.duplicate, 0])
     const dup = step(core, c, [[12, 9]]).codes
     expect(dup).toEqual([RejectCode.duplicate])
-    expect(core.counters).toEqual({ accepted: 3, suspect: 0, rejected: { invalid: 2, out_of_order: 2, duplicate: 1, throttled: 0 } })
+    expect(core.counters).toEqual({ accepted: 3, suspect: 0, rejected: { invalid: 2, out_of_order: 1, duplicate: 2, throttled: 0 } })
   })
 
   it("duplicates within the skew are caught through the window", () => {
@@ -309,5 +312,38 @@ describe("sensor core", () => {
       }),
       { numRuns: 300 }
     )
+  })
+})
+
+describe("replaying readings stored after the snapshot", () => {
+  it("a restored sensor that replays what its killed predecessor committed answers resends as duplicates", () => {
+    const c = cfg()
+    const original = createSensorCore(c, 0)
+    step(original, c, series(1_000, 5))
+    const snapshot = toSnapshot(original)
+    // Committed after the snapshot, then the node was killed: only PostgreSQL knows them.
+    step(original, c, series(1_005, 3, (i) => 2 + i))
+    const restored = fromSnapshot(c, snapshot, 2_000)
+    expect(step(fromSnapshot(c, snapshot, 2_000), c, [[1_006, 3]]).codes).toEqual([0])
+    const replayed = replayStored(restored, c, { ts: [1_005, 1_006, 1_007], value: [2, 3, 4], quality: [0, 0, SuspectFlag.spike], length: 3 })
+    expect(replayed).toBe(3)
+    expect(restored.lastAcceptedTs).toBe(1_007)
+    expect(restored.counters.accepted).toBe(original.counters.accepted)
+    expect(restored.counters.suspect).toBe(1)
+    expect(restored.version).toBeGreaterThan(snapshot.version)
+    expect(step(restored, c, [[1_006, 3], [1_003, 1], [1_007, 4]]).codes).toEqual([RejectCode.duplicate, RejectCode.duplicate, RejectCode.duplicate])
+  })
+
+  it("skips what the snapshot already covers and anything not finite", () => {
+    const c = cfg()
+    const core = createSensorCore(c, 0)
+    step(core, c, series(1_000, 3))
+    const before = core.version
+    expect(replayStored(core, c, { ts: [1_001, 1_002, Number.NaN], value: [1, 1, 1], quality: [0, 0, 0], length: 3 })).toBe(0)
+    expect(core.version).toBe(before)
+  })
+
+  it("fetches as many stored readings as the default window holds", () => {
+    expect(DEFAULT_WINDOW_SIZE).toBe(defaultCoreConfig.windowSize)
   })
 })

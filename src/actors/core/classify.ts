@@ -66,7 +66,8 @@ const isStuck = (w: SlidingWindow, stuckCount: number, value: number, stuckRun: 
 
 /**
  * Classifies one reading against the window of accepted ones (before it is pushed). Rejections
- * are checked in order: invalid, out of order, duplicate. A non-finite ts is invalid too.
+ * are checked in order: not finite (invalid), duplicate, outside the hard limits (invalid), out of
+ * order.
  * Throttling is decided by the caller, before this.
  */
 export const classify = (
@@ -77,16 +78,12 @@ export const classify = (
   value: number,
   stuckRun: number
 ): number => {
-  if (
-    !Number.isFinite(value) ||
-    !Number.isFinite(ts) ||
-    (cfg.hardMin !== null && value < cfg.hardMin) ||
-    (cfg.hardMax !== null && value > cfg.hardMax)
-  ) {
-    return RejectCode.invalid
-  }
-  if (lastAcceptedTs !== null && ts < lastAcceptedTs - cfg.allowedSkewMs) return RejectCode.out_of_order
+  if (!Number.isFinite(value) || !Number.isFinite(ts)) return RejectCode.invalid
+  // A resend of a reading already taken (a retry after a 503, a failover) is a duplicate, whatever
+  // came after it: checked before the limits and the order, so the device learns it is stored.
   if (ts === lastAcceptedTs || windowContainsTs(w, ts)) return RejectCode.duplicate
+  if ((cfg.hardMin !== null && value < cfg.hardMin) || (cfg.hardMax !== null && value > cfg.hardMax)) return RejectCode.invalid
+  if (lastAcceptedTs !== null && ts < lastAcceptedTs - cfg.allowedSkewMs) return RejectCode.out_of_order
   let quality = 0
   if (isSpike(w, cfg, value)) quality |= SuspectFlag.spike
   if (isTooFast(w, cfg.maxRatePerSecond, ts, value)) quality |= SuspectFlag.rate_of_change

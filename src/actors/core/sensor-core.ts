@@ -8,6 +8,7 @@ import {
   createWindow,
   type SlidingWindow,
   type WindowSnapshot,
+  windowContainsTs,
   windowCount,
   windowFromSnapshot,
   windowPush,
@@ -256,4 +257,24 @@ export const fromSnapshot = (cfg: CoreConfig, snap: SensorSnapshot, now: number)
     transitions: snap.transitions.slice(-MAX_TRANSITIONS),
     version: finiteOr(snap.version, 0)
   }
+}
+
+/**
+ * Brings a restored core up to the readings PostgreSQL holds beyond its snapshot (stored, oldest
+ * first, with their quality): each is taken again as accepted, so the window, the last accepted
+ * ts and the counters match what the previous incarnation had decided. Readings the snapshot
+ * already covers are skipped. Returns how many were replayed.
+ */
+export const replayStored = (core: SensorCore, cfg: CoreConfig, stored: ReadingBatch & { readonly quality: ReadonlyArray<number> }): number => {
+  let replayed = 0
+  for (let i = 0; i < stored.length; i++) {
+    const ts = stored.ts[i]!
+    const value = stored.value[i]!
+    if (!Number.isFinite(ts) || !Number.isFinite(value)) continue
+    if (core.lastAcceptedTs !== null && (ts <= core.lastAcceptedTs || windowContainsTs(core.window, ts))) continue
+    record(core, cfg.windowMs, ts, value, Math.max(0, stored.quality[i] ?? 0))
+    replayed++
+  }
+  if (replayed > 0) core.version++
+  return replayed
 }

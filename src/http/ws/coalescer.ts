@@ -18,8 +18,8 @@ export interface SuspectItem {
 export interface RejectedItem {
   readonly index: number
   readonly sensor: string
-  /** The actor's reason, or the edge's: `not_permitted` (outside the device key's sensors). */
-  readonly reason: RejectReason | "not_permitted"
+  /** The actor's reason, the edge's `not_permitted` (outside the device key's sensors), or the writer's `unstorable`. */
+  readonly reason: RejectReason | "not_permitted" | "unstorable"
 }
 export interface BatchFailure {
   readonly code: "unavailable"
