@@ -8,7 +8,7 @@ import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { verifySignature } from "../../src/alerts/webhooks/signature.js"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
-import { metricValue } from "../support/metrics.js"
+import { counterValue, metricValue } from "../support/metrics.js"
 import { type HookReceiver, startHookReceiver, until } from "../support/hook-receiver.js"
 import { getJson, postJson, type RunningNode, startNode } from "../support/node-harness.js"
 import { openSocket, wsUrl } from "../support/ws-client.js"
@@ -177,10 +177,10 @@ describe("alerts", () => {
     const first = await openAlert(sensor, "low")
     await send(sensor, [20])
     await until("resolved", async () => (await alertsOf(`sensor=${sensor}&status=resolved`))[0])
-    const suppressedBefore = await metricValue(node.url, 'flowmesh_alerts_total{kind="threshold",severity="warning",event="suppressed"}')
+    const suppressedBefore = await counterValue(node.url, 'flowmesh_alerts_total{kind="threshold",severity="warning",event="suppressed"}')
     await send(sensor, [4])
     await until("suppressed", async () =>
-      (await metricValue(node.url, 'flowmesh_alerts_total{kind="threshold",severity="warning",event="suppressed"}')) > suppressedBefore || undefined
+      (await counterValue(node.url, 'flowmesh_alerts_total{kind="threshold",severity="warning",event="suppressed"}')) > suppressedBefore || undefined
     )
     expect(await alertsOf(`sensor=${sensor}&status=open`)).toHaveLength(0)
     // The condition persists: the sensor's periodic update raises it again once the cooldown is over.

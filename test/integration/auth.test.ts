@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type Access, ACCESS, authorize } from "../../src/http/auth/policy.js"
 import { ALL_SENSORS, type Principal } from "../../src/http/auth/principal.js"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
-import { metricValue } from "../support/metrics.js"
+import { counterValue, metricValue } from "../support/metrics.js"
 import { type RunningNode, startNode } from "../support/node-harness.js"
 import { openSocket, wsUrl } from "../support/ws-client.js"
 
@@ -192,7 +192,7 @@ describe("authentication and roles (AUTH_MODE=required)", () => {
 
   it("lets a device key bound to a prefix write only those sensors, over HTTP and WebSocket, and counts the rest", async () => {
     const bound = await createKey({ kind: "device", name: "site-1 gateway", sensorPrefix: "site-1/" }, keys.admin!)
-    const before = await metricValue(node.url, 'flowmesh_readings_total{transport="http",outcome="not_permitted"}')
+    const before = await counterValue(node.url, 'flowmesh_readings_total{transport="http",outcome="not_permitted"}')
     const ts = Date.now() - 10_000
     const r = await call(node.url, "POST", "/api/v1/readings", bound.key, {
       readings: [

@@ -6,7 +6,7 @@
 import { connect } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
-import { metricValue } from "../support/metrics.js"
+import { counterValue, metricValue } from "../support/metrics.js"
 import { type RunningNode, startNode } from "../support/node-harness.js"
 import { openSocket, wsUrl } from "../support/ws-client.js"
 
@@ -86,7 +86,7 @@ describe("edge limits", () => {
     expect(ok.status).toBe(200)
     // An oversized ingest body is refused the same way and counted as a malformed one.
     const malformed = 'flowmesh_readings_total{transport="http",outcome="malformed"}'
-    const before = await metricValue(node.url, malformed)
+    const before = await counterValue(node.url, malformed)
     const ingest = await fetch(`${node.url}/api/v1/readings`, {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -3,6 +3,7 @@
  * (the machine's PostgreSQL or the embedded one): HTTP in, PostgreSQL rows out.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { counterValue, metricValue } from "../support/metrics.js"
 import { getJson, postJson, type RunningNode, startNode } from "../support/node-harness.js"
 
 export interface Flavour {
@@ -126,6 +127,8 @@ export const nodeSuite = (flavour: Flavour) =>
         body: JSON.stringify({ throttleRate: 1, throttleBurst: 5 })
       })
       const t = Date.now() - 100_000
+      const throttledTotal = 'flowmesh_readings_total{transport="http",outcome="throttled"}'
+      const before = await counterValue(node.url, throttledTotal)
       const answer = await ingest(
         { readings: Array.from({ length: 8 }, (_, i) => ({ sensor: s, ts: t + i, value: i })) },
         "?ack=accepted"
@@ -137,8 +140,7 @@ export const nodeSuite = (flavour: Flavour) =>
         [6, "throttled"],
         [7, "throttled"]
       ])
-      const metrics = await getJson(`${node.url}/metrics`)
-      expect(metrics.text).toMatch(/flowmesh_readings_total\{transport="http",outcome="throttled"\} [1-9]/)
+      expect((await metricValue(node.url, throttledTotal)) - before).toBe(3)
     })
 
     it("pages history newest first, bounded by limit", async () => {

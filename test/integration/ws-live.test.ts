@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
-import { metricValue } from "../support/metrics.js"
+import { counterValue, metricValue } from "../support/metrics.js"
 import { postJson, type RunningNode, startNode } from "../support/node-harness.js"
 import { type Frame, openSocket, type TestSocket, wsUrl } from "../support/ws-client.js"
 
@@ -152,7 +152,7 @@ describe("WS /ws/live for dashboards that fall behind", () => {
 
   it("drops the oldest items past the buffer, counts them, and tells the dashboard it lagged", async () => {
     const { socket } = await subscribe(node, ["lag-1"])
-    const before = await metricValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')
+    const before = await counterValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')
     const t0 = Date.now() - 60_000
     // A first reading leaves at once and opens a 1.5 s interval...
     await ingest(node, "lag-1", [-1], t0 - 1_000)
@@ -186,7 +186,7 @@ describe("WS /ws/live with a dashboard that stops reading", () => {
     const { socket: stalled } = await subscribe(node, ["slow/*"])
     const { socket: healthy } = await subscribe(node, ["slow/*"])
     stalled.ws.pause()
-    const before = await metricValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')
+    const before = await counterValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')
     const t0 = Date.now() - 600_000
     const sensors = ["slow/a", "slow/b", "slow/c", "slow/d"]
     const perSensor = 80_000
