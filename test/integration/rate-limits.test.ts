@@ -1,14 +1,25 @@
 /**
  * Rate limits end to end: two nodes sharing PostgreSQL and a real Redis share one budget per key
  * (a client cannot double it by spreading over nodes); refusals are 429 with Retry-After and
- * RateLimit-* fields and counted; public endpoints are never limited; a node without Redis limits alone.
+ * RateLimit-* fields and counted; public endpoints are never limited; a node without Redis limits
+ * alone, and so does a node whose Redis goes away (counted as fallbacks, never a hang or a 5xx).
+ * GCRA: within `s` seconds a budget lets through at most its burst plus `rate × s`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
-import { metricValue } from "../support/metrics.js"
+import { counterValue, metricValue } from "../support/metrics.js"
 import { type RunningNode, startNode } from "../support/node-harness.js"
+import { type PrivateRedis, startPrivateRedis } from "../support/redis-server.js"
 
 const ADMIN = "rate-limit-admin-key-of-32-chars-or-more"
+
+/** Runs `n` requests one after the other; the statuses and how long they took, in seconds. */
+const timed = async (n: number, request: (i: number) => Promise<Response>) => {
+  const started = Date.now()
+  const answers: Array<Response> = []
+  for (let i = 0; i < n; i++) answers.push(await request(i))
+  return { answers, seconds: (Date.now() - started) / 1000 }
+}
 
 describe("rate limits", () => {
   let db: TestDatabase
@@ -47,31 +58,75 @@ describe("rate limits", () => {
 
   it("shares one key's budget across nodes through Redis, and answers 429 with Retry-After and RateLimit-* fields", async () => {
     const get = (url: string) => fetch(`${url}/api/v1/sensors`, { headers: { authorization: `Bearer ${key}` } })
-    const answers = []
-    for (let i = 0; i < 12; i++) answers.push(await get(i % 2 === 0 ? a.url : b.url))
+    const refusedBefore = await counterValue(a.url, 'flowmesh_rate_limited_total{scope="key"}')
+    const { answers, seconds } = await timed(12, (i) => get(i % 2 === 0 ? a.url : b.url))
     const allowed = answers.filter((r) => r.status === 200).length
-    // A burst of 6 plus at most one refill during the loop; 12 if each node limited alone.
+    expect(answers.filter((r) => r.status !== 200 && r.status !== 429)).toEqual([])
+    // One burst of 6 plus what refilled meanwhile; 12 if each node limited alone.
     expect(allowed).toBeGreaterThanOrEqual(6)
-    expect(allowed).toBeLessThanOrEqual(7)
+    expect(allowed).toBeLessThanOrEqual(6 + Math.ceil(seconds))
     const refused = answers.find((r) => r.status === 429)!
+    const refusedAt = Date.now()
     expect(refused.headers.get("retry-after")).toBe("1")
     expect(refused.headers.get("ratelimit-limit")).toBe("6")
     expect(refused.headers.get("ratelimit-remaining")).toBe("0")
     expect(Number(refused.headers.get("ratelimit-reset"))).toBeGreaterThanOrEqual(1)
     expect(await refused.json()).toMatchObject({ error: "rate_limited", message: expect.stringContaining("RATE_LIMIT_KEY_PER_SECOND"), details: { scope: "key" } })
     // Both nodes run in this process and share one metrics registry: one scrape sees every refusal.
-    expect(await metricValue(a.url, 'flowmesh_rate_limited_total{scope="key"}')).toBe(12 - allowed)
+    expect((await metricValue(a.url, 'flowmesh_rate_limited_total{scope="key"}')) - refusedBefore).toBe(12 - allowed)
     // Health, readiness and metrics are never limited.
     for (let i = 0; i < 5; i++) expect((await fetch(`${a.url}/health`)).status).toBe(200)
-    // The budget refills at the rate.
-    await new Promise((r) => setTimeout(r, 1_100))
+    // The budget refills at the rate: after Retry-After there is room again.
+    await new Promise((r) => setTimeout(r, Math.max(0, refusedAt + Number(refused.headers.get("retry-after")) * 1000 - Date.now())))
     expect((await get(a.url)).status).toBe(200)
   })
 
   it("limits per client address on a node without Redis", async () => {
-    const statuses = []
-    for (let i = 0; i < 5; i++) statuses.push((await fetch(`${alone.url}/api/v1/sensors`)).status)
+    const { answers, seconds } = await timed(10, () => fetch(`${alone.url}/api/v1/sensors`))
+    const statuses = answers.map((r) => r.status)
     expect(statuses.slice(0, 3)).toEqual([200, 200, 200])
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([])
+    // A burst of 3 plus 2 per second.
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(3 + Math.ceil(seconds * 2))
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1)
+  })
+})
+
+describe("rate limits when Redis goes away", () => {
+  let db: TestDatabase
+  let redis: PrivateRedis
+  let node: RunningNode
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis()
+    db = await createTestDatabase("rate_limits_fallback")
+    node = await startNode({ DATABASE_URL: db.url, REDIS_URL: redis.url, RATE_LIMIT_IP_PER_SECOND: "1", RATE_LIMIT_IP_BURST: "3" })
+  }, 60_000)
+
+  afterAll(async () => {
+    await node?.stop()
+    await redis?.stop()
+    await db?.drop()
+  })
+
+  it("limits alone when Redis does not answer: every decision falls back, none hangs or fails", async () => {
+    const get = () => fetch(`${node.url}/api/v1/sensors`)
+    const shared = await timed(5, get)
+    expect(shared.answers.map((r) => r.status).slice(0, 3)).toEqual([200, 200, 200])
+    const fallbacksBefore = await metricValue(node.url, "flowmesh_rate_limiter_fallbacks_total")
+
+    await redis.stop()
+    const started = Date.now()
+    const answers = await Promise.all(Array.from({ length: 20 }, get))
+    const seconds = (Date.now() - started) / 1000
+    const statuses = answers.map((r) => r.status)
+    expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([])
+    // The node's own budget (a fresh burst of 3, 1 per second) decides; Redis is waited for 250 ms at most.
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1)
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(3 + Math.ceil(seconds))
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(1)
+    expect(seconds).toBeLessThan(10)
+    expect((await metricValue(node.url, "flowmesh_rate_limiter_fallbacks_total")) - fallbacksBefore).toBe(20)
+    expect(answers.find((r) => r.status === 429)?.headers.get("retry-after")).toBe("1")
   })
 })
