@@ -61,7 +61,7 @@ describe("live feed across nodes through Redis", () => {
     const socket = await openSocket(wsUrl(node.url, "/ws/live"))
     socket.send({ type: "subscribe", sensors })
     await socket.next((f) => f.type === "subscribed")
-    await until("the publisher to learn the new interest", async () => (await metricValue(publisher.url, "flowmesh_live_remote_topics")) >= known + 1)
+    await until("the publisher to learn the new interest", async () => (await metricValue(publisher.url, "flowmesh_live_remote_topics")) >= known + sensors.length)
     return socket
   }
 
@@ -91,12 +91,16 @@ describe("live feed across nodes through Redis", () => {
   it("publishes to Redis only sensors a dashboard on another node watches", async () => {
     const socket = await dashboard(b, ["watched-1"])
     const published = () => metricValue(a.url, "flowmesh_live_published_total")
+    // The watched sensor's first reading and its status change reach B before counting starts.
+    await ingest(a, "watched-1", 0, Date.now() - 2000)
+    await socket.next((f) => f.type === "state" && f.sensor === "watched-1")
+    await until("the first watched reading on B", () => valuesOf(socket.frames, "watched-1").length === 1)
     const before = await published()
     for (let i = 0; i < 20; i++) await ingest(a, "unwatched-1", i, Date.now() - 10_000 + i)
-    expect(await published()).toBe(before)
     await ingest(a, "watched-1", 1, Date.now() - 1000)
-    await until("the watched reading on B", () => valuesOf(socket.frames, "watched-1").length === 1)
-    expect(await published()).toBeGreaterThan(before)
+    await until("the watched reading on B", () => valuesOf(socket.frames, "watched-1").length === 2)
+    // One message since: the watched reading. The unwatched sensor's readings, decided before it, published nothing.
+    expect((await published()) - before).toBe(1)
     await closeDashboards(socket)
   })
 
@@ -120,15 +124,17 @@ describe("live feed across nodes through Redis", () => {
     watcher.send({ type: "subscribe", alerts: true })
     await watcher.next((f) => f.type === "subscribed")
     await until("node A to learn the all-alerts interest", async () => (await metricValue(a.url, "flowmesh_live_remote_topics")) >= known + 1)
-    const both = await dashboard(b, ["site-9/tank"])
+    const both = await dashboard(b, ["site-9/tank", "marker-9"])
     both.send({ type: "subscribe", alerts: true })
     await both.next((f) => f.type === "subscribed", 5_000, 1)
     await ingest(a, "site-9/tank", 50, Date.now() - 1_000)
     const [frame] = await watcher.collect((f) => f.type === "alert", 1)
     expect(frame?.notification).toMatchObject({ type: "alert.opened", notifier: "site-9", alert: { sensor: "site-9/tank", rule: "high", status: "open" } })
     await both.next((f) => f.type === "alert")
-    // The dashboard that watches both the sensor and every alert gets the alert once.
-    await new Promise((r) => setTimeout(r, 200))
+    // The dashboard that watches both the sensor and every alert gets the alert once: a second copy
+    // would have come before a reading node A published after it (one Redis connection keeps the order).
+    await ingest(a, "marker-9", 1, Date.now() - 1_000)
+    await until("the marker reading on B", () => valuesOf(both.frames, "marker-9").length === 1)
     expect(both.frames.filter((f) => f.type === "alert")).toHaveLength(1)
     await closeDashboards(watcher, both)
   })

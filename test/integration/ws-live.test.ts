@@ -27,6 +27,16 @@ const waitForValues = async (socket: TestSocket, sensor: string, count: number, 
   return feedsOf(socket.frames, sensor)
 }
 
+/** Resolves with the sensor's values so far once `value` is among them. */
+const waitForValue = async (socket: TestSocket, sensor: string, value: number, timeoutMs = 15_000) => {
+  await socket.next((f) => feedsOf([f], sensor).includes(value), timeoutMs)
+  return feedsOf(socket.frames, sensor)
+}
+
+const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN
+
+const DROPPED = 'flowmesh_live_items_dropped_total{reason="slow_client"}'
+
 const ingest = (node: RunningNode, sensor: string, values: ReadonlyArray<number>, t0: number, ack = "durable") =>
   postJson(`${node.url}/api/v1/readings?ack=${ack}`, { readings: values.map((value, i) => ({ sensor, ts: t0 + i, value })) }).then((r) => {
     expect(r.status).toBe(202)
@@ -94,24 +104,22 @@ describe("WS /ws/live", () => {
     await Promise.all(Array.from({ length: 40 }, (_, i) => ingest(node, "burst-1", [i], t0 + i, "accepted")))
     await waitForValues(socket, "burst-1", 40)
     const elapsed = Date.now() - started
+    // Frames leave at least an interval apart, however the 40 batches were spread over time.
     const frames = socket.frames.filter((f) => f.type === "readings").length
     expect(frames).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 1)
-    expect(frames).toBeLessThan(40)
     await socket.close()
   })
 
   it("stops streaming after unsubscribe", async () => {
-    const { socket } = await subscribe(node, ["unsub-1"])
+    const { socket } = await subscribe(node, ["unsub-1", "unsub-marker"])
     socket.send({ type: "unsubscribe", sensors: ["unsub-1", "never-subscribed"] })
     expect(await socket.next((f) => f.type === "unsubscribed")).toEqual({ type: "unsubscribed", sensors: ["unsub-1"], alerts: false })
     await ingest(node, "unsub-1", [1], Date.now() - 1000)
-    // A sensor still subscribed on another connection proves the feed ran past the point where unsub-1 would have arrived.
-    const { socket: other } = await subscribe(node, ["unsub-2"])
-    await ingest(node, "unsub-2", [1], Date.now() - 1000)
-    await waitForValues(other, "unsub-2", 1)
-    await new Promise((r) => setTimeout(r, 150))
+    // A later reading of a sensor it still watches: frames keep their order, so unsub-1 would have come first.
+    await ingest(node, "unsub-marker", [2], Date.now() - 1000)
+    await waitForValues(socket, "unsub-marker", 1)
     expect(feedsOf(socket.frames, "unsub-1")).toEqual([])
-    await Promise.all([socket.close(), other.close()])
+    await socket.close()
   })
 
   it("refuses subscriptions past LIVE_MAX_SUBSCRIPTIONS and bad entries, naming them", async () => {
@@ -152,19 +160,25 @@ describe("WS /ws/live for dashboards that fall behind", () => {
 
   it("drops the oldest items past the buffer, counts them, and tells the dashboard it lagged", async () => {
     const { socket } = await subscribe(node, ["lag-1"])
-    const before = await counterValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')
+    const before = await counterValue(node.url, DROPPED)
     const t0 = Date.now() - 60_000
     // A first reading leaves at once and opens a 1.5 s interval...
     await ingest(node, "lag-1", [-1], t0 - 1_000)
     await waitForValues(socket, "lag-1", 1)
-    // ...inside which ten batches of 50 arrive: the buffer keeps the newest 100 readings.
+    // ...inside which batches of 50 arrive: past 100 readings the oldest batches go. (A loaded
+    // machine may spread the ten batches over more intervals: what each frame keeps changes, not the rules.)
     for (let b = 0; b < 10; b++) await ingest(node, "lag-1", Array.from({ length: 50 }, (_, i) => b * 50 + i), t0 + b * 50, "accepted")
-    const lagged = await socket.next((f) => f.type === "lagged")
-    expect(lagged.dropped).toBe(400)
-    const values = await waitForValues(socket, "lag-1", 101)
-    expect(values).toEqual([-1, ...Array.from({ length: 100 }, (_, i) => 400 + i)])
+    const values = await waitForValue(socket, "lag-1", 499)
+    const lagged = socket.frames.filter((f) => f.type === "lagged")
+    const dropped = lagged.reduce((sum, f) => sum + Number(f.dropped), 0)
+    expect(lagged.length).toBeGreaterThanOrEqual(1)
+    // Every reading was delivered or counted as dropped, in order, whole batches, the newest 100 delivered.
+    expect(values.length - 1 + dropped).toBe(500)
+    expect(dropped % 50).toBe(0)
+    expect(values).toEqual([...values].sort((x, y) => x - y))
+    expect(values.slice(-100)).toEqual(Array.from({ length: 100 }, (_, i) => 400 + i))
     expect(socket.frames.findIndex((f) => f.type === "lagged")).toBeLessThan(socket.frames.findLastIndex((f) => f.type === "readings"))
-    expect((await metricValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')) - before).toBe(400)
+    expect((await metricValue(node.url, DROPPED)) - before).toBe(dropped)
     await socket.close()
   })
 })
@@ -175,37 +189,54 @@ describe("WS /ws/live with a dashboard that stops reading", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("ws_stall")
-    node = await startNode({ DATABASE_URL: db.url, LIVE_INTERVAL_MS: "50", LIVE_BUFFER_READINGS: "20000", WS_SOCKET_HIGH_WATER_BYTES: "16384" })
+    node = await startNode({ DATABASE_URL: db.url, LIVE_INTERVAL_MS: "50", LIVE_BUFFER_READINGS: "40000", WS_SOCKET_HIGH_WATER_BYTES: "16384" })
   })
   afterAll(async () => {
     await node?.stop()
     await db?.drop()
   })
 
-  it("a dashboard that stops reading costs only its buffer: ingestion and other dashboards carry on", async () => {
-    const { socket: stalled } = await subscribe(node, ["slow/*"])
-    const { socket: healthy } = await subscribe(node, ["slow/*"])
-    stalled.ws.pause()
-    const before = await counterValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')
-    const t0 = Date.now() - 600_000
+  it("a dashboard that stops reading costs only its buffer: ingestion keeps its pace and other dashboards get everything", async () => {
     const sensors = ["slow/a", "slow/b", "slow/c", "slow/d"]
-    const perSensor = 80_000
+    const batch = 2_500
     for (const s of sensors) {
       const put = await fetch(`${node.url}/api/v1/sensors/${encodeURIComponent(s)}`, {
         method: "PUT",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ throttleRate: 1_000_000, throttleBurst: 1_000_000 })
       })
-      expect(put.status).toBeLessThan(300)
+      expect(put.status).toBe(200)
     }
-    for (let start = 0; start < perSensor; start += 5_000) {
-      await Promise.all(
-        sensors.map((s) => ingest(node, s, Array.from({ length: 5_000 }, (_, i) => start + i), t0 + start))
-      )
+    const { socket: healthy } = await subscribe(node, ["slow/*"])
+    const t0 = Date.now() - 600_000
+    let sent = 0
+    /** One durable request per sensor at once; how long the slowest took, in ms. */
+    const round = async () => {
+      const start = sent
+      sent += batch
+      const began = performance.now()
+      await Promise.all(sensors.map((s) => ingest(node, s, Array.from({ length: batch }, (_, i) => start + i), t0 + start)))
+      return performance.now() - began
     }
-    for (const s of sensors) expect(await waitForValues(healthy, s, perSensor, 30_000)).toHaveLength(perSensor)
-    const dropped = (await metricValue(node.url, 'flowmesh_live_items_dropped_total{reason="slow_client"}')) - before
-    expect(dropped).toBeGreaterThan(0)
+    const rounds = async (n: number) => {
+      const took: Array<number> = []
+      for (let i = 0; i < n; i++) took.push(await round())
+      return took
+    }
+    await rounds(2)
+    const alone = await rounds(12)
+
+    const { socket: stalled } = await subscribe(node, ["slow/*"])
+    stalled.ws.pause()
+    // Feed it until the node has stopped writing to its socket and its buffer overflows...
+    const before = await counterValue(node.url, DROPPED)
+    for (let i = 0; i < 200 && (await counterValue(node.url, DROPPED)) === before; i++) await round()
+    expect(await metricValue(node.url, DROPPED)).toBeGreaterThan(before)
+    // ...then ingest at the same pace as before it connected.
+    const beside = await rounds(12)
+    expect(median(beside)).toBeLessThan(3 * median(alone) + 100)
+
+    for (const s of sensors) expect(await waitForValues(healthy, s, sent, 30_000)).toEqual(Array.from({ length: sent }, (_, i) => i))
     stalled.ws.resume()
     const lagged = await stalled.next((f) => f.type === "lagged", 15_000)
     expect(Number(lagged.dropped)).toBeGreaterThan(0)
