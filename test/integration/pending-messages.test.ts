@@ -4,7 +4,8 @@
  * retryAfterMs (WebSocket) naming the setting; what was accepted is stored; the bound frees itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { createTestDatabase, type TestDatabase } from "../support/databases.js"
+import { createTestDatabase, lockTable, type TestDatabase } from "../support/databases.js"
+import { until } from "../support/hook-receiver.js"
 import { metricValue } from "../support/metrics.js"
 import { postJson, type RunningNode, startNode } from "../support/node-harness.js"
 import { openSocket, wsUrl } from "../support/ws-client.js"
@@ -24,22 +25,34 @@ describe("EDGE_MAX_PENDING_MESSAGES", () => {
 
   it("refuses HTTP ingest past the bound with 503 and Retry-After, keeps what it accepted, and frees the bound", async () => {
     const t0 = Date.now() - 60_000
-    const answers = await Promise.all(
-      Array.from({ length: 40 }, (_, i) =>
-        postJson(`${node.url}/api/v1/readings`, {
-          readings: [0, 1, 2].map((k) => ({ sensor: `pm-${i}-${k}`, ts: t0 + i, value: k }))
-        })
-      )
+    const answered: Array<number> = []
+    // The first request's three messages stay unanswered until their commit, held by the lock; every
+    // other request would take three more, past the bound of 4, and is refused at once.
+    const writes = await lockTable(db.url, "readings")
+    const sent = Array.from({ length: 40 }, (_, i) =>
+      postJson(`${node.url}/api/v1/readings`, {
+        readings: [0, 1, 2].map((k) => ({ sensor: `pm-${i}-${k}`, ts: t0 + i, value: k }))
+      }).then((a) => {
+        answered.push(i)
+        return a
+      })
     )
+    try {
+      await until("the refusals", async () => (answered.length >= 39 ? true : undefined))
+      expect(await metricValue(node.url, "flowmesh_edge_pending_messages")).toBe(3)
+    } finally {
+      await writes.release()
+    }
+    const answers = await Promise.all(sent)
     const refused = answers.filter((a) => a.status === 503)
     const accepted = answers.filter((a) => a.status === 202)
-    expect(refused.length).toBeGreaterThan(0)
-    expect(accepted.length).toBeGreaterThan(0)
-    expect(refused.length + accepted.length).toBe(40)
+    expect(refused).toHaveLength(39)
+    expect(accepted).toHaveLength(1)
+    expect(accepted[0]?.body).toMatchObject({ accepted: 3, durable: true })
     expect(refused[0]?.headers.get("retry-after")).toBe("1")
     expect(JSON.stringify(refused[0]?.body)).toContain("EDGE_MAX_PENDING_MESSAGES")
     const stored = await node.sql<{ n: number }>("select count(*)::int as n from readings")
-    expect(stored[0]?.n).toBe(accepted.length * 3)
+    expect(stored[0]?.n).toBe(3)
     expect(await metricValue(node.url, "flowmesh_edge_pending_messages")).toBe(0)
   })
 

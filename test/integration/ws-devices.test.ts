@@ -1,17 +1,23 @@
 /**
  * `WS /ws/devices` against a real node on real PostgreSQL, with real WebSocket clients: acks pair
  * with frames and follow the HTTP rules, bad frames get precise error frames, floods and oversized
- * frames close the connection, a device that stops reading is pushed back on by TCP, dead
- * connections are reaped, and a stopping node answers what it owes before closing 1001.
+ * frames close the connection, a device that stops reading (or one too far ahead of its acks) is
+ * pushed back on by TCP, dead connections are reaped, connections are limited per node and per
+ * address, and a stopping node refuses new ones and answers what it owes before closing 1001.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { createTestDatabase, type TestDatabase } from "../support/databases.js"
-import { metricValue } from "../support/metrics.js"
+import { createTestDatabase, lockTable, type TestDatabase } from "../support/databases.js"
+import { until } from "../support/hook-receiver.js"
+import { awaitMetric, counterValue, metricValue } from "../support/metrics.js"
 import { type RunningNode, startNode } from "../support/node-harness.js"
 import { type Frame, openSocket, wsUrl } from "../support/ws-client.js"
 
 const isAck = (seq: number) => (f: Frame) => f.type === "ack" && f.seq === seq
 const devices = (node: RunningNode, query = "") => openSocket(wsUrl(node.url, `/ws/devices${query}`))
+const FRAMES_IN = 'flowmesh_ws_frames_total{endpoint="devices",direction="in"}'
+/** Resolves once the socket holds `count` frames (without rescanning them on every message). */
+const framesReach = (frames: ReadonlyArray<Frame>, count: number) =>
+  until(`${count} frames`, async () => (frames.length >= count ? true : undefined), 60_000)
 
 describe("WS /ws/devices", () => {
   let db: TestDatabase
@@ -178,26 +184,73 @@ describe("WS /ws/devices flow control and shutdown", () => {
     try {
       const socket = await devices(node)
       socket.ws.pause()
-      const framesIn = () => metricValue(node.url, 'flowmesh_ws_frames_total{endpoint="devices",direction="in"}')
-      const before = await framesIn()
+      const before = await counterValue(node.url, FRAMES_IN)
       // Each tiny frame costs the node an error frame ~7x its size; it must stop reading long before it has read them all.
       const sent = 400_000
       for (let i = 0; i < sent; i++) socket.ws.send("{}")
-      // The node reads until the kernel's buffers hold all the answers it can place, then stops for good.
-      let read = -1
-      for (let i = 0; i < 50; i++) {
-        await new Promise((r) => setTimeout(r, 300))
-        const now = (await framesIn()) - before
-        if (now === read) break
-        read = now
-      }
-      expect(await metricValue(node.url, 'flowmesh_ws_paused_connections{cause="outbound"}')).toBe(1)
-      expect(read).toBeLessThan(sent)
+      // The node reads until the kernel's buffers hold all the answers it can place, then stops.
+      await awaitMetric(node.url, 'flowmesh_ws_paused_connections{cause="outbound"}', (v) => v === 1, 30_000)
+      expect((await metricValue(node.url, FRAMES_IN)) - before).toBeLessThan(sent)
       // Once the device reads again, every frame is answered: nothing was dropped.
       socket.ws.resume()
-      for (let i = 0; i < 600 && socket.frames.length < sent; i++) await new Promise((r) => setTimeout(r, 50))
+      await framesReach(socket.frames, sent)
       expect(socket.frames.length).toBe(sent)
       await socket.close()
+    } finally {
+      await node.stop()
+    }
+  })
+
+  it("stops reading a device past WS_MAX_INFLIGHT_FRAMES unanswered frames, and answers every frame once it can", async () => {
+    const node = await startNode({ DATABASE_URL: db.url, WS_MAX_INFLIGHT_FRAMES: "8" })
+    try {
+      const sensors = Array.from({ length: 10 }, (_, i) => `inflight-${i}`)
+      for (const s of sensors) {
+        const put = await fetch(`${node.url}/api/v1/sensors/${s}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ throttleRate: 1_000_000, throttleBurst: 1_000_000 }) })
+        expect(put.status).toBe(200)
+      }
+      const socket = await devices(node, "?ack=durable")
+      const before = await counterValue(node.url, FRAMES_IN)
+      const sent = 5_000
+      const t0 = Date.now() - 600_000
+      // Durable acks wait for the commit, and the commit waits behind the lock: the frames stay unanswered.
+      const writes = await lockTable(db.url, "readings")
+      try {
+        for (let seq = 0; seq < sent; seq++) socket.send({ type: "readings", seq, readings: [{ sensor: sensors[seq % sensors.length], ts: t0 + seq, value: seq }] })
+        await awaitMetric(node.url, 'flowmesh_ws_paused_connections{cause="inflight"}', (v) => v === 1)
+        expect((await metricValue(node.url, FRAMES_IN)) - before).toBeLessThan(sent)
+        expect(socket.frames).toEqual([])
+      } finally {
+        await writes.release()
+      }
+      await framesReach(socket.frames, sent)
+      expect(new Set(socket.frames.map((f) => f.seq)).size).toBe(sent)
+      expect(socket.frames.filter((f) => !(f.type === "ack" && f.accepted === 1 && f.durable === true))).toEqual([])
+      const rows = await node.sql<{ n: number }>("select count(*)::int4 as n from readings r join sensors s on s.key = r.sensor_key where s.id like 'inflight-%'")
+      expect(rows[0]?.n).toBe(sent)
+      await socket.close()
+    } finally {
+      await node.stop()
+    }
+  })
+
+  it("limits device connections per client address (429 with Retry-After), and frees the slot on close", async () => {
+    const node = await startNode({ DATABASE_URL: db.url, WS_MAX_DEVICE_CONNECTIONS_PER_IP: "2" })
+    try {
+      const a = await devices(node)
+      const b = await devices(node)
+      const refused = await devices(node).then(
+        () => null,
+        (e: { status: number; headers: Record<string, string>; body: string }) => e
+      )
+      expect(refused).toMatchObject({ status: 429, headers: { "retry-after": "1" } })
+      expect(refused?.body).toContain("WS_MAX_DEVICE_CONNECTIONS_PER_IP")
+      await a.close()
+      // Admitted again once the node has seen the close.
+      const c = await until("a free slot", () => devices(node).then((s) => s, () => undefined))
+      c.send({ type: "readings", seq: 1, readings: [{ sensor: "per-ip", value: 1 }] })
+      expect(await c.next(isAck(1))).toMatchObject({ accepted: 1 })
+      await Promise.all([b.close(), c.close()])
     } finally {
       await node.stop()
     }
@@ -244,6 +297,42 @@ describe("WS /ws/devices flow control and shutdown", () => {
       expect(acked).toBeGreaterThan(0)
     } finally {
       await check.stop()
+    }
+  })
+
+  it("refuses device and dashboard upgrades with 503 and Retry-After while it stops, and still answers the frames it had read", async () => {
+    const node = await startNode({ DATABASE_URL: db.url, WS_SHUTDOWN_TIMEOUT_MS: "30000" })
+    const socket = await devices(node, "?ack=durable")
+    const ts = Date.now() - 60_000
+    socket.send({ type: "readings", seq: 0, readings: [{ sensor: "stopping-1", ts, value: 0 }] })
+    await socket.next(isAck(0))
+    const writes = await lockTable(db.url, "readings")
+    let stopping: Promise<void> | null = null
+    try {
+      const read = await metricValue(node.url, FRAMES_IN)
+      socket.send({ type: "readings", seq: 1, readings: [{ sensor: "stopping-1", ts: ts + 1, value: 1 }] })
+      await awaitMetric(node.url, FRAMES_IN, (v) => v > read)
+      // The node stops while it owes that frame its durable ack (the commit waits behind the lock).
+      stopping = node.stop()
+      for (const path of ["/ws/devices", "/ws/live"]) {
+        const refused = await until(`an upgrade to ${path} refused`, () =>
+          openSocket(wsUrl(node.url, path)).then(
+            async (s) => {
+              await s.close()
+              return undefined
+            },
+            (e: { status: number; headers: Record<string, string>; body: string }) => e
+          )
+        )
+        expect(refused).toMatchObject({ status: 503, headers: { "retry-after": "1" } })
+        expect(JSON.parse(refused.body)).toMatchObject({ error: "unavailable", message: expect.stringContaining("shutting down") })
+      }
+      await writes.release()
+      expect(await socket.next(isAck(1))).toMatchObject({ accepted: 1, durable: true })
+      expect((await socket.closed).code).toBe(1001)
+    } finally {
+      await writes.release()
+      await (stopping ?? node.stop())
     }
   })
 })

@@ -42,3 +42,25 @@ export const createTestDatabase = async (label: string): Promise<TestDatabase> =
 
 export const query = <R extends pg.QueryResultRow>(url: string, text: string, params: ReadonlyArray<unknown> = []) =>
   withClient(url, (c) => c.query<R>(text, [...params]).then((r) => r.rows))
+
+/**
+ * Takes a SHARE lock on `table` in a session of its own and holds it until `release`: the node's
+ * statements that write the table (the writer's flush, for `readings`) wait behind it, as behind
+ * a stalled disk, while reads and every other table (the cluster's shard locks) go on. Releasing
+ * twice is harmless.
+ */
+export const lockTable = async (url: string, table: string): Promise<{ readonly release: () => Promise<void> }> => {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 })
+  await client.connect()
+  await client.query("begin")
+  await client.query(`lock table ${table} in share mode`)
+  let held = true
+  return {
+    release: async () => {
+      if (!held) return
+      held = false
+      await client.query("rollback")
+      await client.end()
+    }
+  }
+}
