@@ -1,10 +1,40 @@
 /**
- * Overload and database outage answer 503 with Retry-After, never a hang and never a silent drop;
- * readings queued during an outage are written once PostgreSQL is back.
+ * Overload and database outage answer 503 with Retry-After, never a hang, a 500 or a silent drop:
+ * a full writer (one big request, or many concurrent ones), a full sensor mailbox, PostgreSQL
+ * unreachable. What a 202 acknowledged as durable is stored; readings queued during an outage are
+ * written once PostgreSQL is back; what a 503 refused is taken when resent.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { createTestDatabase, query, type TestDatabase } from "../support/databases.js"
-import { postJson, type RunningNode, startNode } from "../support/node-harness.js"
+import { createTestDatabase, lockTable, query, type TestDatabase } from "../support/databases.js"
+import { until } from "../support/hook-receiver.js"
+import { getJson, postJson, type RunningNode, startNode } from "../support/node-harness.js"
+
+type Answer = Awaited<ReturnType<typeof postJson>>
+
+interface IngestBody {
+  readonly accepted: number
+  readonly durable: boolean
+  readonly rejected: ReadonlyArray<{ readonly index: number; readonly reason: string }>
+}
+
+const ingestBody = (a: Answer): IngestBody => a.body as IngestBody
+
+/** Every stored reading of the sensors whose id starts with `prefix`, as `sensor@ts`. */
+const storedReadings = async (node: RunningNode, prefix: string) =>
+  new Set(
+    (
+      await node.sql<{ id: string; ts: string }>(
+        "select s.id, (extract(epoch from r.ts) * 1000)::int8::text as ts from readings r join sensors s on s.key = r.sensor_key where starts_with(s.id, $1)",
+        [prefix]
+      )
+    ).map((r) => `${r.id}@${r.ts}`)
+  )
+
+const expectRefusal = (a: Answer, message: RegExp) => {
+  expect(a.status, a.text).toBe(503)
+  expect(a.headers.get("retry-after"), a.text).toBe("1")
+  expect(a.body).toMatchObject({ error: "unavailable", message: expect.stringMatching(message) })
+}
 
 describe("overload and outage", () => {
   let node: RunningNode
@@ -27,12 +57,46 @@ describe("overload and outage", () => {
   it("answers 503 with Retry-After when the writer has no room, and keeps nothing of that batch", async () => {
     const t0 = Date.now() - 60_000
     const answer = await ingest("big", 150, t0)
-    expect(answer.status).toBe(503)
-    expect(answer.headers.get("retry-after")).toBe("1")
-    expect(answer.body).toMatchObject({ error: "unavailable" })
+    expectRefusal(answer, /writer/)
     const retry = await ingest("big", 80, t0)
     expect(retry.status).toBe(202)
     expect(retry.body).toMatchObject({ accepted: 80, rejected: [] })
+  })
+
+  it("answers 503 with Retry-After (never a 500) when concurrent requests fill the writer; every durable 202 is stored, and the refused ones are taken when resent", async () => {
+    const t0 = Date.now() - 120_000
+    const sensors = Array.from({ length: 100 }, (_, i) => [`fill-${i}-a`, `fill-${i}-b`] as const)
+    // The sensors are resident first, so that the requests below reach the writer together.
+    for (let i = 0; i < sensors.length; i += 20) {
+      const first = sensors.slice(i, i + 20).flat().map((sensor) => ({ sensor, ts: t0 - 1_000, value: 0 }))
+      expect(await postJson(`${node.url}/api/v1/readings`, { readings: first })).toMatchObject({ status: 202, body: { accepted: 40 } })
+    }
+    // 100 requests of 2 sensors × 30 readings at once, against a writer that holds 100 rows.
+    const requests = sensors.map((pair) => ({
+      readings: pair.flatMap((sensor) => Array.from({ length: 30 }, (_, k) => ({ sensor, ts: t0 + k, value: k })))
+    }))
+    const keysOf = (body: (typeof requests)[number]) => body.readings.map((r) => `${r.sensor}@${r.ts}`)
+    const answers = await Promise.all(requests.map((body) => postJson(`${node.url}/api/v1/readings`, body)))
+    expect(answers.filter((a) => a.status !== 202 && a.status !== 503).map((a) => `${a.status} ${a.text}`)).toEqual([])
+    const refused = requests.filter((_, i) => answers[i]?.status === 503)
+    expect(refused.length).toBeGreaterThan(0)
+    for (const a of answers) if (a.status === 503) expectRefusal(a, /./)
+    const stored = await storedReadings(node, "fill-")
+    for (const [i, a] of answers.entries()) {
+      if (a.status !== 202) continue
+      expect(ingestBody(a)).toMatchObject({ accepted: 60, durable: true, rejected: [] })
+      expect(keysOf(requests[i]!).filter((k) => !stored.has(k))).toEqual([])
+    }
+    // Resent after Retry-After, one at a time: what an earlier attempt kept comes back as duplicate.
+    await new Promise((r) => setTimeout(r, 1_000))
+    for (const body of refused) {
+      const again = await postJson(`${node.url}/api/v1/readings`, body)
+      expect(again.status, again.text).toBe(202)
+      const { accepted, rejected } = ingestBody(again)
+      expect(rejected.filter((r) => r.reason !== "duplicate")).toEqual([])
+      expect(accepted + rejected.length).toBe(60)
+    }
+    expect((await storedReadings(node, "fill-")).size).toBe(200 + 100 * 60)
   })
 
   it("answers 503 while PostgreSQL is unreachable, then writes the queued readings when it is back", async () => {
@@ -43,24 +107,70 @@ describe("overload and outage", () => {
     try {
       const started = Date.now()
       const answer = await ingest("outage", 10, t0)
-      expect(answer.status).toBe(503)
-      expect(answer.headers.get("retry-after")).toBe("1")
-      expect((answer.body as { message: string }).message).toMatch(/not committed within 1000 ms/)
+      expectRefusal(answer, /not committed within 1000 ms/)
       expect(Date.now() - started).toBeLessThan(5_000)
     } finally {
       await query(db.admin, `alter database ${db.name} allow_connections true`)
     }
-    const deadline = Date.now() + 20_000
-    let rows = 0
-    while (Date.now() < deadline) {
-      const r = await query<{ n: string }>(db.url, "select count(*) as n from readings r join sensors s on s.key = r.sensor_key where s.id = 'outage'")
-      rows = Number(r[0]?.n)
-      if (rows === 11) break
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    expect(rows).toBe(11)
+    await until(
+      "the queued readings written",
+      async () => {
+        const r = await query<{ n: string }>(db.url, "select count(*) as n from readings r join sensors s on s.key = r.sensor_key where s.id = 'outage'")
+        return Number(r[0]?.n) === 11 ? true : undefined
+      },
+      20_000
+    )
     const after = await ingest("outage", 5, t0 + 100)
     expect(after.status).toBe(202)
     expect(after.body).toMatchObject({ accepted: 5, durable: true })
+  })
+})
+
+describe("a sensor's mailbox full", () => {
+  let node: RunningNode
+  let db: TestDatabase
+
+  beforeAll(async () => {
+    db = await createTestDatabase("mailbox")
+    node = await startNode({ DATABASE_URL: db.url, ENTITY_MAILBOX_CAPACITY: "16" })
+  })
+  afterAll(async () => {
+    await node?.stop()
+    await db?.drop()
+  })
+
+  it("answers 503 with Retry-After past ENTITY_MAILBOX_CAPACITY requests waiting at one sensor, keeps nothing of them, and takes them when resent", async () => {
+    const sensor = "mailbox-1"
+    // Concurrent requests reach the sensor in any order: let each be taken whatever came before.
+    const put = await fetch(`${node.url}/api/v1/sensors/${sensor}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ allowedSkewMs: 3_600_000 }) })
+    expect(put.status).toBe(200)
+    const t0 = Date.now() - 60_000
+    const send = (i: number) => postJson(`${node.url}/api/v1/readings`, { readings: [{ sensor, ts: t0 + i, value: i }] })
+    const answered: Array<number> = []
+    // Each durable request stays at the sensor until its commit, which waits behind the lock.
+    const writes = await lockTable(db.url, "readings")
+    const sent = Array.from({ length: 24 }, (_, i) =>
+      send(i).then((a) => {
+        answered.push(i)
+        return a
+      })
+    )
+    try {
+      await until("the requests past the mailbox answered", async () => (answered.length >= 8 ? true : undefined))
+    } finally {
+      await writes.release()
+    }
+    const answers = await Promise.all(sent)
+    const refused = answers.flatMap((a, i) => (a.status === 503 ? [i] : []))
+    expect(answers.filter((a) => a.status !== 202 && a.status !== 503).map((a) => `${a.status} ${a.text}`)).toEqual([])
+    expect(refused).toHaveLength(24 - 16)
+    // The refusals came at once, while the sixteen others were still waiting.
+    expect([...answered.slice(0, 8)].sort((a, b) => a - b)).toEqual(refused)
+    for (const i of refused) expectRefusal(answers[i]!, /mailbox is full/)
+    const history = async () =>
+      ((await getJson(`${node.url}/api/v1/sensors/${sensor}/readings`)).body as { readings: Array<{ value: number }> }).readings.map((r) => r.value).sort((a, b) => a - b)
+    expect(await history()).toEqual(Array.from({ length: 24 }, (_, i) => i).filter((i) => !refused.includes(i)))
+    for (const i of refused) expect(await send(i)).toMatchObject({ status: 202, body: { accepted: 1, durable: true } })
+    expect(await history()).toEqual(Array.from({ length: 24 }, (_, i) => i))
   })
 })
