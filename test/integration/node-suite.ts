@@ -108,6 +108,29 @@ export const nodeSuite = (flavour: Flavour) =>
       })
     })
 
+    it("takes nothing of a request it answers 422: its valid readings are not stored, its sensors not created", async () => {
+      const [a, b] = [id("all-or-nothing-a"), id("all-or-nothing-b")]
+      const t = Date.now() - 20_000
+      const readings = [
+        { sensor: a, ts: t, value: 1 },
+        { sensor: b, ts: t, value: 2 },
+        { sensor: a, ts: t + 1, value: "x" }
+      ]
+      const refused = await ingest({ readings })
+      expect(refused.status).toBe(422)
+      expect(refused.body).toMatchObject({ error: "validation_failed", message: expect.stringMatching(/^readings\[2\]\.value: /) })
+      for (const s of [a, b]) expect((await getJson(`${node.url}/api/v1/sensors/${encodeURIComponent(s)}`)).status).toBe(404)
+      const rows = await node.sql<{ n: string }>(
+        "select count(*) as n from readings r join sensors s on s.key = r.sensor_key where s.id = any($1)",
+        [[a, b]]
+      )
+      expect(Number(rows[0]?.n)).toBe(0)
+      // Sent again without the bad reading, they are new to their sensors (not duplicates).
+      const again = await ingest({ readings: readings.slice(0, 2) })
+      expect(again.status).toBe(202)
+      expect(again.body).toMatchObject({ accepted: 2, rejected: [] })
+    })
+
     it("decides concurrent first requests for a new sensor against one state", async () => {
       const s = id("first-contact")
       const t = Date.now() - 5_000
