@@ -2,7 +2,8 @@
  * Hands committed alert events to their notifiers. The writer calls it after each flush that
  * carried alert events (they are in `alert_outbox` by then); it sends one message per notifier,
  * without waiting. A message that does not arrive (the node is stopping, the notifier's node just
- * died) costs nothing: the rows stay in the outbox and the sweeper hands them on again.
+ * died) costs nothing: the rows stay in the outbox and the sweeper hands them on again. The sweeper
+ * also uses it to remind notifiers of notifications whose fan-out was cut short.
  */
 import { Effect, Runtime, Schema } from "effect"
 import { Writer } from "../storage/writer.js"
@@ -52,10 +53,21 @@ export class AlertRelay extends Effect.Service<AlertRelay>()("flowmesh/AlertRela
         { concurrency: "unbounded" }
       ).pipe(Effect.map((misses) => misses.reduce((a, b) => a + b, 0)))
 
+    /** Reminds each notifier of notifications it committed and has not delivered to every channel; it answers at once. */
+    const resumeFanOut = (names: ReadonlyArray<string>) =>
+      Effect.forEach(
+        names,
+        (notifier) =>
+          notifiers(notifier)
+            .DeliverPendingNotifications()
+            .pipe(Effect.catchAllCause((cause) => logWarning("notifier not reached; the next sweep reminds it again", { notifier, cause: String(cause) }))),
+        { concurrency: "unbounded", discard: true }
+      )
+
     writer.onAlertsCommitted((alerts) => {
       Runtime.runFork(runtime)(send(alerts.map((a) => ({ id: a.id, notifier: a.notifier, event: a.event }))))
     })
 
-    return { send } as const
+    return { send, resumeFanOut } as const
   })
 }) {}

@@ -1,8 +1,10 @@
 /**
  * The cluster's one alert sweeper (a `Singleton`: exactly one node runs it, another takes over when
  * that node goes). Every `ALERT_SWEEP_MS` it raises and clears offline alerts from
- * `sensor_state.last_seen`, and hands on outbox events older than `ALERT_OUTBOX_REDELIVER_MS`
- * (their node died between commit and hand-over, or the notifier was unreachable). Hourly it
+ * `sensor_state.last_seen`; hands on outbox events older than
+ * `ALERT_OUTBOX_REDELIVER_MS` (their node died between commit and hand-over, or the notifier was
+ * unreachable); and reminds the notifiers that owe a channel a notification older than that
+ * (their fan-out was cut short: whichever node runs the notifier now delivers it). Hourly it
  * deletes alert history past ALERT_RETENTION_DAYS.
  */
 import { Singleton } from "@effect/cluster"
@@ -60,6 +62,8 @@ const sweep = Effect.gen(function* () {
     alertOutboxRedelivered.inc(stale.length)
     yield* relay.send(stale)
   }
+  const owing = yield* repo.owingNotifiers(alerts.outboxRedeliverMs, BATCH)
+  if (owing.length > 0) yield* relay.resumeFanOut(owing)
   const now = Date.now()
   const events = [
     ...(yield* offline.silent(lagSeconds, BATCH)).map((s) => wentOffline(s, now)),

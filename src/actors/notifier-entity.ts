@@ -2,25 +2,24 @@
  * The Notifier actor: one per site (see notifier-protocol.ts). It applies the alert events of its
  * sensors exactly once (claiming their outbox rows in the same transaction), keeps the lifecycle in
  * PostgreSQL (`open → acknowledged → resolved`, one unresolved alert per sensor and rule, cooldown
- * before a rule re-raises) and fans every transition out: dashboards always, the Redis stream and
- * webhooks within the storm limit, the rest folded into one summary per minute.
+ * before a rule re-raises) and fans every transition out through rows written in that same
+ * transaction (notifier-fanout.ts): dashboards always, the Redis stream and webhooks within the
+ * storm limit, the rest folded into one summary per minute. Its transactions hold a lock on the
+ * notifier, so a run that starts while an earlier run's commit is still in flight waits for it.
  */
 import { Entity } from "@effect/cluster"
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Layer } from "effect"
-import { AlertStream } from "../alerts/alert-stream.js"
 import { type Notification, type NotificationType, outwardAlert } from "../alerts/notification.js"
-import { WebhookDispatcher } from "../alerts/webhooks/dispatcher.js"
 import { AppConfig } from "../config.js"
 import { externalId, tenantOf } from "../domain/tenancy.js"
-import { LiveFeed } from "../live/live-feed.js"
 import { AlertRepo, type Transition } from "../storage/alert-repo.js"
-import { WebhookRepo } from "../storage/webhook-repo.js"
 import { logWarning } from "../telemetry/log.js"
 import { alertLatency, alertNotifications, alertsOpen, alertTransitions } from "../telemetry/metrics.js"
 import { type AlertEntry, afterAction, decideAlert, isForgettable } from "./core/alert-lifecycle.js"
 import { admit, closeWindow, createStormWindow, summaryMessage } from "./core/storm.js"
+import { makeNotifierFanOut } from "./notifier-fanout.js"
 import { AlertAlreadyResolved, AlertNotFound, Notifier, NotifierUnavailable, type OutboxEntry } from "./notifier-protocol.js"
 
 const keyOf = (sensor: string, rule: string): string => `${sensor}\u0000${rule}`
@@ -32,13 +31,12 @@ const behaviour = Effect.gen(function* () {
   const site = externalId(notifier)
   const sql = yield* SqlClient.SqlClient
   const repo = yield* AlertRepo
-  const webhooks = yield* WebhookRepo
-  const dispatcher = yield* WebhookDispatcher
-  const stream = yield* AlertStream
-  const live = yield* LiveFeed
-  const { alerts: settings, webhooks: hooks } = yield* AppConfig
+  const { alerts: settings } = yield* AppConfig
   const scope = yield* Effect.scope
   const lock = yield* Effect.makeSemaphore(1)
+  const fanOut = yield* makeNotifierFanOut(notifier)
+  // What an earlier run of this notifier committed and did not deliver goes out first.
+  fanOut.resume()
 
   let entries: Map<string, AlertEntry> | null = null
   let openCount = 0
@@ -58,7 +56,7 @@ const behaviour = Effect.gen(function* () {
     )
   }
 
-  const ensureLoaded = Effect.suspend(() => {
+  const ensureLoaded: Effect.Effect<Map<string, AlertEntry>, SqlError> = Effect.suspend(() => {
     if (entries !== null) return Effect.succeed(entries)
     return repo.loadEntries(notifier).pipe(
       Effect.map((rows) => {
@@ -78,6 +76,23 @@ const behaviour = Effect.gen(function* () {
     )
   })
 
+  /**
+   * One transaction of this notifier, under its lock, and what follows its commit on this node
+   * (counting, local state, waking the fan-out): an interruption (the shard moving away) lands
+   * before the commit or after all of that, never in between.
+   */
+  const commit = <A, E>(body: Effect.Effect<A, E>, committed: (a: A) => void): Effect.Effect<A, E | SqlError> =>
+    Effect.uninterruptibleMask((restore) =>
+      sql.withTransaction(restore(Effect.zipRight(repo.lockNotifier(notifier), body))).pipe(
+        Effect.tap((a) =>
+          Effect.sync(() => {
+            committed(a)
+            fanOut.committed()
+          })
+        )
+      )
+    )
+
   const notificationOf = (type: NotificationType, t: Transition): Notification => ({
     id: t.eventId,
     type,
@@ -89,27 +104,23 @@ const behaviour = Effect.gen(function* () {
     summary: null
   })
 
-  /** What the storm limit lets through to the paging channels (the rest is counted for the summary). */
-  const pagingOf = (notes: ReadonlyArray<Notification>): Array<Notification> => {
+  /** Records the notifications for their channels: every one to dashboards, those the storm limit admits to the paging channels. */
+  const record = (notes: ReadonlyArray<Notification>) => {
     const now = Date.now()
-    const out: Array<Notification> = []
+    const paging = new Set<Notification>()
     for (const n of notes) {
-      if (admit(storm, settings.stormPerMinute, settings.stormWindowMs, now)) out.push(n)
+      if (admit(storm, settings.stormPerMinute, settings.stormWindowMs, now)) paging.add(n)
       else alertNotifications("webhook", "storm_suppressed").inc()
     }
-    return out
+    return fanOut.record(notes, paging)
   }
 
-  /** After a commit: every notification to dashboards, the admitted ones to the stream and webhooks; the window's summary scheduled once. */
-  const fanOut = (notes: ReadonlyArray<Notification>, paging: ReadonlyArray<Notification>, deliveries: Parameters<typeof dispatcher.enqueue>[0]) =>
-    Effect.suspend(() => {
-      for (const n of notes) live.publishAlert(n)
-      alertNotifications("live", "sent").inc(notes.length)
-      dispatcher.enqueue(deliveries)
-      if (storm.suppressed === 0 || summaryDue) return stream.add(paging)
-      summaryDue = true
-      return Effect.zipRight(stream.add(paging), Effect.forkIn(summaryAfter(storm.startedAt + settings.stormWindowMs - Date.now()), scope))
-    })
+  /** Once per window with suppressed notifications: its summary when the window ends. */
+  const scheduleSummary = Effect.suspend(() => {
+    if (storm.suppressed === 0 || summaryDue) return Effect.void
+    summaryDue = true
+    return Effect.asVoid(Effect.forkIn(summaryAfter(storm.startedAt + settings.stormWindowMs - Date.now()), scope))
+  })
 
   const summaryAfter = (delayMs: number): Effect.Effect<void> =>
     Effect.sleep(Duration.millis(Math.max(0, delayMs))).pipe(
@@ -120,25 +131,15 @@ const behaviour = Effect.gen(function* () {
             const now = Date.now()
             const { suppressed, from } = closeWindow(storm, now)
             if (suppressed === 0) return
-            const message = summaryMessage(suppressed, site)
-            const [note, deliveries] = yield* sql.withTransaction(
+            const summary = { suppressed, from, to: now, message: summaryMessage(suppressed, site) }
+            yield* commit(
               Effect.gen(function* () {
-                const ev = yield* repo.summaryEvent(notifier, { suppressed, from, to: now, message })
-                const n: Notification = {
-                  id: ev.id,
-                  type: "alert.summary",
-                  at: ev.at,
-                  tenant,
-                  notifier: site,
-                  severity: "warning",
-                  alert: null,
-                  summary: { suppressed, from, to: now, message }
-                }
-                return [n, yield* webhooks.insertDeliveries([n], hooks.leaseMs)] as const
-              })
+                const ev = yield* repo.summaryEvent(notifier, summary)
+                const note: Notification = { id: ev.id, type: "alert.summary", at: ev.at, tenant, notifier: site, severity: "warning", alert: null, summary }
+                yield* fanOut.record([note], new Set([note]))
+              }),
+              () => alertNotifications("webhook", "summary").inc()
             )
-            alertNotifications("webhook", "summary").inc()
-            yield* fanOut([note], [note], deliveries)
           })
         )
       ),
@@ -148,14 +149,16 @@ const behaviour = Effect.gen(function* () {
   const apply = (batch: ReadonlyArray<OutboxEntry>) =>
     lock.withPermits(1)(
       Effect.gen(function* () {
-        const state = yield* ensureLoaded
         const sorted = [...batch].sort((a, b) => a.seq - b.seq)
         const now = Date.now()
-        const done = yield* sql.withTransaction(
+        yield* commit(
           Effect.gen(function* () {
+            const state = yield* ensureLoaded
             const claimed = yield* repo.claimOutbox(sorted.map((e) => e.seq))
             const working = new Map<string, AlertEntry>()
             const notes: Array<Notification> = []
+            const latencies: Array<number> = []
+            const suppressed: Array<{ readonly kind: string; readonly severity: string }> = []
             for (const { seq, event } of sorted) {
               if (!claimed.has(seq)) continue
               const key = keyOf(event.sensor, event.rule)
@@ -169,7 +172,7 @@ const behaviour = Effect.gen(function* () {
                   openedId = t.alert.id
                   notes.push(notificationOf("alert.opened", t))
                   // Offline alerts have no reading to measure from: the sweep decides them.
-                  if (event.kind !== "offline") alertLatency.observe(Math.max(0, Date.now() - event.receivedAt) / 1000)
+                  if (event.kind !== "offline") latencies.push(Math.max(0, Date.now() - event.receivedAt) / 1000)
                 }
               } else if (action._tag === "Update") {
                 yield* repo.update(action.alertId, event.count, event.value, event.at, seq)
@@ -177,43 +180,57 @@ const behaviour = Effect.gen(function* () {
                 const t = yield* repo.resolve(action.alertId, "auto", seq)
                 if (t !== null) notes.push(notificationOf("alert.resolved", t))
               } else if (action._tag === "Suppress") {
-                alertTransitions(event.kind, event.severity, "suppressed").inc()
+                suppressed.push(event)
               }
               working.set(key, afterAction(entry, action, seq, now, cooldownMs, openedId))
             }
-            const paging = pagingOf(notes)
-            const deliveries = paging.length === 0 ? [] : yield* webhooks.insertDeliveries(paging, hooks.leaseMs)
-            return { working, notes, paging, deliveries }
-          })
+            yield* record(notes)
+            return { state, working, notes, latencies, suppressed }
+          }),
+          ({ state, working, notes, latencies, suppressed }) => {
+            for (const [key, entry] of working) {
+              if (isForgettable(entry, now)) state.delete(key)
+              else state.set(key, entry)
+            }
+            let open = 0
+            for (const entry of state.values()) if (entry.openId !== null) open++
+            setOpen(open)
+            for (const n of notes) if (n.alert !== null) alertTransitions(n.alert.kind, n.alert.severity, n.type === "alert.opened" ? "opened" : "resolved").inc()
+            for (const s of suppressed) alertTransitions(s.kind, s.severity, "suppressed").inc()
+            for (const seconds of latencies) alertLatency.observe(seconds)
+          }
         )
-        for (const [key, entry] of done.working) {
-          if (isForgettable(entry, now)) state.delete(key)
-          else state.set(key, entry)
-        }
-        let open = 0
-        for (const entry of state.values()) if (entry.openId !== null) open++
-        setOpen(open)
-        for (const n of done.notes) if (n.alert !== null) alertTransitions(n.alert.kind, n.alert.severity, n.type === "alert.opened" ? "opened" : "resolved").inc()
-        yield* fanOut(done.notes, done.paging, done.deliveries)
+        yield* scheduleSummary
       })
-    ).pipe(Effect.catchTags({ SqlError: unavailable, DatabaseUnavailable: unavailable }))
+    ).pipe(Effect.catchTag("SqlError", unavailable))
 
   /** A manual transition (ack or resolve) and its fan-out; null when the alert was not in a state to take it. */
-  const manual = (type: "alert.acknowledged" | "alert.resolved", change: Effect.Effect<Transition | null, SqlError>) =>
+  const manual = (type: "alert.acknowledged" | "alert.resolved", change: Effect.Effect<Transition | null, SqlError>, committed: (t: Transition) => void) =>
     Effect.gen(function* () {
-      const [t, paging, deliveries] = yield* sql.withTransaction(
+      const t = yield* commit(
         Effect.gen(function* () {
           const t = yield* change
-          if (t === null) return [null, [], []] as const
-          const paging = pagingOf([notificationOf(type, t)])
-          return [t, paging, paging.length === 0 ? [] : yield* webhooks.insertDeliveries(paging, hooks.leaseMs)] as const
-        })
+          if (t !== null) yield* record([notificationOf(type, t)])
+          return t
+        }),
+        (t) => {
+          if (t === null) return
+          alertTransitions(t.alert.kind, t.alert.severity, type === "alert.acknowledged" ? "acknowledged" : "resolved").inc()
+          committed(t)
+        }
       )
-      if (t === null) return null
-      alertTransitions(t.alert.kind, t.alert.severity, type === "alert.acknowledged" ? "acknowledged" : "resolved").inc()
-      yield* fanOut([notificationOf(type, t)], paging, deliveries)
+      yield* scheduleSummary
       return t
-    }).pipe(Effect.catchTags({ SqlError: unavailable, DatabaseUnavailable: unavailable }))
+    }).pipe(Effect.catchTag("SqlError", unavailable))
+
+  /** A manual resolve: the alert's (sensor, rule) is in its cooldown from now, as after an automatic one. */
+  const resolvedByHand = (t: Transition) => {
+    if (entries === null) return
+    const key = keyOf(t.alert.sensor, t.alert.rule)
+    const entry = entries.get(key)
+    entries.set(key, { openId: null, resolvedAt: Date.now(), cooldownMs: entry?.cooldownMs ?? settings.cooldownMs, lastSeq: entry?.lastSeq ?? 0 })
+    setOpen(Math.max(0, openCount - 1))
+  }
 
   const existing = (id: number) =>
     repo.find(id, tenant).pipe(
@@ -226,7 +243,7 @@ const behaviour = Effect.gen(function* () {
     AcknowledgeAlert: ({ payload }) =>
       lock.withPermits(1)(
         Effect.gen(function* () {
-          const t = yield* manual("alert.acknowledged", repo.acknowledge(payload.id, payload.by))
+          const t = yield* manual("alert.acknowledged", repo.acknowledge(payload.id, payload.by), () => {})
           if (t !== null) return t.alert
           const a = yield* existing(payload.id)
           return a.status === "resolved" ? yield* Effect.fail(new AlertAlreadyResolved({ id: payload.id })) : a
@@ -235,16 +252,11 @@ const behaviour = Effect.gen(function* () {
     ResolveAlert: ({ payload }) =>
       lock.withPermits(1)(
         Effect.gen(function* () {
-          const state = yield* ensureLoaded.pipe(Effect.mapError((e) => new NotifierUnavailable({ message: e.message })))
-          const t = yield* manual("alert.resolved", repo.resolve(payload.id, payload.by, null))
-          if (t === null) return yield* existing(payload.id)
-          const key = keyOf(t.alert.sensor, t.alert.rule)
-          const entry = state.get(key)
-          state.set(key, { openId: null, resolvedAt: Date.now(), cooldownMs: entry?.cooldownMs ?? settings.cooldownMs, lastSeq: entry?.lastSeq ?? 0 })
-          setOpen(Math.max(0, openCount - 1))
-          return t.alert
+          const t = yield* manual("alert.resolved", Effect.zipRight(ensureLoaded, repo.resolve(payload.id, payload.by, null)), resolvedByHand)
+          return t === null ? yield* existing(payload.id) : t.alert
         })
-      )
+      ),
+    DeliverPendingNotifications: () => Effect.sync(fanOut.resume)
   })
 })
 

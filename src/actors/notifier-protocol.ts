@@ -3,14 +3,14 @@
  * before its first `/` (`site-7/pump-3` → `site-7`), `_` for ids without one, inside the sensor's
  * tenant (`acme~site-7/pump-3` → `acme~site-7`, `acme~pump` → `acme~_`). Sensor actors (through the
  * outbox and the node's relay) tell it what their rules decided; the API asks it to acknowledge
- * and resolve, so that every change of an alert goes through the one actor that owns it.
+ * and resolve, so that every change of an alert goes through the one actor that owns it; the
+ * sweeper reminds it of notifications it has not delivered to every channel yet.
  */
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
+import { AlertView, Severity } from "../alerts/notification.js"
 import { externalId, internalId, tenantOf } from "../domain/tenancy.js"
-
-const Severity = Schema.Literal("info", "warning", "critical")
 
 /** What a sensor's rule decided, as written to `alert_outbox.event`. */
 export const SensorAlertEvent = Schema.Struct({
@@ -40,24 +40,8 @@ export const notifierOf = (sensor: string): string => {
   return internalId(tenantOf(sensor), slash > 0 ? id.slice(0, slash) : "_")
 }
 
-export const AlertJson = Schema.Struct({
-  id: Schema.Number,
-  notifier: Schema.String,
-  sensor: Schema.String,
-  rule: Schema.String,
-  kind: Schema.String,
-  severity: Severity,
-  status: Schema.Literal("open", "acknowledged", "resolved"),
-  message: Schema.String,
-  value: Schema.NullOr(Schema.Number),
-  count: Schema.Number,
-  openedAt: Schema.Number,
-  lastSeen: Schema.Number,
-  acknowledgedAt: Schema.NullOr(Schema.Number),
-  acknowledgedBy: Schema.NullOr(Schema.String),
-  resolvedAt: Schema.NullOr(Schema.Number),
-  resolvedBy: Schema.NullOr(Schema.String)
-}).annotations({ identifier: "Alert" })
+/** An alert as the API answers it (the notification's `alert`). */
+export const AlertJson = AlertView.annotations({ identifier: "Alert" })
 
 export class AlertNotFound extends Schema.TaggedError<AlertNotFound>()("AlertNotFound", { id: Schema.Number }) {}
 export class AlertAlreadyResolved extends Schema.TaggedError<AlertAlreadyResolved>()("AlertAlreadyResolved", {
@@ -85,4 +69,10 @@ export const ResolveAlert = Rpc.make("ResolveAlert", {
   error: Schema.Union(AlertNotFound, NotifierUnavailable)
 })
 
-export const Notifier = Entity.make("Notifier", [ApplyAlertEvents, AcknowledgeAlert, ResolveAlert])
+/**
+ * Delivers what the notifier still owes its channels (notifications committed whose fan-out was cut
+ * short); the sweeper sends it to notifiers with old fan-out rows. It answers at once.
+ */
+export const DeliverPendingNotifications = Rpc.make("DeliverPendingNotifications")
+
+export const Notifier = Entity.make("Notifier", [ApplyAlertEvents, AcknowledgeAlert, ResolveAlert, DeliverPendingNotifications])

@@ -6,59 +6,67 @@
  * `/ws/live` alert frame are this object. Ids in it (sensor, notifier) are the tenant's own, and
  * `tenant` says whose it is (a receiver shared by tenants tells them apart by it).
  */
+import { Schema } from "effect"
 import { externalId, TENANT_SEPARATOR } from "../domain/tenancy.js"
 
-export type Severity = "info" | "warning" | "critical"
-export const SEVERITIES: ReadonlyArray<Severity> = ["info", "warning", "critical"]
+export const SEVERITIES = ["info", "warning", "critical"] as const
+export const Severity = Schema.Literal(...SEVERITIES)
+export type Severity = typeof Severity.Type
 export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s)
 
-export type AlertStatus = "open" | "acknowledged" | "resolved"
+export const AlertStatus = Schema.Literal("open", "acknowledged", "resolved")
+export type AlertStatus = typeof AlertStatus.Type
 
-export interface AlertView {
-  readonly id: number
-  readonly notifier: string
-  readonly sensor: string
-  readonly rule: string
-  readonly kind: string
-  readonly severity: Severity
-  readonly status: AlertStatus
-  readonly message: string
-  readonly value: number | null
+export const AlertView = Schema.Struct({
+  id: Schema.Number,
+  notifier: Schema.String,
+  sensor: Schema.String,
+  rule: Schema.String,
+  kind: Schema.String,
+  severity: Severity,
+  status: AlertStatus,
+  message: Schema.String,
+  value: Schema.NullOr(Schema.Number),
   /** Readings that breached the rule while the alert was unresolved. */
-  readonly count: number
-  readonly openedAt: number
-  readonly lastSeen: number
-  readonly acknowledgedAt: number | null
-  readonly acknowledgedBy: string | null
-  readonly resolvedAt: number | null
+  count: Schema.Number,
+  openedAt: Schema.Number,
+  lastSeen: Schema.Number,
+  acknowledgedAt: Schema.NullOr(Schema.Number),
+  acknowledgedBy: Schema.NullOr(Schema.String),
+  resolvedAt: Schema.NullOr(Schema.Number),
   /** `"auto"` when the condition cleared (or the sweeper saw the sensor back), else who resolved it. */
-  readonly resolvedBy: string | null
-}
+  resolvedBy: Schema.NullOr(Schema.String)
+})
+export type AlertView = typeof AlertView.Type
 
-export type NotificationType = "alert.opened" | "alert.acknowledged" | "alert.resolved" | "alert.summary"
+export const NotificationType = Schema.Literal("alert.opened", "alert.acknowledged", "alert.resolved", "alert.summary")
+export type NotificationType = typeof NotificationType.Type
 
-export interface StormSummary {
+export const StormSummary = Schema.Struct({
   /** Notifications this channel did not send in the window, folded into this one. */
-  readonly suppressed: number
-  readonly from: number
-  readonly to: number
-  readonly message: string
-}
+  suppressed: Schema.Number,
+  from: Schema.Number,
+  to: Schema.Number,
+  message: Schema.String
+})
+export type StormSummary = typeof StormSummary.Type
 
-export interface Notification {
+/** Also how a notification is stored until every channel took it (`alert_fanout.payload`), and read back. */
+export const Notification = Schema.Struct({
   /** The `alert_events` id: unique per event, the same on every channel and every retry. */
-  readonly id: number
-  readonly type: NotificationType
+  id: Schema.Number,
+  type: NotificationType,
   /** When the transition happened (epoch ms). */
-  readonly at: number
-  readonly tenant: string
-  readonly notifier: string
-  readonly severity: Severity
+  at: Schema.Number,
+  tenant: Schema.String,
+  notifier: Schema.String,
+  severity: Severity,
   /** Null for a summary. */
-  readonly alert: AlertView | null
+  alert: Schema.NullOr(AlertView),
   /** Set for `alert.summary` only. */
-  readonly summary: StormSummary | null
-}
+  summary: Schema.NullOr(StormSummary)
+})
+export type Notification = typeof Notification.Type
 
 /** An alert as its tenant knows it: the sensor and notifier without the tenant the node keeps in their ids. */
 export const outwardAlert = (a: AlertView): AlertView =>

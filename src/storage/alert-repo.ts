@@ -1,7 +1,8 @@
 /**
  * Alerts as rows: the outbox the writer fills, the lifecycle the notifier keeps, the history of
- * every transition, and the queries of the API and the sweeper. Each lifecycle write also inserts
- * its `alert_events` row in the same statement and returns that row's id (the event id).
+ * every transition, the fan-out rows of notifications not yet taken by every channel, and the
+ * queries of the API and the sweeper. Each lifecycle write also inserts its `alert_events` row in
+ * the same statement and returns that row's id (the event id).
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
@@ -58,6 +59,18 @@ export interface AlertFilter {
   readonly limit: number
 }
 
+/** A channel a notification reaches through `alert_fanout` rows. */
+export type FanOutChannel = "live" | "stream" | "webhooks"
+
+/** A notification still owed to a channel; `payload` is the notification as stored. */
+export interface FanOutRow {
+  readonly id: number
+  readonly payload: unknown
+}
+
+/** Key space of the notifiers' transaction locks (the two-key advisory locks; the cluster uses one-key ones). */
+const NOTIFIER_LOCK_SPACE = 0x464d4e54
+
 export interface AlertEventRow {
   readonly id: number
   readonly event: string
@@ -83,6 +96,13 @@ export class AlertRepo extends Effect.Service<AlertRepo>()("flowmesh/AlertRepo",
       sql<{ id: number }>`delete from alert_outbox where id = any(${`{${ids.join(",")}}`}::int8[]) returning id::float8 as id`.pipe(
         Effect.map((rows) => new Set(rows.map((r) => r.id)))
       )
+
+    /**
+     * Serializes the notifier's transactions across processes (an entity may briefly run on two
+     * nodes after its shard moved, effect#6508): the next owner waits for a commit still in flight
+     * and then reads what it wrote. Held until the transaction ends.
+     */
+    const lockNotifier = (notifier: string) => sql`select pg_advisory_xact_lock(${NOTIFIER_LOCK_SPACE}, hashtext(${notifier}))`.pipe(Effect.asVoid)
 
     /** The latest alert of every (sensor, rule) of a notifier that is unresolved or resolved within a day. */
     const loadEntries = (notifier: string) =>
@@ -187,6 +207,35 @@ export class AlertRepo extends Effect.Service<AlertRepo>()("flowmesh/AlertRepo",
         Effect.map((rows) => rows[0] ?? { id: 0, at: Date.now() })
       )
 
+    /** One row per (notification, channel) it must reach, in the order given (ids grow with it). */
+    const recordFanOut = (notifier: string, rows: ReadonlyArray<{ readonly channel: FanOutChannel; readonly payload: object }>) =>
+      rows.length === 0
+        ? Effect.void
+        : sql`
+            insert into alert_fanout (notifier, channel, payload)
+            select ${notifier}, x.channel, x.payload
+            from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as (channel text, payload jsonb))
+              with ordinality as x(channel, payload, n)
+            order by x.n`.pipe(Effect.asVoid)
+
+    /** The notifier's oldest notifications still owed to the channel. */
+    const pendingFanOut = (notifier: string, channel: FanOutChannel, limit: number) =>
+      sql<FanOutRow>`
+        select id::float8 as id, payload from alert_fanout
+        where notifier = ${notifier} and channel = ${channel}
+        order by id limit ${limit}`
+
+    /** The channel took them. */
+    const fanOutDone = (ids: ReadonlyArray<number>) =>
+      ids.length === 0 ? Effect.void : sql`delete from alert_fanout where id = any(${`{${ids.join(",")}}`}::int8[])`.pipe(Effect.asVoid)
+
+    /** Notifiers owing a channel a notification older than this: their fan-out was cut short or is being retried. */
+    const owingNotifiers = (olderThanMs: number, limit: number) =>
+      sql<{ notifier: string }>`
+        select notifier from alert_fanout
+        where created_at < now() - make_interval(secs => ${olderThanMs / 1000})
+        group by notifier limit ${limit}`.pipe(Effect.map((rows) => rows.map((r) => r.notifier)))
+
     /** Outbox rows left behind (their node died before handing them on), oldest first. */
     const staleOutbox = (olderThanMs: number, limit: number) =>
       sql<{ id: number; notifier: string; event: unknown }>`
@@ -201,19 +250,24 @@ export class AlertRepo extends Effect.Service<AlertRepo>()("flowmesh/AlertRepo",
         select x.n, x.e from jsonb_to_recordset(${JSON.stringify(events)}::jsonb) as x(n text, e jsonb)
         returning id::float8 as id`.pipe(Effect.map((rows) => rows.map((r) => r.id).sort((a, b) => a - b)))
 
-    /** Deletes resolved alerts (their events cascade), summaries and dead letters past retention. */
+    /**
+     * Deletes resolved alerts (their events cascade), summaries and dead letters past retention, and
+     * notifications a channel never took in that time (a Redis stream that was configured and is gone).
+     */
     const prune = (days: number) =>
       sql.withTransaction(
         Effect.all([
           sql`delete from alerts where status = 'resolved' and resolved_at < now() - make_interval(days => ${days})`,
           sql`delete from alert_events where alert_id is null and at < now() - make_interval(days => ${days})`,
-          sql`delete from dead_letters where failed_at < now() - make_interval(days => ${days})`
+          sql`delete from dead_letters where failed_at < now() - make_interval(days => ${days})`,
+          sql`delete from alert_fanout where created_at < now() - make_interval(days => ${days})`
         ])
       )
 
     return {
       prune,
       claimOutbox,
+      lockNotifier,
       loadEntries,
       open,
       update,
@@ -225,7 +279,11 @@ export class AlertRepo extends Effect.Service<AlertRepo>()("flowmesh/AlertRepo",
       list,
       summaryEvent,
       staleOutbox,
-      insertOutbox
+      insertOutbox,
+      recordFanOut,
+      pendingFanOut,
+      fanOutDone,
+      owingNotifiers
     } as const
   })
 }) {}
