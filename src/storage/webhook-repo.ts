@@ -1,9 +1,9 @@
 /**
  * Webhook targets, their pending deliveries and their dead letters, as rows.
  *
- * A delivery row exists from the moment an alert event is committed (`insertDeliveries`, inside the
- * notifier's transaction) until the target answered 2xx (`delivered`) or the dispatcher gave up
- * (`deadLetter`). `leased_until` says which node may send it: the node holding it in memory renews
+ * A delivery row exists from the moment a notifier's fan-out hands a notification to the webhooks
+ * (`insertDeliveries`, in the transaction that deletes its `alert_fanout` row) until the target
+ * answered 2xx (`delivered`) or the dispatcher gave up (`deadLetter`). `leased_until` says which node may send it: the node holding it in memory renews
  * the lease; a row whose lease expired (its node died, or it overflowed a full queue) is claimed
  * again by any node's recovery loop (`claimStale`). Receivers dedupe by event id, so the rare
  * double send (a node that stalled past its lease) is harmless.
@@ -154,7 +154,8 @@ export class WebhookRepo extends Effect.Service<WebhookRepo>()("flowmesh/Webhook
 
     /**
      * Up to `limit` deliveries of enabled webhooks whose lease expired, oldest first, leased to this
-     * node in the same statement (`skip locked`: two nodes sweeping at once split the rows).
+     * node in the same statement (`skip locked`: two nodes sweeping at once split the rows). A
+     * delivery waits while an earlier event of its alert is pending for the same webhook.
      */
     const claimStale = (limit: number, leaseMs: number) =>
       sql<RawDelivery>`
@@ -162,6 +163,9 @@ export class WebhookRepo extends Effect.Service<WebhookRepo>()("flowmesh/Webhook
         from (
           select s.id from webhook_deliveries s join webhooks w on w.id = s.webhook_id and w.enabled
           where s.leased_until < now()
+            and not exists (
+              select 1 from webhook_deliveries e where e.webhook_id = s.webhook_id and e.alert_id = s.alert_id and e.event_id < s.event_id
+            )
           order by s.id limit ${limit}
           for update of s skip locked
         ) stale
@@ -170,6 +174,23 @@ export class WebhookRepo extends Effect.Service<WebhookRepo>()("flowmesh/Webhook
         Effect.map((rows) => rows.map(toDelivery).sort(byId)),
         orUnavailable
       )
+
+    /**
+     * The pending deliveries of earlier events of the same alert to the same webhook (wherever they
+     * are held): the delivery must not overtake them.
+     */
+    const earlierOfSameAlert = (id: number) =>
+      sql<{ id: string }>`
+        select e.id from webhook_deliveries d
+        join webhook_deliveries e on e.webhook_id = d.webhook_id and e.alert_id = d.alert_id and e.event_id < d.event_id
+        where d.id = ${id}`.pipe(
+        Effect.map((rows) => rows.map((r) => Number(r.id))),
+        orUnavailable
+      )
+
+    /** Lets the delivery go now: the recovery loops take it once nothing earlier of its alert is pending. */
+    const releaseLease = (id: number) =>
+      sql`update webhook_deliveries set leased_until = now() where id = ${id}`.pipe(Effect.asVoid, orUnavailable)
 
     /** Keyset page of a tenant's dead letters by id, oldest first. */
     const listDeadLetters = (options: {
@@ -226,6 +247,8 @@ export class WebhookRepo extends Effect.Service<WebhookRepo>()("flowmesh/Webhook
       recordFailure,
       deadLetter,
       claimStale,
+      earlierOfSameAlert,
+      releaseLease,
       listDeadLetters,
       replay
     } as const

@@ -6,8 +6,13 @@
  * Durability lives in PostgreSQL, not here: a delivery row is deleted only after a 2xx, and every
  * row this node holds in memory has its lease renewed every leaseMs / 3. A row this node does not
  * hold (its queue was full, its node died, this node stopped) keeps its lease until it expires; then
- * any node's recovery loop (every ALERT_SWEEP_MS) claims and sends it, possibly after younger events
- * of the same target (per-target order holds only for what one node keeps in memory).
+ * any node's recovery loop (every ALERT_SWEEP_MS) claims and sends it.
+ *
+ * Order per alert: a later event of an alert (acknowledged, resolved) never reaches a target before
+ * an earlier one. Before sending it, the worker asks PostgreSQL whether an earlier delivery of the
+ * same alert to the same target is still pending anywhere (held by another node, or waiting out a
+ * dead node's lease); if so it lets go of the row, and the recovery loop, which skips rows with
+ * earlier ones pending, takes it once they are delivered or dead-lettered.
  *
  * Failures: 408, 429, 5xx, timeouts and network errors are retried (jittered exponential backoff,
  * or the target's Retry-After on 429/503 if longer) until WEBHOOK_MAX_ATTEMPTS, then dead-lettered;
@@ -25,12 +30,8 @@ import { WebhookRepo } from "../../storage/webhook-repo.js"
 import { classifyStatus, retryAfterMs, retryDelayMs } from "./backoff.js"
 import { type BreakerState, blockedUntil, canAttempt, closedBreaker, isTripped, recordFailure, recordSuccess } from "./breaker.js"
 import { Fifo } from "./fifo.js"
-import { signatureHeaders } from "./signature.js"
+import { type Endpoint, postDelivery } from "./request.js"
 
-interface Endpoint {
-  readonly url: string
-  readonly secret: string
-}
 
 interface Target {
   readonly webhookId: string
@@ -40,17 +41,6 @@ interface Target {
   /** When `endpoint` was read; it is read again after sweepMs, after a failure, and after idling. */
   loadedAt: number
   wake: (() => void) | null
-}
-
-type Answer =
-  | { readonly _tag: "Answered"; readonly status: number; readonly retryAfter: string | null }
-  | { readonly _tag: "Failed"; readonly error: string }
-
-const describeFailure = (error: unknown, timeoutMs: number): string => {
-  if (error instanceof Error && error.name === "TimeoutError") return `timeout after ${timeoutMs} ms`
-  const cause = error instanceof Error ? error.cause : undefined
-  if (cause instanceof Error && "code" in cause && typeof cause.code === "string") return `network error: ${cause.code}`
-  return `network error: ${error instanceof Error ? error.message : String(error)}`
 }
 
 /** What a receiver could notice: the breaker and queue of one target, for tests and diagnostics. */
@@ -81,25 +71,6 @@ export class WebhookDispatcher extends Effect.Service<WebhookDispatcher>()("flow
       webhookBreakerOpen.labels(t.webhookId).set(isTripped(state) ? 1 : 0)
     }
 
-    const send = (endpoint: Endpoint, d: Delivery) =>
-      Effect.tryPromise({
-        try: async (signal): Promise<Answer> => {
-          const response = await fetch(endpoint.url, {
-            method: "POST",
-            redirect: "manual",
-            headers: {
-              "content-type": "application/json",
-              ...signatureHeaders(endpoint.secret, d.payload, d.eventId, d.eventType, Date.now())
-            },
-            body: d.payload,
-            signal: AbortSignal.any([signal, AbortSignal.timeout(settings.timeoutMs)])
-          })
-          await response.body?.cancel()
-          return { _tag: "Answered", status: response.status, retryAfter: response.headers.get("retry-after") }
-        },
-        catch: (error): Answer => ({ _tag: "Failed", error: describeFailure(error, settings.timeoutMs) })
-      }).pipe(Effect.merge)
-
     const release = (d: Delivery) => {
       held.delete(d.id)
       depthChanged()
@@ -116,7 +87,7 @@ export class WebhookDispatcher extends Effect.Service<WebhookDispatcher>()("flow
     /** One request for the head item, and what follows from its answer. */
     const attempt = Effect.fn("WebhookDispatcher.attempt")(function* (t: Target, endpoint: Endpoint, d: Delivery) {
       const started = performance.now()
-      const answer = yield* send(endpoint, d)
+      const answer = yield* postDelivery(endpoint, d, settings.timeoutMs)
       webhookDeliverySeconds.observe((performance.now() - started) / 1000)
       const verdict = answer._tag === "Answered" ? classifyStatus(answer.status) : "retryable"
       const error = answer._tag === "Answered" ? `http ${answer.status}` : answer.error
@@ -150,6 +121,20 @@ export class WebhookDispatcher extends Effect.Service<WebhookDispatcher>()("flow
       const delay = retryDelayMs(attempts, { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs }, Math.random, status, retryAfter)
       yield* Effect.sleep(Duration.millis(delay))
     })
+
+    /** Whether an earlier event of the delivery's alert is pending for the same target (not counting ones this node delivered). */
+    const mustWait = (d: Delivery) =>
+      d.eventType === "alert.opened" || d.eventType === "alert.summary"
+        ? Effect.succeed(false)
+        : repo.earlierOfSameAlert(d.id).pipe(Effect.map((ids) => ids.some((id) => !deleting.has(id))))
+
+    /** Lets go of a delivery that would overtake an earlier event of its alert; the recovery loop takes it after that one. */
+    const park = (t: Target, d: Delivery) =>
+      Effect.suspend(() => {
+        t.queue.dropHead()
+        release(d)
+        return repo.releaseLease(d.id).pipe(Effect.catchAll(() => Effect.void))
+      })
 
     /** The target's url and secret; null when the webhook is gone or disabled. */
     const endpointOf = (t: Target) => {
@@ -213,6 +198,15 @@ export class WebhookDispatcher extends Effect.Service<WebhookDispatcher>()("flow
           if (endpoint === null) return
           const head = t.queue.peek()
           if (head === undefined) continue
+          const waits = yield* Effect.either(mustWait(head))
+          if (waits._tag === "Left") {
+            yield* Effect.sleep(Duration.millis(settings.backoffBaseMs))
+            continue
+          }
+          if (waits.right) {
+            yield* park(t, head)
+            continue
+          }
           const decision = canAttempt(t.breaker, Date.now())
           setBreaker(t, decision.state)
           if (decision.allowed) yield* attempt(t, endpoint, head)
