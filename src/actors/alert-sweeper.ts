@@ -1,7 +1,8 @@
 /**
  * The cluster's one alert sweeper (a `Singleton`: exactly one node runs it, another takes over when
  * that node goes). Every `ALERT_SWEEP_MS` it raises and clears offline alerts from
- * `sensor_state.last_seen`; hands on outbox events older than
+ * `sensor_state.last_seen`; clears alerts whose sensor or rule was removed while the sensor was
+ * passivated (no actor was there to clear them); hands on outbox events older than
  * `ALERT_OUTBOX_REDELIVER_MS` (their node died between commit and hand-over, or the notifier was
  * unreachable); and reminds the notifiers that owe a channel a notification older than that
  * (their fan-out was cut short: whichever node runs the notifier now delivers it). Hourly it
@@ -10,7 +11,7 @@
 import { Singleton } from "@effect/cluster"
 import { Duration, Effect, Schedule } from "effect"
 import { AppConfig } from "../config.js"
-import { AlertRepo } from "../storage/alert-repo.js"
+import { AlertRepo, type OrphanedAlert } from "../storage/alert-repo.js"
 import { OfflineRepo, type ReturnedSensor, type SilentSensor } from "../storage/offline-repo.js"
 import { logWarning } from "../telemetry/log.js"
 import { alertOutboxRedelivered } from "../telemetry/metrics.js"
@@ -49,6 +50,20 @@ const cameBack = (s: ReturnedSensor, now: number): SensorAlertEvent => ({
   cooldownMs: null
 })
 
+const ruleGone = (a: OrphanedAlert, now: number): SensorAlertEvent => ({
+  sensor: a.sensor,
+  rule: a.rule,
+  kind: a.kind,
+  severity: severityOf(a.severity),
+  signal: "cleared",
+  at: now,
+  receivedAt: now,
+  value: null,
+  count: 0,
+  message: a.sensorGone ? "sensor deleted" : "rule removed",
+  cooldownMs: null
+})
+
 const sweep = Effect.gen(function* () {
   const { alerts, entity } = yield* AppConfig
   const repo = yield* AlertRepo
@@ -67,7 +82,8 @@ const sweep = Effect.gen(function* () {
   const now = Date.now()
   const events = [
     ...(yield* offline.silent(lagSeconds, BATCH)).map((s) => wentOffline(s, now)),
-    ...(yield* offline.returned(BATCH)).map((s) => cameBack(s, now))
+    ...(yield* offline.returned(BATCH)).map((s) => cameBack(s, now)),
+    ...(yield* repo.orphanedAlerts(alerts.outboxRedeliverMs, BATCH)).map((a) => ruleGone(a, now))
   ]
   if (events.length === 0) return
   const ids = yield* repo.insertOutbox(events.map((e) => ({ n: notifierOf(e.sensor), e })))

@@ -59,6 +59,17 @@ export interface AlertFilter {
   readonly limit: number
 }
 
+/** An unresolved alert whose rule no actor holds any more: its sensor was deleted, or the rule removed, while the sensor was passivated. */
+export interface OrphanedAlert {
+  readonly sensor: string
+  readonly rule: string
+  readonly kind: string
+  readonly severity: string
+  readonly sensorGone: boolean
+}
+
+const CONFIGURED_RULES = `jsonb_array_elements(case when jsonb_typeof(s.config->'rules') = 'array' then s.config->'rules' else '[]'::jsonb end)`
+
 /** A channel a notification reaches through `alert_fanout` rows. */
 export type FanOutChannel = "live" | "stream" | "webhooks"
 
@@ -243,6 +254,26 @@ export class AlertRepo extends Effect.Service<AlertRepo>()("flowmesh/AlertRepo",
         where created_at < now() - make_interval(secs => ${olderThanMs / 1000})
         order by id limit ${limit}`
 
+    /**
+     * Unresolved alerts (offline ones aside: the offline sweep clears those) untouched for
+     * `olderThanMs` whose sensor is gone or no longer has the rule, without a clear already waiting
+     * in the outbox. A resident sensor clears them itself when deleted or reconfigured; a passivated
+     * one is not there to do it.
+     */
+    const orphanedAlerts = (olderThanMs: number, limit: number) =>
+      sql<OrphanedAlert>`
+        select a.sensor, a.rule, a.kind, a.severity, (s.id is null) as "sensorGone"
+        from alerts a
+        left join sensors s on s.id = a.sensor
+        where a.status <> 'resolved' and a.kind <> 'offline'
+          and a.updated_at < now() - make_interval(secs => ${olderThanMs / 1000})
+          and (s.id is null or not exists (select 1 from ${sql.literal(CONFIGURED_RULES)} as r(rule) where r.rule->>'id' = a.rule))
+          and not exists (
+            select 1 from alert_outbox o
+            where o.notifier = a.notifier and o.event->>'sensor' = a.sensor and o.event->>'rule' = a.rule and o.event->>'signal' = 'cleared'
+          )
+        order by a.id limit ${limit}`
+
     /** Events raised outside a sensor (the offline sweep), straight into the outbox. */
     const insertOutbox = (events: ReadonlyArray<{ readonly n: string; readonly e: object }>) =>
       sql<{ id: number }>`
@@ -283,7 +314,8 @@ export class AlertRepo extends Effect.Service<AlertRepo>()("flowmesh/AlertRepo",
       recordFanOut,
       pendingFanOut,
       fanOutDone,
-      owingNotifiers
+      owingNotifiers,
+      orphanedAlerts
     } as const
   })
 }) {}

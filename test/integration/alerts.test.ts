@@ -11,6 +11,7 @@ import { createTestDatabase, type TestDatabase } from "../support/databases.js"
 import { counterValue, metricValue } from "../support/metrics.js"
 import { type HookReceiver, startHookReceiver, until } from "../support/hook-receiver.js"
 import { getJson, postJson, type RunningNode, startNode } from "../support/node-harness.js"
+import { type NodeProcess, spawnNode } from "../support/node-process.js"
 import { openSocket, wsUrl } from "../support/ws-client.js"
 
 type HookBody = { id: number; type: string; alert: { sensor: string; rule: string; status: string } | null; summary: { suppressed: number; message: string } | null }
@@ -145,7 +146,8 @@ describe("alerts", () => {
     const types = ["alert.opened", "alert.acknowledged", "alert.resolved"]
     const frames = await dashboard.collect((f) => f.type === "alert", 3)
     expect(frames.map((f) => (f.notification as { type: string }).type)).toEqual(types)
-    const all = await watcher.collect((f) => f.type === "alert", 3)
+    // Every alert of the tenant reaches this watcher, also from other nodes on the same Redis: the sensor's are these three.
+    const all = await watcher.collect((f) => f.type === "alert" && (f.notification as HookBody).alert?.sensor === sensor, 3)
     expect(all.map((f) => (f.notification as { type: string }).type)).toEqual(types)
 
     const mine = await until("3 webhook calls", async () => {
@@ -207,6 +209,8 @@ describe("alerts", () => {
 
   it("applies an outbox event left by a dead node exactly once", async () => {
     const sensor = "plant-c/pump"
+    // The rule exists (an alert whose rule is gone would be cleared by the sweeper); its readings never breach it.
+    expect((await rules(sensor, [{ id: "manual", kind: "threshold", high: 1_000 }])).status).toBe(200)
     const event = {
       sensor,
       rule: "manual",
@@ -243,6 +247,81 @@ describe("alerts", () => {
     expect(cleared.resolvedBy).toBe("auto")
   })
 
+  it("acknowledges idempotently and resolves by hand; every channel gets each transition once", async () => {
+    // A site of its own: its notifier's storm window pages all three transitions.
+    const sensor = "plant-h/valve"
+    const hook = await put(`${node.url}/api/v1/webhooks/ops-h`, { url: `http://127.0.0.1:${receiver.port}/hook`, secret: SECRET, sensorPrefix: "plant-h/" })
+    expect(hook.status).toBe(200)
+    expect((await rules(sensor, [{ id: "high", kind: "threshold", high: 90 }])).status).toBe(200)
+    const dashboard = await openSocket(wsUrl(node.url, "/ws/live"))
+    dashboard.send({ type: "subscribe", sensors: [sensor] })
+    await dashboard.next((f) => f.type === "subscribed")
+    await send(sensor, [95])
+    const opened = await openAlert(sensor, "high")
+
+    const ack = await postJson(`${node.url}/api/v1/alerts/${opened.id}/ack`, { by: "alice" })
+    expect(ack.status).toBe(200)
+    expect(ack.body).toMatchObject({ status: "acknowledged", acknowledgedBy: "alice" })
+    // A second acknowledgement changes nothing and answers the alert as it is.
+    const ackAgain = await postJson(`${node.url}/api/v1/alerts/${opened.id}/ack`, { by: "bob" })
+    expect(ackAgain.status).toBe(200)
+    expect(ackAgain.body).toEqual(ack.body)
+
+    const resolve = await postJson(`${node.url}/api/v1/alerts/${opened.id}/resolve`, { by: "carol" })
+    expect(resolve.status).toBe(200)
+    expect(resolve.body).toMatchObject({ status: "resolved", resolvedBy: "carol", acknowledgedBy: "alice" })
+    const resolveAgain = await postJson(`${node.url}/api/v1/alerts/${opened.id}/resolve`, { by: "dave" })
+    expect(resolveAgain.status).toBe(200)
+    expect(resolveAgain.body).toEqual(resolve.body)
+    expect((await postJson(`${node.url}/api/v1/alerts/${opened.id}/ack`, { by: "erin" })).status).toBe(409)
+    expect((await postJson(`${node.url}/api/v1/alerts/999999/resolve`, {})).status).toBe(404)
+
+    // One history row per transition: the repeated ack and resolve left none.
+    const history = await getJson(`${node.url}/api/v1/alerts/${opened.id}`)
+    const events = (history.body as { events: Array<{ event: string; actor: string | null }> }).events
+    expect(events.map((e) => [e.event, e.actor])).toEqual([
+      ["opened", null],
+      ["acknowledged", "alice"],
+      ["resolved", "carol"]
+    ])
+    const types = ["alert.opened", "alert.acknowledged", "alert.resolved"]
+    const frames = await dashboard.collect((f) => f.type === "alert", 3)
+    expect(frames.map((f) => (f.notification as { type: string }).type)).toEqual(types)
+    const mine = await until("3 webhook calls", async () => {
+      const got = hooks.filter((h) => h.body.alert?.sensor === sensor)
+      return got.length >= 3 ? got : undefined
+    })
+    expect(mine.map((h) => h.body.type)).toEqual(types)
+    expect(mine.map((h) => h.body.alert?.status)).toEqual(["open", "acknowledged", "resolved"])
+    await dashboard.close()
+  })
+
+  it("removing a rule resolves its alert; deleting the sensor resolves the rest", async () => {
+    const sensor = "plant-i/tank"
+    const high = { id: "high", kind: "threshold", high: 90 }
+    const veryHigh = { id: "very-high", kind: "threshold", high: 95, severity: "critical" }
+    expect((await rules(sensor, [high, veryHigh])).status).toBe(200)
+    const dashboard = await openSocket(wsUrl(node.url, "/ws/live"))
+    dashboard.send({ type: "subscribe", sensors: [sensor] })
+    await dashboard.next((f) => f.type === "subscribed")
+    await send(sensor, [99])
+    const first = await openAlert(sensor, "high")
+    const second = await openAlert(sensor, "very-high")
+
+    expect((await rules(sensor, [high])).status).toBe(200)
+    const gone = await until("the removed rule's alert resolved", async () => (await alertsOf(`sensor=${sensor}&rule=very-high&status=resolved`))[0])
+    expect(gone).toMatchObject({ id: second.id, resolvedBy: "auto" })
+    expect((await alertsOf(`sensor=${sensor}&status=open`)).map((a) => a.id)).toEqual([first.id])
+
+    const removed = await fetch(`${node.url}/api/v1/sensors/${encodeURIComponent(sensor)}`, { method: "DELETE" })
+    expect(removed.status).toBeLessThan(300)
+    const last = await until("the deleted sensor's alert resolved", async () => (await alertsOf(`sensor=${sensor}&rule=high&status=resolved`))[0])
+    expect(last).toMatchObject({ id: first.id, resolvedBy: "auto" })
+    const resolved = await dashboard.collect((f) => f.type === "alert" && (f.notification as { type: string }).type === "alert.resolved", 2)
+    expect(resolved.map((f) => (f.notification as HookBody).alert?.rule)).toEqual(["very-high", "high"])
+    await dashboard.close()
+  })
+
   it("lists with filters and pages newest first", async () => {
     const page1 = await getJson(`${node.url}/api/v1/alerts?limit=2`)
     const body = page1.body as { alerts: Array<AlertJson>; next: string | null }
@@ -257,3 +336,39 @@ describe("alerts", () => {
 })
 
 
+
+describe("alerts of a sensor deleted while passivated", () => {
+  let db: TestDatabase
+  let node: NodeProcess
+
+  beforeAll(async () => {
+    db = await createTestDatabase("alerts_passivated")
+    node = await spawnNode({ DATABASE_URL: db.url, ENTITY_MAX_IDLE_MS: "1000", SNAPSHOT_INTERVAL_MS: "100", ALERT_SWEEP_MS: "200", ALERT_OUTBOX_REDELIVER_MS: "300" })
+  })
+  afterAll(async () => {
+    await node?.kill("SIGTERM")
+    await db?.drop()
+  })
+
+  it("resolves them although no actor holds the sensor's rules any more", async () => {
+    const sensor = "plant-p/idle"
+    const put = await fetch(`${node.url}/api/v1/sensors/${encodeURIComponent(sensor)}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ rules: [{ id: "high", kind: "threshold", high: 90 }] })
+    })
+    expect(put.status).toBe(200)
+    expect((await postJson(`${node.url}/api/v1/readings`, { readings: [{ sensor, value: 95 }] })).status).toBe(202)
+    const alertOf = async () => ((await getJson(`${node.url}/api/v1/alerts?sensor=${encodeURIComponent(sensor)}`)).body as { alerts: Array<AlertJson> }).alerts[0]
+    const opened = await until("the alert opened", async () => ((await alertOf())?.status === "open" ? true : undefined))
+    expect(opened).toBe(true)
+    await until("the sensor passivated", async () => ((await metricValue(node.url, "flowmesh_active_sensors")) === 0 ? true : undefined))
+
+    expect((await fetch(`${node.url}/api/v1/sensors/${encodeURIComponent(sensor)}`, { method: "DELETE" })).status).toBeLessThan(300)
+    const resolved = await until("the alert resolved", async () => {
+      const a = await alertOf()
+      return a?.status === "resolved" ? a : undefined
+    })
+    expect(resolved.resolvedBy).toBe("auto")
+  })
+})
