@@ -1,4 +1,4 @@
-/** Alert history is bounded: pruning deletes what is past retention and keeps everything else. */
+/** Alert history is bounded: pruning deletes what is past retention (notifications a channel never took too) and keeps everything else. */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Logger, LogLevel } from "effect"
@@ -21,7 +21,7 @@ const TestLive = Layer.unwrapScoped(
 ).pipe(Layer.provide(Logger.minimumLogLevel(LogLevel.Error)))
 
 layer(TestLive, { excludeTestServices: true, timeout: "60 seconds" })("alert retention", (it) => {
-  it.effect("deletes resolved alerts, summaries and dead letters past retention; keeps recent and unresolved ones", () =>
+  it.effect("deletes resolved alerts, summaries, dead letters and notifications never delivered past retention; keeps recent and unresolved ones", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const repo = yield* AlertRepo
@@ -39,6 +39,8 @@ layer(TestLive, { excludeTestServices: true, timeout: "60 seconds" })("alert ret
       yield* sql`insert into webhooks (id, url, secret) values ('w', 'http://127.0.0.1:9/', 'sixteen-chars-secret')`
       yield* sql`insert into dead_letters (webhook_id, event_id, payload, attempts, failed_at) values ('w', 1, '{}', 8, now() - interval '100 days'), ('w', 2, '{}', 8, now())`
 
+      yield* sql`insert into alert_fanout (notifier, channel, payload, created_at) values ('s', 'stream', '{"id": 1}', now() - interval '100 days'), ('s', 'stream', '{"id": 2}', now())`
+
       yield* repo.prune(90)
 
       const alerts = yield* sql<{ sensor: string }>`select sensor from alerts order by sensor`
@@ -47,6 +49,8 @@ layer(TestLive, { excludeTestServices: true, timeout: "60 seconds" })("alert ret
       expect(events.map((e) => e.event)).toEqual(["summary"])
       const dead = yield* sql<{ eventId: string }>`select event_id::text as "eventId" from dead_letters`
       expect(dead.map((d) => d.eventId)).toEqual(["2"])
+      const owed = yield* sql<{ id: string }>`select payload->>'id' as id from alert_fanout`
+      expect(owed.map((o) => o.id)).toEqual(["2"])
     })
   )
 })
