@@ -21,6 +21,16 @@ export type Outcome =
   | "overloaded"
 
 
+/**
+ * Exports each known series at 0 from the start (prom-client's `labels()` alone exports nothing
+ * until the first increment): a dashboard's rate() needs a first sample, and a series that is
+ * missing then means it was never declared.
+ */
+const atZero = <T extends Record<string, Counter.Internal>>(children: T): T => {
+  for (const child of Object.values(children)) child.inc(0)
+  return children
+}
+
 const readingsTotal = new Counter({
   name: "flowmesh_readings_total",
   help: "Readings received, by transport and outcome (good, suspect, or why they were dropped)",
@@ -30,7 +40,7 @@ const readingsTotal = new Counter({
 
 const byTransport = (transport: Transport): Record<Outcome, Counter.Internal> => {
   const c = (outcome: Outcome) => readingsTotal.labels(transport, outcome)
-  return {
+  return atZero({
     good: c("good"),
     suspect: c("suspect"),
     invalid: c("invalid"),
@@ -41,7 +51,7 @@ const byTransport = (transport: Transport): Record<Outcome, Counter.Internal> =>
     unstorable: c("unstorable"),
     malformed: c("malformed"),
     overloaded: c("overloaded")
-  }
+  })
 }
 
 export const readingsCounter: Record<Transport, Record<Outcome, Counter.Internal>> = {
@@ -103,13 +113,11 @@ const writerUnstored = new Counter({
   labelNames: ["kind"] as const,
   registers: [registry]
 })
-export const writerUnstoredTotal = {
+export const writerUnstoredTotal = atZero({
   reading: writerUnstored.labels("reading"),
   snapshot: writerUnstored.labels("snapshot"),
   alert: writerUnstored.labels("alert")
-}
-// Present from the start (at 0), so an alert on the series does not wait for its first increment.
-for (const child of Object.values(writerUnstoredTotal)) child.inc(0)
+})
 
 export const activeSensors = new Gauge({
   name: "flowmesh_active_sensors",
@@ -186,6 +194,7 @@ export const wsConnections: Record<WsEndpoint, Gauge.Internal<"endpoint">> = {
   devices: wsConnectionsGauge.labels("devices"),
   live: wsConnectionsGauge.labels("live")
 }
+for (const gauge of Object.values(wsConnections)) gauge.set(0)
 
 const wsFramesTotal = new Counter({
   name: "flowmesh_ws_frames_total",
@@ -194,8 +203,8 @@ const wsFramesTotal = new Counter({
   registers: [registry]
 })
 export const wsFrames: Record<WsEndpoint, { readonly in: Counter.Internal; readonly out: Counter.Internal }> = {
-  devices: { in: wsFramesTotal.labels("devices", "in"), out: wsFramesTotal.labels("devices", "out") },
-  live: { in: wsFramesTotal.labels("live", "in"), out: wsFramesTotal.labels("live", "out") }
+  devices: atZero({ in: wsFramesTotal.labels("devices", "in"), out: wsFramesTotal.labels("devices", "out") }),
+  live: atZero({ in: wsFramesTotal.labels("live", "in"), out: wsFramesTotal.labels("live", "out") })
 }
 
 const wsPausedGauge = new Gauge({
@@ -208,6 +217,7 @@ export const wsPausedConnections = {
   inflight: wsPausedGauge.labels("inflight"),
   outbound: wsPausedGauge.labels("outbound")
 }
+for (const gauge of Object.values(wsPausedConnections)) gauge.set(0)
 
 export const wsBatchReadings = new Histogram({
   name: "flowmesh_ws_batch_readings",
@@ -231,7 +241,7 @@ const rateLimitedTotal = new Counter({
   labelNames: ["scope"] as const,
   registers: [registry]
 })
-export const rateLimited = { ip: rateLimitedTotal.labels("ip"), key: rateLimitedTotal.labels("key") }
+export const rateLimited = atZero({ ip: rateLimitedTotal.labels("ip"), key: rateLimitedTotal.labels("key") })
 
 export const rateLimiterFallbacks = new Counter({
   name: "flowmesh_rate_limiter_fallbacks_total",
@@ -245,11 +255,11 @@ const liveDroppedTotal = new Counter({
   labelNames: ["reason"] as const,
   registers: [registry]
 })
-export const liveDropped = {
+export const liveDropped = atZero({
   slow_client: liveDroppedTotal.labels("slow_client"),
   redis: liveDroppedTotal.labels("redis"),
   malformed: liveDroppedTotal.labels("malformed")
-}
+})
 
 export const liveRemoteItems = new Counter({
   name: "flowmesh_live_remote_items_total",
@@ -296,12 +306,12 @@ const webhookDeliveriesTotal = new Counter({
   labelNames: ["outcome"] as const,
   registers: [registry]
 })
-export const webhookDeliveries: Record<WebhookOutcome, Counter.Internal> = {
+export const webhookDeliveries: Record<WebhookOutcome, Counter.Internal> = atZero({
   delivered: webhookDeliveriesTotal.labels("delivered"),
   retried: webhookDeliveriesTotal.labels("retried"),
   dead_lettered: webhookDeliveriesTotal.labels("dead_lettered"),
   overflow: webhookDeliveriesTotal.labels("overflow")
-}
+})
 
 export const webhookBreakerOpen = new Gauge({
   name: "flowmesh_webhook_breaker_open",
