@@ -5,10 +5,10 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { AlertJson } from "../actors/notifier-protocol.js"
-import { AlertConflict, AlertNotFoundError, InvalidRequest, ServiceUnavailable } from "./errors.js"
+import { EpochMsParam, IntParam, TextParam } from "../domain/request-params.js"
+import { AlertConflict, AlertNotFoundError, InvalidRequest, ServiceUnavailable, withJsonBody } from "./errors.js"
 
-const AlertPath = Schema.Struct({ id: Schema.NumberFromString.pipe(Schema.int(), Schema.positive()) })
-const EpochMs = Schema.NumberFromString.pipe(Schema.finite())
+const AlertPath = Schema.Struct({ id: IntParam(1) })
 
 export const AlertEventJson = Schema.Struct({
   id: Schema.Number,
@@ -28,7 +28,7 @@ export const AlertWithHistory = Schema.Struct({ alert: AlertJson, events: Schema
 })
 
 const Actor = Schema.Struct({
-  by: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)), { exact: true }).annotations({
+  by: Schema.optionalWith(TextParam.pipe(Schema.minLength(1), Schema.maxLength(128)), { exact: true }).annotations({
     description: "who acts (recorded in the alert's history); default \"api\""
   })
 }).annotations({ parseOptions: { onExcessProperty: "error" } })
@@ -39,12 +39,12 @@ export class AlertsApi extends HttpApiGroup.make("alerts")
       .setUrlParams(
         Schema.Struct({
           status: Schema.optional(Schema.Literal("open", "acknowledged", "resolved")),
-          sensor: Schema.optional(Schema.String),
-          rule: Schema.optional(Schema.String),
-          from: Schema.optional(EpochMs.annotations({ description: "opened at or after (epoch ms)" })),
-          to: Schema.optional(EpochMs.annotations({ description: "opened before (epoch ms)" })),
-          before: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive())),
-          limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)))
+          sensor: Schema.optional(TextParam),
+          rule: Schema.optional(TextParam),
+          from: Schema.optional(EpochMsParam.annotations({ description: "opened at or after (epoch ms)" })),
+          to: Schema.optional(EpochMsParam.annotations({ description: "opened before (epoch ms)" })),
+          before: Schema.optional(IntParam(1)),
+          limit: Schema.optional(IntParam(1, 1000))
         })
       )
       .addSuccess(AlertPage)
@@ -66,6 +66,7 @@ export class AlertsApi extends HttpApiGroup.make("alerts")
       .addError(AlertNotFoundError)
       .addError(AlertConflict)
       .addError(ServiceUnavailable)
+      .pipe(withJsonBody)
   )
   .add(
     HttpApiEndpoint.post("resolve", "/api/v1/alerts/:id/resolve")
@@ -74,5 +75,6 @@ export class AlertsApi extends HttpApiGroup.make("alerts")
       .addSuccess(AlertJson)
       .addError(AlertNotFoundError)
       .addError(ServiceUnavailable)
+      .pipe(withJsonBody)
   )
   .annotate(OpenApi.Title, "Alerts") {}

@@ -6,17 +6,11 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "
 import { Schema } from "effect"
 import { SensorStateView } from "../actors/protocol.js"
 import { IngestResult, ReadingsBody, Reading, SensorReading, SensorReadingsBody } from "../domain/reading.js"
+import { MAX_EPOCH_MS } from "../domain/epoch-range.js"
+import { EpochMsParam, IntParam, TextParam } from "../domain/request-params.js"
 import { SensorConfig, SensorConfigPatch } from "../domain/sensor-config.js"
 import { AlertsApi } from "./alerts-api.js"
-import {
-  InvalidRequest,
-  MalformedJson,
-  PayloadTooLarge,
-  SensorNotFound,
-  ServiceUnavailable,
-  UnsupportedMediaType,
-  ValidationFailed
-} from "./errors.js"
+import { InvalidRequest, SensorNotFound, ServiceUnavailable, ValidationFailed, withJsonBody } from "./errors.js"
 import { addSecurity } from "./auth/openapi-security.js"
 import { KeysApi, TenantsApi } from "./keys-api.js"
 import { WebhooksApi } from "./webhooks-api.js"
@@ -29,18 +23,16 @@ const AckParams = Schema.Struct({
   )
 })
 
-const SensorPath = Schema.Struct({ id: Schema.String })
-
+/** Any text: a well-formed id that names nothing (or another tenant's sensor) is not found, not invalid. */
+const SensorPath = Schema.Struct({ id: TextParam })
 
 const ingest = <const Name extends string, const Path extends HttpApiEndpoint.PathSegment>(name: Name, path: Path) =>
   HttpApiEndpoint.post(name, path)
     .setUrlParams(AckParams)
     .addSuccess(IngestResult, { status: 202 })
-    .addError(MalformedJson)
     .addError(ValidationFailed)
-    .addError(PayloadTooLarge)
-    .addError(UnsupportedMediaType)
     .addError(ServiceUnavailable)
+    .pipe(withJsonBody)
 
 export class IngestApi extends HttpApiGroup.make("ingest")
   .add(ingest("postReadings", "/api/v1/readings").setPayload(ReadingsBody))
@@ -91,16 +83,14 @@ export const HistoryPage = Schema.Struct({
   next: Schema.NullOr(Schema.String).annotations({ description: "URL of the next (older) page, or null" })
 }).annotations({ identifier: "HistoryPage" })
 
-const NumberFromString = Schema.NumberFromString.pipe(Schema.finite())
-
 export class SensorsApi extends HttpApiGroup.make("sensors")
   .add(
     HttpApiEndpoint.get("list", "/api/v1/sensors")
       .setUrlParams(
         Schema.Struct({
-          prefix: Schema.optional(Schema.String),
-          after: Schema.optional(Schema.String),
-          limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)))
+          prefix: Schema.optional(TextParam),
+          after: Schema.optional(TextParam),
+          limit: Schema.optional(IntParam(1, 1000))
         })
       )
       .addSuccess(Schema.Struct({ sensors: Schema.Array(SensorSummary), next: Schema.NullOr(Schema.String) }))
@@ -120,6 +110,7 @@ export class SensorsApi extends HttpApiGroup.make("sensors")
       .addSuccess(SensorView)
       .addError(InvalidRequest)
       .addError(ServiceUnavailable)
+      .pipe(withJsonBody)
   )
   .add(
     HttpApiEndpoint.del("delete", "/api/v1/sensors/:id")
@@ -133,9 +124,9 @@ export class SensorsApi extends HttpApiGroup.make("sensors")
       .setPath(SensorPath)
       .setUrlParams(
         Schema.Struct({
-          from: Schema.optional(NumberFromString),
-          to: Schema.optional(NumberFromString),
-          limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.positive()))
+          from: Schema.optional(EpochMsParam.annotations({ description: "at or after (epoch ms); default 0" })),
+          to: Schema.optional(EpochMsParam.annotations({ description: `before (epoch ms); default ${MAX_EPOCH_MS}` })),
+          limit: Schema.optional(IntParam(1))
         })
       )
       .addSuccess(HistoryPage)
@@ -153,7 +144,13 @@ export const Readiness = Schema.Struct({
     cluster: Schema.Boolean,
     redis: Schema.NullOr(Schema.Boolean).annotations({
       description: "null when REDIS_URL is not set; Redis down does not make the node unready (ingestion does not need it)"
+    }),
+    writer: Schema.Boolean.annotations({
+      description: "false while a flush has been failing or hung for longer than WRITER_STALL_MS"
     })
+  }),
+  writer: Schema.optionalWith(Schema.Struct({ stalledMs: Schema.Number, lastError: Schema.NullOr(Schema.String) }), {
+    exact: true
   })
 })
 

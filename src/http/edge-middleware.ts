@@ -1,13 +1,16 @@
 /**
- * What every response goes through: the caller is authenticated and authorized for the endpoint
- * (see auth/policy.ts) before its handler runs, unknown routes answer 404 and wrong methods 405
- * (with Allow) as JSON, framework decode errors take the API's `{ error, message, details }` shape,
- * 503s carry Retry-After, every answer carries the security headers, and a defect becomes a
- * logged 500 instead of a dropped connection.
+ * What every response goes through: a request target that is not percent-encoded UTF-8 answers
+ * 400, a body over MAX_BODY_BYTES 413 before anything reads it, the caller is authenticated and
+ * authorized for the endpoint (see auth/policy.ts) before its handler runs, a body that is not
+ * JSON 415 (none where one is needed 400), unknown routes answer 404 and wrong methods 405 (with
+ * Allow) as JSON, framework decode errors take the API's `{ error, message, details }` shape naming
+ * the field, 503s carry Retry-After, every answer carries the security headers, and a defect
+ * becomes a logged 500 instead of a dropped connection.
  */
 import { HttpApi, HttpApiBuilder, HttpIncomingMessage, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { HttpApiDecodeError } from "@effect/platform/HttpApiError"
 import type { HttpApp } from "@effect/platform"
+import { NodeHttpServerRequest } from "@effect/platform-node"
 import { Cause, Effect, Option } from "effect"
 import { AppConfig } from "../config.js"
 import { DatabaseUnavailable } from "../storage/errors.js"
@@ -16,9 +19,11 @@ import { FlowmeshApi } from "./api.js"
 import { Authenticator, isRefusal } from "./auth/authenticator.js"
 import { readCredential } from "./auth/credentials.js"
 import { type Access, accessOf, authorize } from "./auth/policy.js"
-import { ANONYMOUS, currentPrincipal } from "./auth/principal.js"
+import { ANONYMOUS, currentPrincipal, type Principal } from "./auth/principal.js"
 import { errorJson } from "./errors.js"
 import { RateLimiter, type Verdict } from "./limits/rate-limiter.js"
+import { hasBody, isJsonMediaType, targetProblem } from "./request-shape.js"
+import { drainBound, EdgeServer } from "./ws/edge-server.js"
 
 interface RoutePattern {
   readonly method: string
@@ -28,6 +33,8 @@ interface RoutePattern {
   readonly access: Access
   /** The path has no parameters: matched by string, not by the regex. */
   readonly path: string | null
+  /** The endpoint reads a JSON body. */
+  readonly body: boolean
 }
 
 const toRegex = (path: string) =>
@@ -44,25 +51,44 @@ export const routePatterns = (): ReadonlyArray<RoutePattern> => {
         regex: toRegex(endpoint.path),
         name,
         access: accessOf(name),
-        path: endpoint.path.includes(":") ? null : endpoint.path
+        path: endpoint.path.includes(":") ? null : endpoint.path,
+        body: Option.isSome(endpoint.payloadSchema) && endpoint.method !== "GET"
       })
     }
   })
   return out
 }
 
+/** The path to a bad field as a message names it, `rules.0.high`; a key that is not a plain name is quoted: `["\u0000"]`. */
+const formatPath = (path: ReadonlyArray<PropertyKey>) =>
+  path.reduce<string>((out, key) => {
+    const k = String(key)
+    if (!/^[\w-]+$/.test(k)) return `${out}[${JSON.stringify(k)}]`
+    return out === "" ? k : `${out}.${k}`
+  }, "")
+
+/** An optional parameter's other branch ("Expected undefined"), beside the issue that says what is wrong. */
+const isAbsentBranch = (i: { readonly message: string }) => i.message.startsWith("Expected undefined, actual")
+
 const decodeErrorResponse = (e: HttpApiDecodeError) => {
-  const first = e.issues[0]
-  const where = first === undefined || first.path.length === 0 ? "request" : first.path.join(".")
-  return errorJson(400, "invalid_request", `${where}: ${first?.message ?? e.message}`, {
-    issues: e.issues.map((i) => ({ path: i.path.join("."), message: i.message }))
-  })
+  const issues = e.issues.map((i) => ({ path: formatPath(i.path), message: i.message }))
+  const named = issues.filter((i) => !isAbsentBranch(i) || !issues.some((o) => o.path === i.path && !isAbsentBranch(o)))
+  const first = named[0]
+  // Parameters decode as a struct, so a failure of the whole value is the body's.
+  const where = first === undefined || first.path === "" ? "body" : first.path
+  return errorJson(400, "invalid_request", `${where}: ${first?.message ?? e.message}`, { issues: named })
+}
+
+const pathOf = (url: string) => {
+  const q = url.indexOf("?")
+  return q === -1 ? url : url.slice(0, q)
 }
 
 const routeMiss = (request: HttpServerRequest.HttpServerRequest, patterns: ReadonlyArray<RoutePattern>) => {
-  const path = request.url.split("?")[0] ?? "/"
+  const path = pathOf(request.url)
   const allowed = patterns.filter((p) => p.regex.test(path)).map((p) => p.method)
-  return allowed.length > 0
+  // The router refused a path the patterns take for this very method: no such resource, not a wrong method.
+  return allowed.length > 0 && !allowed.includes(request.method)
     ? errorJson(405, "method_not_allowed", `${request.method} ${path}: allowed ${allowed.join(", ")}`, undefined, {
         allow: allowed.join(", ")
       })
@@ -81,10 +107,6 @@ const undecodableBody = (u: unknown): string | null => {
 
 /** Decoding a body nested thousands of levels deep overflows the stack (found by the fuzz test): the body's fault, not the node's. */
 const isTooDeep = (u: unknown) => u instanceof RangeError && /call stack/i.test(u.message)
-
-/** The platform's answer to a body over the bound: a RequestError whose cause says so. */
-const isBodyTooLarge = (u: unknown) =>
-  typeof u === "object" && u !== null && "_tag" in u && u._tag === "RequestError" && "cause" in u && u.cause instanceof Error && u.cause.message === "maxBytes exceeded"
 
 /** Sent with every API answer: nothing here is meant to be framed, sniffed, cached or to send a Referer. */
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -141,6 +163,7 @@ export const edgeMiddleware = (retryAfterSeconds: number) =>
       const auth = yield* Authenticator
       const limiter = yield* RateLimiter
       const { auth: settings, ingest } = yield* AppConfig
+      const { server } = yield* EdgeServer
       // Every body the framework reads (sensor configs, webhooks, keys...) is bounded like ingest bodies.
       const maxBody = Option.some(ingest.maxBodyBytes)
       const patterns = routePatterns()
@@ -148,30 +171,71 @@ export const edgeMiddleware = (retryAfterSeconds: number) =>
       const accessFor = (route: RoutePattern): Access =>
         route.access === "public" && route.name === "system.metrics" && !settings.metricsPublic ? "viewer" : route.access
 
-      /** 413 before reading; an ingest body counts as a malformed one, as the ingest handler counts its own. */
-      const tooLarge = (request: HttpServerRequest.HttpServerRequest, declared: number) => {
-        if (routeOf(request.method, request.url.split("?")[0] ?? "/")?.name.startsWith("ingest.") === true) readingsCounter.http.malformed.inc()
-        return errorJson(413, "payload_too_large", `body: ${declared} bytes; the limit is ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`)
+      /** An ingest request refused at the edge counts as a malformed one, as the ingest handler counts its own. */
+      const refusedIngest = (route: RoutePattern | undefined, response: HttpServerResponse.HttpServerResponse) => {
+        if (route?.name.startsWith("ingest.") === true) readingsCounter.http.malformed.inc()
+        return response
+      }
+
+      /**
+       * 413. The rest of the body is read and dropped up to the drain bound, so that the connection
+       * serves the next request; past it the connection closes after the answer instead.
+       */
+      const tooLarge = (route: RoutePattern | undefined, size: string, drained: boolean) =>
+        refusedIngest(
+          route,
+          errorJson(
+            413,
+            "payload_too_large",
+            `body: ${size}; the limit is ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`,
+            undefined,
+            drained ? undefined : { connection: "close" }
+          )
+        )
+
+      /**
+       * What a request is refused for before anything reads it, or null: a target that is not
+       * percent-encoded UTF-8 or holds a raw `;` (400), a body over MAX_BODY_BYTES, declared or met
+       * by the edge server reading its chunks (413).
+       */
+      const refuseShape = (request: HttpServerRequest.HttpServerRequest, route: RoutePattern | undefined) => {
+        const target = targetProblem(request.url)
+        if (target !== null) return errorJson(400, "invalid_request", target)
+        const declared = Number(request.headers["content-length"] ?? 0)
+        if (declared > ingest.maxBodyBytes) return tooLarge(route, `${declared} bytes`, declared <= drainBound(ingest.maxBodyBytes))
+        const chunked = server.oversizedBody(NodeHttpServerRequest.toIncomingMessage(request))
+        if (chunked === undefined) return null
+        return tooLarge(route, chunked.ended ? `${chunked.bytes} bytes` : `more than ${chunked.bytes} bytes`, chunked.ended)
+      }
+
+      /** For an endpoint that reads a body: 415 unless it says it is JSON, 400 when there is none. */
+      const refuseBody = (request: HttpServerRequest.HttpServerRequest, route: RoutePattern | undefined) => {
+        if (route?.body !== true) return null
+        const type = request.headers["content-type"]
+        const present = hasBody(request.headers)
+        if (type === undefined ? present : !isJsonMediaType(type)) {
+          return refusedIngest(route, errorJson(415, "unsupported_media_type", `content-type: expected application/json, got ${type ?? "none"}`))
+        }
+        return present ? null : refusedIngest(route, errorJson(400, "malformed_json", "body: is empty; expected a JSON document"))
       }
 
       /**
        * The principal for the request, or the answer that refuses it (401, 403, 429). Public routes
        * (health, readiness, metrics) and unknown ones (the app answers 404/405) pass as anonymous.
        */
-      const admit = (request: HttpServerRequest.HttpServerRequest) =>
+      const admit = (request: HttpServerRequest.HttpServerRequest, route: RoutePattern | undefined) =>
         Effect.gen(function* () {
-          const path = request.url.split("?")[0] ?? "/"
-          const route = routeOf(request.method, path)
           if (route === undefined) return ANONYMOUS
           const access = accessFor(route)
           if (access === "public") return ANONYMOUS
+          const target = `${request.method} ${pathOf(request.url)}`
           let principal = ANONYMOUS
           if (auth.required) {
             const credential = readCredential(request.headers)
             const known = auth.cached(credential, Date.now()) ?? (yield* auth.resolve(credential))
-            if (isRefusal(known)) return unauthorized(`${request.method} ${path}: ${known.message}`)
+            if (isRefusal(known)) return unauthorized(`${target}: ${known.message}`)
             const decision = authorize(access, known)
-            if (decision._tag === "Forbidden") return errorJson(403, "forbidden", `${request.method} ${path}: ${decision.message}`)
+            if (decision._tag === "Forbidden") return errorJson(403, "forbidden", `${target}: ${decision.message}`)
             principal = known
           }
           if (!limiter.enabled) return principal
@@ -179,39 +243,33 @@ export const edgeMiddleware = (retryAfterSeconds: number) =>
           return verdict.allowed ? principal : tooManyRequests(verdict)
         })
 
+      /** The endpoint's own answer, with the failures the framework would not shape (or would drop) turned into the API's. */
+      const serve = (app: HttpApp.Default, request: HttpServerRequest.HttpServerRequest, principal: Principal) =>
+        app.pipe(
+          Effect.locally(currentPrincipal, principal),
+          HttpIncomingMessage.withMaxBodySize(maxBody),
+          Effect.catchAllCause((cause) => {
+            const failure = Cause.squash(cause)
+            if (isRouteNotFound(failure)) return Effect.succeed(routeMiss(request, patterns))
+            if (failure instanceof HttpApiDecodeError) return Effect.succeed(decodeErrorResponse(failure))
+            const undecodable = undecodableBody(failure)
+            if (undecodable !== null) return Effect.succeed(errorJson(400, "malformed_json", `body: is not valid JSON (${undecodable})`))
+            if (failure instanceof DatabaseUnavailable) return Effect.succeed(errorJson(503, "unavailable", failure.message))
+            if (isTooDeep(failure)) return Effect.succeed(errorJson(400, "invalid_request", "body: nested too deeply to decode"))
+            // Typed API errors go on to the framework, which encodes them with their status.
+            if (!Cause.isDie(cause)) return Effect.failCause(cause)
+            return Effect.logError("request failed", cause).pipe(Effect.as(errorJson(500, "internal", "internal error; it was logged")))
+          })
+        )
+
       return (app: HttpApp.Default) =>
         Effect.gen(function* () {
           const request = yield* HttpServerRequest.HttpServerRequest
-          // A declared length over the bound is refused before reading: past the bound the platform
-          // stops reading and destroys the request, which would take the answer's socket with it.
-          const declared = Number(request.headers["content-length"] ?? 0)
-          const admitted =
-            declared > ingest.maxBodyBytes
-              ? tooLarge(request, declared)
-              : auth.required || limiter.enabled
-                ? yield* admit(request)
-                : ANONYMOUS
+          const route = routeOf(request.method, pathOf(request.url))
+          const admitted = refuseShape(request, route) ?? (auth.required || limiter.enabled ? yield* admit(request, route) : ANONYMOUS)
           let response = HttpServerResponse.isServerResponse(admitted)
             ? admitted
-            : yield* app.pipe(
-                Effect.locally(currentPrincipal, admitted),
-                HttpIncomingMessage.withMaxBodySize(maxBody),
-                Effect.catchAllCause((cause) => {
-                  const failure = Cause.squash(cause)
-                  if (isRouteNotFound(failure)) return Effect.succeed(routeMiss(request, patterns))
-                  if (failure instanceof HttpApiDecodeError) return Effect.succeed(decodeErrorResponse(failure))
-                  if (isBodyTooLarge(failure)) {
-                    return Effect.succeed(errorJson(413, "payload_too_large", `body: over the limit of ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`))
-                  }
-                  const undecodable = undecodableBody(failure)
-                  if (undecodable !== null) return Effect.succeed(errorJson(400, "malformed_json", `body is not valid JSON: ${undecodable}`))
-                  if (failure instanceof DatabaseUnavailable) return Effect.succeed(errorJson(503, "unavailable", failure.message))
-                  if (isTooDeep(failure)) return Effect.succeed(errorJson(422, "validation_failed", "body: nested too deeply to decode"))
-                  // Typed API errors go on to the framework, which encodes them with their status.
-                  if (!Cause.isDie(cause)) return Effect.failCause(cause)
-                  return Effect.logError("request failed", cause).pipe(Effect.as(errorJson(500, "internal", "internal error; it was logged")))
-                })
-              )
+            : (refuseBody(request, route) ?? (yield* serve(app, request, admitted)))
           if (response.status === 503 && response.headers["retry-after"] === undefined) {
             response = HttpServerResponse.setHeader(response, "retry-after", String(retryAfterSeconds))
           }

@@ -2,7 +2,8 @@
  * Every error the API answers, as `{ error, message, details? }` with its HTTP status. Each code is
  * one thing a client can act on; `message` names the field and the reason.
  */
-import { HttpApiSchema, HttpServerResponse } from "@effect/platform"
+import { type HttpApiEndpoint, HttpApiSchema, HttpServerResponse } from "@effect/platform"
+import type { HttpMethod } from "@effect/platform/HttpMethod"
 import { Schema } from "effect"
 
 /** The body of every error: `{ error: <code>, message, details? }`. */
@@ -34,7 +35,33 @@ export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLa
 
 export class UnsupportedMediaType extends Schema.Class<UnsupportedMediaType>("UnsupportedMediaType")(
   errorFields("unsupported_media_type"),
-  HttpApiSchema.annotations({ status: 415, description: "Send Content-Type: application/json" })
+  HttpApiSchema.annotations({ status: 415, description: "Send Content-Type: application/json (optionally with charset=utf-8)" })
+) {}
+
+/** What the edge answers about any JSON body before its schema is looked at: not JSON, too large, not application/json. */
+export const withJsonBody = <N extends string, M extends HttpMethod, P, U, B, H, S, E, R, RE>(
+  endpoint: HttpApiEndpoint.HttpApiEndpoint<N, M, P, U, B, H, S, E, R, RE>
+) => endpoint.addError(MalformedJson).addError(PayloadTooLarge).addError(UnsupportedMediaType)
+
+export class Unauthorized extends Schema.Class<Unauthorized>("Unauthorized")(
+  errorFields("unauthorized"),
+  HttpApiSchema.annotations({
+    status: 401,
+    description: "No credential, or one that is unknown, revoked or expired (with WWW-Authenticate); the message says which"
+  })
+) {}
+
+export class Forbidden extends Schema.Class<Forbidden>("Forbidden")(
+  errorFields("forbidden"),
+  HttpApiSchema.annotations({ status: 403, description: "The caller's role does not allow this; the message names the role needed" })
+) {}
+
+export class RateLimited extends Schema.Class<RateLimited>("RateLimited")(
+  errorFields("rate_limited"),
+  HttpApiSchema.annotations({
+    status: 429,
+    description: "Over the client address or key rate limit; retry after Retry-After (RateLimit-* headers say more)"
+  })
 ) {}
 
 export class SensorNotFound extends Schema.Class<SensorNotFound>("SensorNotFound")(

@@ -38,7 +38,7 @@ export const parseJson = (text: string): Either.Either<unknown, BodyProblem> => 
     const m = /position (\d+)/.exec(message)
     const position = m?.[1] !== undefined ? Number(m[1]) : /end of JSON input/.test(message) ? text.length : null
     const where = position === null || /position \d+/.test(message) ? "" : ` at position ${position}`
-    return Either.left({ _tag: "Malformed", message: `body is not valid JSON: ${message}${where}`, position })
+    return Either.left({ _tag: "Malformed", message: `body: is not valid JSON (${message}${where})`, position })
   }
 }
 
@@ -59,9 +59,10 @@ const locate = (body: unknown, shape: BodyShape): Either.Either<{ items: Readonl
   return Either.left({ _tag: "Invalid", issues: [{ path: "", message: `must be ${expected}` }] })
 }
 
+/** `readings[3].value`; a key that is not a plain name is quoted: `readings[3]["\u0000"]`. */
 const pathOf = (prefix: string, index: number, path: ReadonlyArray<PropertyKey>): string => {
   let out = prefix === "" ? `[${index}]` : `${prefix}[${index}]`
-  for (const key of path) out += typeof key === "number" ? `[${key}]` : `.${String(key)}`
+  for (const key of path) out += typeof key === "number" ? `[${key}]` : /^[\w-]+$/.test(String(key)) ? `.${String(key)}` : `[${JSON.stringify(String(key))}]`
   return out
 }
 

@@ -4,8 +4,9 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { TextParam } from "../domain/request-params.js"
 import { SensorId } from "../domain/sensor-id.js"
-import { errorFields, ServiceUnavailable } from "./errors.js"
+import { errorFields, ServiceUnavailable, withJsonBody } from "./errors.js"
 
 export class KeyNotFound extends Schema.Class<KeyNotFound>("KeyNotFound")(errorFields("key_not_found"), HttpApiSchema.annotations({ status: 404 })) {}
 export class TenantNotFound extends Schema.Class<TenantNotFound>("TenantNotFound")(errorFields("tenant_not_found"), HttpApiSchema.annotations({ status: 404 })) {}
@@ -19,7 +20,7 @@ export class InvalidKeyRequest extends Schema.Class<InvalidKeyRequest>("InvalidK
   HttpApiSchema.annotations({ status: 400 })
 ) {}
 
-export const TenantId = Schema.String.pipe(
+export const TenantId = TextParam.pipe(
   Schema.pattern(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: () => "1-32 characters of a-z 0-9 -, starting with a letter or digit" }),
   Schema.brand("TenantId")
 ).annotations({ identifier: "TenantId" })
@@ -28,10 +29,10 @@ const Role = Schema.Literal("viewer", "operator", "admin")
 
 export const CreateKey = Schema.Struct({
   kind: Schema.Literal("device", "service").annotations({ description: "device: may only ingest; service: an API key with a role" }),
-  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
+  name: TextParam.pipe(Schema.minLength(1), Schema.maxLength(200)),
   role: Schema.optionalWith(Role, { exact: true }).annotations({ description: "Required for a service key; not allowed for a device key" }),
   tenant: Schema.optionalWith(TenantId, { exact: true }).annotations({ description: "Default: the caller's tenant. Only the superuser may name another" }),
-  sensorPrefix: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128)), { exact: true }).annotations({
+  sensorPrefix: Schema.optionalWith(TextParam.pipe(Schema.minLength(1), Schema.maxLength(128)), { exact: true }).annotations({
     description: "Device keys: only sensors whose id starts with this"
   }),
   sensors: Schema.optionalWith(Schema.Array(SensorId).pipe(Schema.minItems(1), Schema.maxItems(10_000)), { exact: true }).annotations({
@@ -60,7 +61,7 @@ export const CreatedKey = Schema.Struct({
 }).annotations({ identifier: "CreatedKey" })
 
 export const Tenant = Schema.Struct({ id: Schema.String, name: Schema.String, createdAt: Schema.Number }).annotations({ identifier: "Tenant" })
-export const CreateTenant = Schema.Struct({ id: TenantId, name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)) }).annotations({
+export const CreateTenant = Schema.Struct({ id: TenantId, name: TextParam.pipe(Schema.minLength(1), Schema.maxLength(200)) }).annotations({
   identifier: "CreateTenant",
   parseOptions: { onExcessProperty: "error", errors: "all" }
 })
@@ -74,11 +75,12 @@ export class KeysApi extends HttpApiGroup.make("keys")
       .addError(TenantNotFound)
       .addError(KeysDisabled)
       .addError(ServiceUnavailable)
+      .pipe(withJsonBody)
   )
   .add(HttpApiEndpoint.get("list", "/api/v1/keys").addSuccess(Schema.Struct({ keys: Schema.Array(KeyView) })).addError(ServiceUnavailable))
   .add(
     HttpApiEndpoint.del("revoke", "/api/v1/keys/:id")
-      .setPath(Schema.Struct({ id: Schema.String.pipe(Schema.maxLength(64)) }))
+      .setPath(Schema.Struct({ id: TextParam.pipe(Schema.maxLength(64)) }))
       .addSuccess(HttpApiSchema.NoContent)
       .addError(KeyNotFound)
       .addError(ServiceUnavailable)
@@ -92,6 +94,7 @@ export class TenantsApi extends HttpApiGroup.make("tenants")
       .addSuccess(Tenant, { status: 201 })
       .addError(TenantExists)
       .addError(ServiceUnavailable)
+      .pipe(withJsonBody)
   )
   .add(HttpApiEndpoint.get("list", "/api/v1/tenants").addSuccess(Schema.Struct({ tenants: Schema.Array(Tenant) })).addError(ServiceUnavailable))
   .annotate(OpenApi.Title, "Tenants") {}

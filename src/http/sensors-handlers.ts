@@ -4,6 +4,7 @@ import { Effect, Option, ParseResult, Schema } from "effect"
 import { defaultCoreConfig } from "../actors/core/sensor-core.js"
 import { describeCode, Sensor } from "../actors/protocol.js"
 import { AppConfig } from "../config.js"
+import { MAX_EPOCH_MS, MIN_EPOCH_MS } from "../domain/epoch-range.js"
 import { decodeStoredPatch, effectiveConfig, type SensorConfigPatch } from "../domain/sensor-config.js"
 import { SensorId } from "../domain/sensor-id.js"
 import { externalId, internalId } from "../domain/tenancy.js"
@@ -112,15 +113,16 @@ export const SensorsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "sensors", 
         Effect.gen(function* () {
           const tenant = yield* currentTenant
           yield* existing(tenant, path.id)
-          const from = urlParams.from ?? 0
-          const to = urlParams.to ?? 8.64e15
+          const from = urlParams.from ?? MIN_EPOCH_MS
+          const to = urlParams.to ?? MAX_EPOCH_MS
           const limit = Math.min(urlParams.limit ?? limits.defaultLimit, limits.maxLimit)
           if (from >= to) return yield* Effect.fail(new InvalidRequest({ message: "from: must be less than to" }))
           const rows = yield* history.range(internalId(tenant, path.id), from, to, limit).pipe(Effect.mapError(unavailable))
           const last = rows[rows.length - 1]
           const next =
             rows.length === limit && last !== undefined
-              ? `/api/v1/sensors/${encodeURIComponent(path.id)}/readings?from=${from}&to=${last.ts}&limit=${limit}`
+              ? // Whole ms, as the parameter takes them (a reading stored with a fraction before ts was cut to the ms may then repeat).
+                `/api/v1/sensors/${encodeURIComponent(path.id)}/readings?from=${from}&to=${Math.ceil(last.ts)}&limit=${limit}`
               : null
           return {
             sensor: path.id,

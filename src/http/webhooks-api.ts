@@ -5,14 +5,15 @@
  */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { ServiceUnavailable } from "./errors.js"
+import { IntParam, TextParam } from "../domain/request-params.js"
+import { ServiceUnavailable, withJsonBody } from "./errors.js"
 
 export class WebhookNotFound extends Schema.Class<WebhookNotFound>("WebhookNotFound")(
   { error: Schema.tag("webhook_not_found"), message: Schema.String },
   HttpApiSchema.annotations({ status: 404 })
 ) {}
 
-export const WebhookId = Schema.String.pipe(
+export const WebhookId = TextParam.pipe(
   Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, {
     message: () => "1 to 128 characters: letters, digits, '.', '_' or '-', starting with a letter or digit"
   })
@@ -28,20 +29,20 @@ const isHttpUrl = (s: string): boolean => {
   return (protocol === "http:" || protocol === "https:") && hostname !== ""
 }
 
-export const WebhookUrl = Schema.String.pipe(
+export const WebhookUrl = TextParam.pipe(
   Schema.maxLength(2048),
   Schema.filter(isHttpUrl, { message: () => "must be an absolute http:// or https:// URL" })
 )
 
 export const WebhookPut = Schema.Struct({
   url: WebhookUrl,
-  secret: Schema.String.pipe(Schema.minLength(16), Schema.maxLength(256)).annotations({
+  secret: TextParam.pipe(Schema.minLength(16), Schema.maxLength(256)).annotations({
     description: "HMAC-SHA256 key of the X-Flowmesh-Signature header; write-only"
   }),
-  sensorPrefix: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)), { exact: true }).annotations({
+  sensorPrefix: Schema.optionalWith(TextParam.pipe(Schema.minLength(1), Schema.maxLength(256)), { exact: true }).annotations({
     description: "Only alerts of sensors whose id starts with this (summaries: of notifiers under it); absent: all"
   }),
-  rules: Schema.optionalWith(Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(128))).pipe(Schema.minItems(1), Schema.maxItems(100)), {
+  rules: Schema.optionalWith(Schema.Array(TextParam.pipe(Schema.minLength(1), Schema.maxLength(128))).pipe(Schema.minItems(1), Schema.maxItems(100)), {
     exact: true
   }).annotations({ description: "Only alerts of these rules (summaries always pass); absent: all rules" }),
   minSeverity: Schema.optionalWith(Severity, { exact: true }).annotations({ description: "Default info" }),
@@ -88,6 +89,7 @@ export class WebhooksApi extends HttpApiGroup.make("webhooks")
       .setPayload(WebhookPut)
       .addSuccess(WebhookView)
       .addError(ServiceUnavailable)
+      .pipe(withJsonBody)
   )
   .add(
     HttpApiEndpoint.del("delete", "/api/v1/webhooks/:id")
@@ -102,8 +104,8 @@ export class WebhooksApi extends HttpApiGroup.make("webhooks")
       .setUrlParams(
         Schema.Struct({
           webhook: Schema.optional(WebhookId),
-          after: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())),
-          limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)))
+          after: Schema.optional(IntParam(0)),
+          limit: Schema.optional(IntParam(1, 1000))
         })
       )
       .addSuccess(DeadLetterPage)

@@ -81,6 +81,95 @@ describe("edge errors", () => {
     expect((badLimit.body as { message: string }).message).toMatch(/^limit: /)
   })
 
+  const send = async (method: string, path: string, body?: string, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${node.url}${path}`, {
+      method,
+      headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+      ...(body === undefined ? {} : { body })
+    })
+    return { status: response.status, body: (await response.json()) as { error: string; message: string } }
+  }
+  const WEBHOOK = JSON.stringify({ url: "http://127.0.0.1:9/hook", secret: "s".repeat(16) })
+
+  it.each([
+    ["GET", "/api/v1/sensors/%00", undefined, "id"],
+    ["GET", "/api/v1/sensors/%00/readings", undefined, "id"],
+    ["DELETE", "/api/v1/sensors/%00", undefined, "id"],
+    ["PUT", "/api/v1/sensors/a%1Fb", "{}", "id"],
+    ["POST", "/api/v1/sensors/a%7Fb/readings", '{"value":1}', "id"],
+    ["GET", "/api/v1/sensors?after=%00", undefined, "after"],
+    ["GET", "/api/v1/sensors?prefix=%00", undefined, "prefix"],
+    ["GET", "/api/v1/sensors?prefix=%C2%85", undefined, "prefix"],
+    ["GET", "/api/v1/alerts?sensor=%00", undefined, "sensor"],
+    ["GET", "/api/v1/alerts?rule=x%00", undefined, "rule"],
+    ["DELETE", "/api/v1/keys/%00", undefined, "id"],
+    ["PUT", "/api/v1/webhooks/w%00", WEBHOOK, "id"],
+    ["DELETE", "/api/v1/webhooks/%0A", undefined, "id"],
+    ["GET", "/api/v1/dead-letters?webhook=%00", undefined, "webhook"],
+    ["PUT", "/api/v1/webhooks/w1", JSON.stringify({ url: "http://127.0.0.1:9/\u0000", secret: "s".repeat(16) }), "url"],
+    ["PUT", "/api/v1/webhooks/w1", JSON.stringify({ url: "http://127.0.0.1:9/", secret: "s".repeat(16), sensorPrefix: "\ud800" }), "sensorPrefix"],
+    ["POST", "/api/v1/alerts/1/ack", JSON.stringify({ by: "\u0000" }), "by"],
+    ["POST", "/api/v1/tenants", JSON.stringify({ id: "t1", name: "ab\u0007" }), "name"]
+  ])("answers %s %s (NUL, control characters, lone surrogates) with 400 naming the parameter", async (method, path, body, param) => {
+    const answer = await send(method, path, body)
+    expect(answer.status).toBe(400)
+    expect(answer.body.error).toBe("invalid_request")
+    expect(answer.body.message).toMatch(new RegExp(`^${param}: must (not contain control characters|be Unicode text)`))
+  })
+
+  it.each([["from=-1e15"], ["to=1e20"], ["to=5e-324"], ["to=1e300"], ["from=-1e300"], ["to=8640000000000001"], ["from=1.5"], ["to=-0"]])(
+    "answers a history bound %s outside whole epoch ms with 400 naming the bound and the range",
+    async (query) => {
+      await post({ readings: [{ sensor: "r/a", value: 1 }] })
+      const answer = await send("GET", `/api/v1/sensors/r%2Fa/readings?${query}`)
+      expect(answer).toEqual({
+        status: 400,
+        body: expect.objectContaining({ error: "invalid_request", message: `${query.split("=")[0]}: must be whole epoch milliseconds, 0 to 8640000000000000` })
+      })
+    }
+  )
+
+  it("takes the whole range of epoch ms as history bounds, and alert bounds by the same rule", async () => {
+    expect((await send("GET", "/api/v1/sensors/r%2Fa/readings?from=0&to=8640000000000000")).status).toBe(200)
+    expect((await send("GET", "/api/v1/alerts?from=-1")).body.message).toBe("from: must be whole epoch milliseconds, 0 to 8640000000000000")
+  })
+
+  it.each([
+    ["PUT", "/api/v1/sensors/r%2Fa", "{}"],
+    ["PUT", "/api/v1/sensors/r%2Fa", ""],
+    ["PUT", "/api/v1/webhooks/w1", WEBHOOK],
+    ["PUT", "/api/v1/webhooks/w1", ""],
+    ["POST", "/api/v1/alerts/1/ack", "{}"],
+    ["POST", "/api/v1/readings", '{"readings":[]}']
+  ])("answers %s %s with a multipart body %j with 415 at once", async (method, path, body) => {
+    const answer = await send(method, path, body, { "content-type": "multipart/form-data; boundary=xyz" })
+    expect(answer).toEqual({ status: 415, body: { error: "unsupported_media_type", message: "content-type: expected application/json, got multipart/form-data; boundary=xyz" } })
+  })
+
+  it("takes application/json with charset=utf-8 only: +json, other charsets, forms and a missing type answer 415", async () => {
+    expect((await send("PUT", "/api/v1/sensors/ct", "{}", { "content-type": "application/json; charset=UTF-8" })).status).toBe(200)
+    for (const type of ["application/vnd.flowmesh+json", "application/json; charset=latin1", "application/x-www-form-urlencoded"]) {
+      expect((await send("PUT", "/api/v1/sensors/ct", "{}", { "content-type": type })).status, type).toBe(415)
+    }
+    const untyped = await fetch(`${node.url}/api/v1/sensors/ct`, { method: "PUT", body: new Uint8Array(Buffer.from("{}")) })
+    expect(untyped.status).toBe(415)
+    expect(await untyped.json()).toMatchObject({ message: "content-type: expected application/json, got none" })
+  })
+
+  it("answers an empty body where one is needed with 400 malformed_json", async () => {
+    expect(await send("PUT", "/api/v1/sensors/ct", "")).toEqual({ status: 400, body: { error: "malformed_json", message: "body: is empty; expected a JSON document" } })
+  })
+
+  it.each([["/api/v1/sensors/%C0%AE", "path"], ["/api/v1/sensors/%ED%A0%80/readings", "path"], ["/api/v1/sensors/%zz", "path"], ["/api/v1/sensors?prefix=%C0%AE", "prefix"]])(
+    "answers %s (not percent-encoded UTF-8) with 400 naming %s",
+    async (path, part) => {
+      expect(await send("GET", path)).toEqual({
+        status: 400,
+        body: { error: "invalid_request", message: `${part}: is not percent-encoded UTF-8 (a bad %-escape, an overlong form or a surrogate)` }
+      })
+    }
+  )
+
   it("rejects unknown or invalid sensor config fields by name", async () => {
     const put = (body: unknown) =>
       fetch(`${node.url}/api/v1/sensors/cfg-1`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })

@@ -1,8 +1,11 @@
 /**
  * Puts the access policy into the OpenAPI document: the security schemes (bearer key or JWT,
- * X-Device-Key, X-API-Key), and on every operation that is not public the schemes it accepts and
- * the role it needs, so that generated clients send credentials where they must.
+ * X-Device-Key, X-API-Key), and on every operation that is not public the schemes it accepts, the
+ * role it needs and the answers of the edge that refuses a caller (401, 403, 429), so that
+ * generated clients send credentials where they must and expect those refusals.
  */
+import { JSONSchema, Option, type Schema, SchemaAST } from "effect"
+import { Forbidden, RateLimited, Unauthorized } from "../errors.js"
 import { ACCESS, type Access } from "./policy.js"
 
 const SCHEMES = {
@@ -21,9 +24,29 @@ const NEEDS: Record<Exclude<Access, "public">, string> = {
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
+const REFUSALS: ReadonlyArray<readonly [status: string, schema: Schema.Schema.Any]> = [
+  ["401", Unauthorized],
+  ["403", Forbidden],
+  ["429", RateLimited]
+]
+
+/** Each refusal as an operation's response, its schema added to `definitions` (the document's components). */
+const refusalResponses = (definitions: Record<string, JSONSchema.JsonSchema7>) =>
+  Object.fromEntries(
+    REFUSALS.map(([status, schema]) => {
+      const json = JSONSchema.fromAST(schema.ast, { definitions, definitionPath: "#/components/schemas/", target: "openApi3.1" })
+      // A Schema.Class keeps its annotations on the class side of its transformation.
+      const ast = SchemaAST.isTransformation(schema.ast) ? schema.ast.to : schema.ast
+      const description = Option.getOrElse(SchemaAST.getDescriptionAnnotation(ast), () => status)
+      return [status, { description, content: { "application/json": { schema: json } } }]
+    })
+  )
+
 export const addSecurity = (spec: Record<string, unknown>): Record<string, unknown> => {
   const components = isRecord(spec.components) ? spec.components : {}
   const paths = isRecord(spec.paths) ? spec.paths : {}
+  const schemas: Record<string, JSONSchema.JsonSchema7> = {}
+  const refusals = refusalResponses(schemas)
   for (const item of Object.values(paths)) {
     if (!isRecord(item)) continue
     for (const op of Object.values(item)) {
@@ -34,9 +57,17 @@ export const addSecurity = (spec: Record<string, unknown>): Record<string, unkno
         continue
       }
       op.security = access === "ingest" ? [{ bearer: [] }, { deviceKey: [] }, { apiKey: [] }] : [{ bearer: [] }, { apiKey: [] }]
+      op.responses = { ...(isRecord(op.responses) ? op.responses : {}), ...refusals }
       const needs = `Needs ${NEEDS[access]} when AUTH_MODE=required.`
       op.description = typeof op.description === "string" && op.description !== "" ? `${op.description}\n\n${needs}` : needs
     }
   }
-  return { ...spec, components: { ...components, securitySchemes: { ...(isRecord(components.securitySchemes) ? components.securitySchemes : {}), ...SCHEMES } } }
+  return {
+    ...spec,
+    components: {
+      ...components,
+      schemas: { ...(isRecord(components.schemas) ? components.schemas : {}), ...schemas },
+      securitySchemes: { ...(isRecord(components.securitySchemes) ? components.securitySchemes : {}), ...SCHEMES }
+    }
+  }
 }
