@@ -23,13 +23,22 @@ import { edgePendingMessages } from "../telemetry/metrics.js"
 export class EdgeTimeout extends Data.TaggedError("EdgeTimeout")<{ readonly waitedMs: number }> {}
 
 /**
- * The message died on its way to the sensor's owner (a runner killed mid-request resets its
- * socket, and the cluster client surfaces that as a defect): the caller answers 503 and retries.
+ * The message died on its way to the sensor's owner: a runner killed mid-request resets its socket
+ * (the cluster client surfaces that as a defect), or the owner let go of the shard while the
+ * message was in flight (its reply is an interruption). The caller answers 503 and retries.
  */
 export class OwnerUnreachable extends Data.TaggedError("OwnerUnreachable")<{ readonly message: string }> {}
 
-const unreachable = (defect: unknown) => {
-  const message = Cause.pretty(Cause.die(defect)).split("\n")[0] ?? "unknown"
+/**
+ * Typed failures pass through; a defect or an interruption of the message (not of the caller,
+ * which no handler can catch) becomes OwnerUnreachable instead of a 500 or a bare 503.
+ */
+const unreachable = <E>(cause: Cause.Cause<E>): Effect.Effect<never, E | OwnerUnreachable> => {
+  const failure = Cause.failureOption(cause)
+  if (failure._tag === "Some") return Effect.fail(failure.value)
+  const message = Cause.isInterruptedOnly(cause)
+    ? "the sensor's shard was released while the message was in flight"
+    : (Cause.pretty(cause).split("\n")[0] ?? "unknown")
   return Effect.zipRight(
     logWarning("a sensor message failed on its way to its owner; answered as unavailable", { error: message }),
     Effect.fail(new OwnerUnreachable({ message }))
@@ -50,7 +59,7 @@ export class PendingMessages extends Effect.Service<PendingMessages>()("flowmesh
        * retries); a message lost on the way (a defect of the transport) fails as OwnerUnreachable.
        */
       withDeadline: <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | EdgeTimeout | OwnerUnreachable, R> =>
-        Effect.timeoutFail(effect, { duration: deadline, onTimeout }).pipe(Effect.catchAllDefect(unreachable)),
+        Effect.timeoutFail(effect, { duration: deadline, onTimeout }).pipe(Effect.catchAllCause(unreachable)),
       /** Takes `n` slots if they all fit; false (nothing taken) when the node is at its bound. */
       tryAcquire: (n: number): boolean => {
         if (pending + n > limit && pending > 0) return false
