@@ -256,6 +256,11 @@ export const edgeMiddleware = (retryAfterSeconds: number) =>
             if (undecodable !== null) return Effect.succeed(errorJson(400, "malformed_json", `body: is not valid JSON (${undecodable})`))
             if (failure instanceof DatabaseUnavailable) return Effect.succeed(errorJson(503, "unavailable", failure.message))
             if (isTooDeep(failure)) return Effect.succeed(errorJson(400, "invalid_request", "body: nested too deeply to decode"))
+            // Work the request waited on was interrupted (an actor whose shard moved, a node losing its
+            // shard locks): the platform would answer a bare 503; answer ours, which carries Retry-After.
+            if (Cause.isInterruptedOnly(cause)) {
+              return Effect.succeed(errorJson(503, "unavailable", "the work this request waited on was interrupted (a shard moving, the node stopping); retry after Retry-After"))
+            }
             // Typed API errors go on to the framework, which encodes them with their status.
             if (!Cause.isDie(cause)) return Effect.failCause(cause)
             return Effect.logError("request failed", cause).pipe(Effect.as(errorJson(500, "internal", "internal error; it was logged")))
