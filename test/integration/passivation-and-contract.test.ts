@@ -36,10 +36,18 @@ describe("passivation and contract", () => {
     const again = await postJson(`${node.url}/api/v1/readings`, {
       readings: [
         { sensor: "idle-3", ts: t + 1000, value: 1 },
+        { sensor: "idle-3", ts: t + 500, value: 1 },
         { sensor: "idle-3", ts: t + 5000, value: 1 }
       ]
     })
-    expect(again.body).toMatchObject({ accepted: 1, rejected: [{ index: 0, sensor: "idle-3", reason: "out_of_order" }] })
+    // The restored window knows t + 1000 (a resend: duplicate) and the last ts (t + 500 is older: out of order).
+    expect(again.body).toMatchObject({
+      accepted: 1,
+      rejected: [
+        { index: 0, sensor: "idle-3", reason: "duplicate" },
+        { index: 1, sensor: "idle-3", reason: "out_of_order" }
+      ]
+    })
     const view = await getJson(`${node.url}/api/v1/sensors/idle-3`)
     expect(view.body).toMatchObject({ state: { status: "online", lastTs: t + 5000, counters: { accepted: 4 } } })
   })
