@@ -14,6 +14,7 @@ import { LiveFeed } from "../live/live-feed.js"
 import { SensorActivation } from "../storage/sensor-activation.js"
 import { type CommitTicket, type Flushed, type SnapshotSource, Writer } from "../storage/writer.js"
 import { activeSensors, sensorTransitions } from "../telemetry/metrics.js"
+import { RejectCode } from "./core/classify.js"
 import { applyConfig, createSensorCore, defaultCoreConfig, replayStored, type SensorCore, stepBatch } from "./core/sensor-core.js"
 import { carryRuleStates, evaluateBatch, ruleStatesFromJson, ruleStatesToJson } from "./core/rules.js"
 import type { AlertSignal, RuleState } from "./core/rule-types.js"
@@ -168,12 +169,13 @@ const behaviour = Effect.gen(function* () {
     const firstRow = writer.rowCursor()
     const transitions = stepBatch(r.core, r.cfg, { ts: payload.ts, value: payload.values, length: n }, payload.receivedAt, out)
     let accepted = 0
+    let duplicates = 0
     for (let i = 0; i < n; i++) {
       const code = out[i]!
       if (code >= 0) {
         writer.push(r.key, payload.ts[i]!, payload.values[i]!, code)
         accepted++
-      }
+      } else if (code === RejectCode.duplicate) duplicates++
     }
     if (r.cfg.rules.length > 0) {
       const view = { ts: payload.ts, values: payload.values, codes: out, length: n }
@@ -183,9 +185,13 @@ const behaviour = Effect.gen(function* () {
     if (accepted > 0) live.publishReadings(sensorId, payload.ts, payload.values, out, payload.receivedAt)
     const codes = Array.from(out)
     const announced = transitions.length > 0 ? Effect.zipRight(trailing, announce(transitions)) : trailing
-    if (!payload.durable || accepted === 0) return Effect.as(announced, { codes, durable: accepted === 0 })
+    // A duplicate's original may still be queued: a durable answer waits for this batch's commit,
+    // which comes after every earlier one, so "duplicate" means stored, as "accepted" does.
+    if (!payload.durable || (accepted === 0 && duplicates === 0)) return Effect.as(announced, { codes, durable: accepted === 0 })
+    // Duplicates only: nothing of this batch is queued, but an original may be; wait for what is pending.
+    const awaited = accepted > 0 ? ticket : writer.barrier()
     return announced.pipe(
-      Effect.zipRight(writer.awaitCommit(ticket)),
+      Effect.zipRight(writer.awaitCommit(awaited)),
       Effect.map((flushed) => ({ codes: markUnstored(codes, flushed, firstRow), durable: true })),
       Effect.catchTag("CommitTimeout", (e) => Effect.fail(new NotDurableYet({ waitedMs: e.waitedMs })))
     )

@@ -8,7 +8,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Deferred, Duration, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, FiberId, Option, Schedule, Schema } from "effect"
 import { AppConfig } from "../config.js"
 import {
   writerBatchRows,
@@ -58,6 +58,9 @@ export interface WriterHealth {
   /** The last failure of the flush in progress, if it failed. */
   readonly lastError: string | null
 }
+
+const COMMITTED: CommitTicket = Deferred.unsafeMake<Flushed, CommitTimeout>(FiberId.none)
+Deferred.unsafeDone(COMMITTED, Exit.succeed(ALL_STORED))
 
 export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
   scoped: Effect.gen(function* () {
@@ -298,6 +301,15 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
        * fails with CommitTimeout once the batch waited the ack timeout.
        */
       awaitCommit: (ticket: CommitTicket): Effect.Effect<Flushed, CommitTimeout> => Deferred.await(ticket),
+      /**
+       * The commit that covers everything handed to the writer so far (buffers commit in order):
+       * the newest buffer holding anything, or an already completed ticket when nothing is pending.
+       */
+      barrier: (): CommitTicket => {
+        if (!current.isEmpty) return current.done
+        const last = ready.length > 0 ? ready[ready.length - 1]! : inFlight
+        return last?.done ?? COMMITTED
+      },
       /** The buffer index the next `push` gets: a caller keeps it to find its rows in `Flushed.unstored`. */
       rowCursor: (): number => current.rows,
       queuedRows: (): number => pendingRows,

@@ -6,6 +6,7 @@
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
+import { until } from "../support/hook-receiver.js"
 import { getJson, postJson, type RunningNode, startNode } from "../support/node-harness.js"
 
 describe("durable acks at the edges", () => {
@@ -68,6 +69,32 @@ describe("durable acks at the edges", () => {
       expect(answer.status).toBe(202)
       expect(answer.body).toMatchObject({ accepted: 1, durable: true })
       expect((await getJson(`${node.url}/ready`)).status).toBe(200)
+    } finally {
+      await blocker.end()
+    }
+  })
+
+  it("a resend answered duplicate while its original is still queued waits for the original's commit", async () => {
+    const t = Date.now() - 5_000
+    expect((await postJson(`${node.url}/api/v1/readings`, { readings: [{ sensor: "ack/dup-wait", value: 0, ts: t - 1 }] })).status).toBe(202)
+    const blocker = new pg.Client({ connectionString: db.url })
+    await blocker.connect()
+    try {
+      await blocker.query("begin")
+      await blocker.query("lock table readings in access exclusive mode")
+      const stamp = <A>(p: Promise<A>) => p.then((answer) => ({ answer, at: Date.now() }))
+      const original = stamp(postJson(`${node.url}/api/v1/readings`, { readings: [{ sensor: "ack/dup-wait", value: 1, ts: t }] }))
+      // The resend goes to the same sensor after the original: it is decided second.
+      await until("the original queued", async () => ((await getJson(`${node.url}/ready`)).status === 503 ? true : undefined))
+      const resend = stamp(postJson(`${node.url}/api/v1/readings`, { readings: [{ sensor: "ack/dup-wait", value: 1, ts: t }] }))
+      await new Promise((r) => setTimeout(r, 200))
+      const releasedAt = Date.now()
+      await blocker.query("commit")
+      const [a, b] = await Promise.all([original, resend])
+      expect(a.answer.body).toMatchObject({ accepted: 1, durable: true })
+      expect(b.answer.body).toMatchObject({ accepted: 0, durable: true, rejected: [{ index: 0, reason: "duplicate" }] })
+      expect(b.at).toBeGreaterThanOrEqual(releasedAt)
+      expect((await stored("ack/dup-wait")).length).toBe(2)
     } finally {
       await blocker.end()
     }
