@@ -48,9 +48,6 @@ export const partitionByScope = (groups: ReadonlyArray<SensorGroup>, scope: Sens
   return { allowed, refused }
 }
 
-const isJson = (contentType: string | undefined) =>
-  contentType !== undefined && /^application\/(?:[\w.+-]*\+)?json\b/i.test(contentType.trim())
-
 export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (handlers) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
@@ -121,15 +118,8 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
       Effect.gen(function* () {
         const receivedAt = Date.now()
         const ack = urlParams.ack ?? ingest.defaultAck
-        if (!isJson(request.headers["content-type"])) {
-          counters.malformed.inc()
-          return errorJson(
-            415,
-            "unsupported_media_type",
-            `content-type: expected application/json, got ${request.headers["content-type"] ?? "none"}`
-          )
-        }
-        // A declared length over MAX_BODY_BYTES was refused by the edge middleware before this handler.
+        // The edge middleware refused a body that is not application/json (415) or is declared
+        // over MAX_BODY_BYTES (413) before this handler, counting it as malformed.
         const text = yield* request.text.pipe(
           HttpIncomingMessage.withMaxBodySize(Option.some(ingest.maxBodyBytes)),
           Effect.either
