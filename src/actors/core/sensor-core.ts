@@ -8,7 +8,6 @@ import {
   createWindow,
   type SlidingWindow,
   type WindowSnapshot,
-  windowContainsTs,
   windowCount,
   windowFromSnapshot,
   windowPush,
@@ -271,7 +270,8 @@ export const replayStored = (core: SensorCore, cfg: CoreConfig, stored: ReadingB
     const ts = stored.ts[i]!
     const value = stored.value[i]!
     if (!Number.isFinite(ts) || !Number.isFinite(value)) continue
-    if (core.lastAcceptedTs !== null && (ts <= core.lastAcceptedTs || windowContainsTs(core.window, ts))) continue
+    // The window holds only ts up to the last accepted one: this one check covers it too.
+    if (core.lastAcceptedTs !== null && ts <= core.lastAcceptedTs) continue
     record(core, cfg.windowMs, ts, value, Math.max(0, stored.quality[i] ?? 0))
     replayed++
   }
