@@ -8,7 +8,10 @@
  */
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
+import { logError } from "../telemetry/log.js"
+import { writerUnstoredTotal } from "../telemetry/metrics.js"
 import type { FlushPart } from "./flush-statement.js"
+import { describeSqlFailure } from "./sql-failure.js"
 import type { WriteBuffer } from "./write-buffer.js"
 
 /** Runs the flush statement for one part; fails only with a data failure (transient ones are retried inside). */
@@ -63,4 +66,29 @@ export const isolateRefused = (buffer: WriteBuffer, runPart: RunPart): Effect.Ef
       alerts
     )
     return { rows, snapshots, alerts, alertIds }
+  })
+
+/** Counts what was left out, and logs it with PostgreSQL's own words (the first 10 readings of a batch). */
+export const reportRefused = (buffer: WriteBuffer, isolated: Isolated): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    writerUnstoredTotal.reading.inc(isolated.rows.length)
+    writerUnstoredTotal.snapshot.inc(isolated.snapshots.length)
+    writerUnstoredTotal.alert.inc(isolated.alerts.length)
+    for (const { index, error } of isolated.rows.slice(0, 10)) {
+      yield* logError("reading not stored: PostgreSQL refused it", {
+        sensorKey: buffer.keys[index],
+        ts: buffer.ts[index],
+        value: buffer.values[index],
+        error: describeSqlFailure(error)
+      })
+    }
+    for (const { index, error } of isolated.snapshots) {
+      yield* logError("sensor snapshot not stored: PostgreSQL refused it; the sensor writes a new one with its next batch", {
+        sensorKey: buffer.snapshots[index]?.k,
+        error: describeSqlFailure(error)
+      })
+    }
+    for (const { index, error } of isolated.alerts) {
+      yield* logError("alert event not stored: PostgreSQL refused it", { event: buffer.alerts[index], error: describeSqlFailure(error) })
+    }
   })

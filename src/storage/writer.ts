@@ -15,10 +15,9 @@ import {
   writerFailuresTotal,
   writerFlushSeconds,
   writerQueueRows,
-  writerRowsTotal,
-  writerUnstoredTotal
+  writerRowsTotal
 } from "../telemetry/metrics.js"
-import { isolateRefused, type Isolated } from "./flush-isolation.js"
+import { isolateRefused, reportRefused } from "./flush-isolation.js"
 import { FLUSH_SQL, type FlushPart, flushParams, outboxIds, wholeBuffer } from "./flush-statement.js"
 import { describeSqlFailure, isDataFailure } from "./sql-failure.js"
 import {
@@ -145,30 +144,6 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
         return {
           flushed: unstored.length === 0 ? ALL_STORED : { unstored },
           alerts: committedAlerts(buffer.alerts, (i) => isolated.alertIds.get(i))
-        }
-      })
-
-    const reportRefused = (buffer: WriteBuffer, isolated: Isolated) =>
-      Effect.gen(function* () {
-        writerUnstoredTotal.reading.inc(isolated.rows.length)
-        writerUnstoredTotal.snapshot.inc(isolated.snapshots.length)
-        writerUnstoredTotal.alert.inc(isolated.alerts.length)
-        for (const { index, error } of isolated.rows.slice(0, 10)) {
-          yield* logError("reading not stored: PostgreSQL refused it", {
-            sensorKey: buffer.keys[index],
-            ts: buffer.ts[index],
-            value: buffer.values[index],
-            error: describeSqlFailure(error)
-          })
-        }
-        for (const { index, error } of isolated.snapshots) {
-          yield* logError("sensor snapshot not stored: PostgreSQL refused it; the sensor writes a new one with its next batch", {
-            sensorKey: buffer.snapshots[index]?.k,
-            error: describeSqlFailure(error)
-          })
-        }
-        for (const { index, error } of isolated.alerts) {
-          yield* logError("alert event not stored: PostgreSQL refused it", { event: buffer.alerts[index], error: describeSqlFailure(error) })
         }
       })
 
