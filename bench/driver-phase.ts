@@ -105,7 +105,7 @@ const settle = async (origin: string): Promise<number> => {
   let quiet = 0
   while (quiet < 2 && performance.now() - started < 60_000) {
     const text = await (await fetch(`${origin}/metrics`)).text()
-    const idle = gauge(text, "flowmesh_writer_queue_rows") === 0 && gauge(text, "flowmesh_edge_pending_messages") === 0
+    const idle = gauge(text, "flowmesh_writer_queue_rows") === 0 && gauge(text, "flowmesh_ingest_pending_readings") === 0
     quiet = idle ? quiet + 1 : 0
     await new Promise((r) => setTimeout(r, 500))
   }

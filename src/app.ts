@@ -11,15 +11,15 @@ import { ClusterLive } from "./actors/cluster.js"
 import { NotifierEntityLive } from "./actors/notifier-entity.js"
 import { AlertStream } from "./alerts/alert-stream.js"
 import { WebhookDispatcher } from "./alerts/webhooks/dispatcher.js"
-import { SensorEntityLive } from "./actors/entity.js"
-import { SensorEvents } from "./actors/sensor-events.js"
+import { ShardHostEntityLive } from "./actors/host-entity.js"
+import { LocalHosts } from "./actors/local-hosts.js"
 import { AppConfig, type AppConfigShape } from "./config.js"
 import { AlertsHandlersLive } from "./http/alerts-handlers.js"
 import { FlowmeshApi } from "./http/api.js"
 import { Authenticator } from "./http/auth/authenticator.js"
 import { RateLimiter } from "./http/limits/rate-limiter.js"
 import { KeysHandlersLive, TenantsHandlersLive } from "./http/keys-handlers.js"
-import { PendingMessages } from "./http/pending-messages.js"
+import { IngestGateway } from "./ingest/gateway.js"
 import { WebhooksHandlersLive } from "./http/webhooks-handlers.js"
 import { edgeMiddleware } from "./http/edge-middleware.js"
 import { IngestHandlersLive } from "./http/ingest-handlers.js"
@@ -67,8 +67,8 @@ const AlertingLive = Layer.mergeAll(NotifierEntityLive, AlertSweeperLive).pipe(
 )
 
 /** The start-up lock is released once the cluster's tables exist (see storage/startup-lock.ts). */
-const ActorsLive = Layer.mergeAll(SensorEntityLive, AlertingLive).pipe(
-  Layer.provideMerge(SensorEvents.Default),
+const ActorsLive = Layer.mergeAll(ShardHostEntityLive, AlertingLive).pipe(
+  Layer.provideMerge(LocalHosts.Default),
   Layer.provideMerge(LiveFeed.Default),
   Layer.provideMerge(ReleaseStartupLock.pipe(Layer.provideMerge(ClusterLive)))
 )
@@ -121,7 +121,7 @@ const HttpLive = Layer.unwrapEffect(
 /** The WebSocket endpoints close (answering what they owe) before the HTTP server and the actors stop. */
 const EdgeLive = Layer.mergeAll(DevicesEndpointLive, LiveEndpointLive).pipe(
   Layer.provideMerge(HttpLive),
-  Layer.provide([EdgeServer.Default, PendingMessages.Default, Authenticator.Default, RateLimiter.Default])
+  Layer.provide([EdgeServer.Default, IngestGateway.Default, Authenticator.Default, RateLimiter.Default])
 )
 
 /**

@@ -45,8 +45,10 @@ export interface AppConfigShape {
     readonly maxFutureSkewMs: number
     readonly retryAfterSeconds: number
     readonly drainTimeoutMs: number
-    /** Sensor messages sent by this node's edge and not answered yet; past it ingest is refused (503). */
-    readonly maxPendingMessages: number
+    /** Readings handed to the ingest gateway and not answered yet; past it ingest is refused (503). */
+    readonly maxPendingReadings: number
+    /** Send every batch through the cluster, local shards too (tests of the remote path on one node). */
+    readonly forceRemote: boolean
     /** The longest the edge waits for a sensor message's answer (longer than ackTimeoutMs); past it, 503. */
     readonly sendTimeoutMs: number
   }
@@ -185,7 +187,8 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     maxFutureSkewMs: intIn("MAX_FUTURE_SKEW_MS", 0, 7 * 86_400_000, 300_000),
     retryAfterSeconds: intIn("RETRY_AFTER_SECONDS", 1, 3_600, 1),
     drainTimeoutMs: intIn("HTTP_DRAIN_TIMEOUT_MS", 0, 600_000, 10_000),
-    maxPendingMessages: intIn("EDGE_MAX_PENDING_MESSAGES", 1, 10_000_000, 1_024),
+    maxPendingReadings: intIn("INGEST_MAX_PENDING_READINGS", 1, 100_000_000, 100_000),
+    forceRemote: Config.boolean("INGEST_FORCE_REMOTE").pipe(Config.withDefault(false)),
     sendTimeoutMs: intIn("EDGE_SEND_TIMEOUT_MS", 1_000, 600_000, 15_000)
   }).pipe(
     Config.validate({

@@ -1,6 +1,6 @@
 /**
- * The Sensor entity's protocol: what callers (the edge) may say to a sensor actor and what it
- * answers. The edge imports this file, never the behaviour in `entity.ts`.
+ * The ShardHost entity's protocol: what callers (the ingest gateway and the edges' reads) may say
+ * to the sensor actors of a shard and what they answer. Callers import this file, never the behaviour.
  */
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
@@ -25,19 +25,37 @@ export class SensorUnavailable extends Schema.TaggedError<SensorUnavailable>()("
   message: Schema.String
 }) {}
 
+/** One sensor's readings in arrival order, as the ingest gateway hands them to the sensor's ShardHost. */
+export const SensorBatch = Schema.Struct({
+  sensor: Schema.String,
+  ts: Schema.Array(Schema.Number),
+  values: Schema.Array(Schema.Number),
+  receivedAt: Schema.Number,
+  durable: Schema.Boolean
+})
+export type SensorBatch = typeof SensorBatch.Type
+
 /**
- * One batch of readings for this sensor, in arrival order. `codes[i]` answers reading i:
- * >= 0 accepted with that quality flag set (0 = good), < 0 rejected (see `rejectReasonOf`).
+ * A batch's answer: `codes[i]` answers reading i (>= 0 accepted with that quality flag set, 0 =
+ * good; < 0 rejected, see `describeCode`), or why nothing of it was decided or committed.
  */
-export const RecordReadings = Rpc.make("RecordReadings", {
-  payload: {
-    ts: Schema.Array(Schema.Number),
-    values: Schema.Array(Schema.Number),
-    receivedAt: Schema.Number,
-    durable: Schema.Boolean
-  },
-  success: Schema.Struct({ codes: Schema.Array(Schema.Int), durable: Schema.Boolean }),
-  error: Schema.Union(SensorBusy, NotDurableYet, SensorUnavailable)
+export const BatchAnswer = Schema.Union(
+  Schema.Struct({ codes: Schema.Array(Schema.Int) }),
+  Schema.Struct({
+    failure: Schema.Literal("Busy", "Unavailable", "Moved", "NotDurableYet"),
+    message: Schema.String,
+    waitedMs: Schema.optionalWith(Schema.Number, { exact: true })
+  })
+)
+export type BatchAnswer = typeof BatchAnswer.Type
+
+/**
+ * Every batch bound for one shard's host, in order; answered (after the commit of the durable
+ * ones) batch by batch, index-aligned.
+ */
+export const RecordBatches = Rpc.make("RecordBatches", {
+  payload: { batches: Schema.Array(SensorBatch) },
+  success: Schema.Struct({ answers: Schema.Array(BatchAnswer) })
 })
 
 const StatusLiteral = Schema.Literal("unknown", "online", "degraded", "fault")
@@ -75,22 +93,30 @@ export const SensorStateView = Schema.Struct({
 }).annotations({ identifier: "SensorState" })
 export type SensorStateView = typeof SensorStateView.Type
 
-/** The sensor's live state, restored from its snapshot if it was not resident. */
+/** A sensor's live state, restored from its snapshot if it was not resident. */
 export const GetState = Rpc.make("GetState", {
+  payload: { sensor: Schema.String },
   success: SensorStateView,
   error: SensorUnavailable
 })
 
 /** Applies a new effective config (already stored in PostgreSQL by the caller). */
 export const Configure = Rpc.make("Configure", {
-  payload: { config: SensorConfig },
+  payload: { sensor: Schema.String, config: SensorConfig },
   error: SensorUnavailable
 })
 
 /** The sensor was deleted: drop everything resident; the next message starts afresh. */
-export const Forget = Rpc.make("Forget", {})
+export const Forget = Rpc.make("Forget", { payload: { sensor: Schema.String } })
 
-export const Sensor = Entity.make("Sensor", [RecordReadings, GetState, Configure, Forget])
+/** Starts the host (the node-wide opener sends it for every shard this node owns). */
+export const Open = Rpc.make("Open", {})
+
+/**
+ * One entity per cluster shard, keyed so that it lands on exactly that shard (see host-ids.ts): it
+ * hosts every sensor actor of its shard. Callers on the owning node use the host in-process.
+ */
+export const ShardHostEntity = Entity.make("ShardHost", [RecordBatches, GetState, Configure, Forget, Open])
 
 /**
  * The code of an accepted reading that PostgreSQL then refused for its data (the writer isolated

@@ -1,20 +1,20 @@
 /**
- * Ingest endpoints: read and validate the body, send one message per sensor (never one per
- * reading) to its actor, and tell the device what happened to every reading that was not simply good.
+ * Ingest endpoints: read and validate the body, hand the readings (grouped by sensor) to the ingest
+ * gateway, and tell the device what happened to every reading that was not simply good.
  */
 import { HttpApiBuilder, HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Either, FiberRef, Option } from "effect"
-import { describeCode, Sensor } from "../actors/protocol.js"
+import { describeCode } from "../actors/protocol.js"
 import { type AckMode, AppConfig } from "../config.js"
 import type { IngestResult } from "../domain/reading.js"
 import { internalId } from "../domain/tenancy.js"
 import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
 import { FlowmeshApi } from "./api.js"
-import { PendingMessages } from "./pending-messages.js"
+import { failureMessage, firstFailure } from "../ingest/failures.js"
+import { IngestGateway } from "../ingest/gateway.js"
 import { currentPrincipal, inScope, type SensorScope } from "./auth/principal.js"
 import { errorJson } from "./errors.js"
 import { type BodyProblem, type BodyShape, decodeReadings, parseJson, type SensorGroup } from "./ingest-body.js"
-import { logWarning } from "../telemetry/log.js"
 
 const counters = readingsCounter.http
 
@@ -52,26 +52,16 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
   Effect.gen(function* () {
     const config = yield* AppConfig
     const { ingest } = config
-    const client = yield* Sensor.client
-    const pending = yield* PendingMessages
+    const gateway = yield* IngestGateway
     const retryAfter = { "retry-after": String(ingest.retryAfterSeconds) }
 
     const unavailable = (message: string, details?: unknown) =>
       errorJson(503, "unavailable", message, details, retryAfter)
 
-    // The caller names its tenant's sensors; the actor is the tenant's (see domain/tenancy.ts).
-    const send = (tenant: string, g: SensorGroup, receivedAt: number, durable: boolean) =>
-      pending.withDeadline(client(internalId(tenant, g.sensor)).RecordReadings({ ts: g.ts, values: g.values, receivedAt, durable }))
-
-    // A request for one sensor (the common device case) needs no fan-out fiber.
-    const dispatch = (tenant: string, groups: ReadonlyArray<SensorGroup>, receivedAt: number, durable: boolean) =>
-      groups.length === 1
-        ? Effect.map(send(tenant, groups[0]!, receivedAt, durable), (r) => [r])
-        : Effect.forEach(groups, (g) => send(tenant, g, receivedAt, durable), { concurrency: "unbounded" })
-
     const answer = (
       groups: ReadonlyArray<SensorGroup>,
-      results: ReadonlyArray<{ codes: ReadonlyArray<number>; durable: boolean }>,
+      results: ReadonlyArray<Int32Array>,
+      durable: boolean,
       refused: ReadonlyArray<SensorGroup>
     ) => {
       const suspect: Array<IngestResult["suspect"][number]> = []
@@ -81,13 +71,11 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
         counters.not_permitted.inc(group.index.length)
       }
       let good = 0
-      let durable = true
       for (let g = 0; g < groups.length; g++) {
         const group = groups[g]!
-        const result = results[g]!
-        durable &&= result.durable
-        for (let j = 0; j < result.codes.length; j++) {
-          const code = result.codes[j]!
+        const codes = results[g]!
+        for (let j = 0; j < codes.length; j++) {
+          const code = codes[j]!
           if (code === 0) {
             good++
             continue
@@ -105,7 +93,8 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
       if (suspect.length > 0) counters.suspect.inc(suspect.length)
       suspect.sort((a, b) => a.index - b.index)
       rejected.sort((a, b) => a.index - b.index)
-      const body: IngestResult = { accepted: good + suspect.length, durable, suspect, rejected }
+      const accepted = good + suspect.length
+      const body: IngestResult = { accepted, durable: durable || accepted === 0, suspect, rejected }
       return HttpServerResponse.unsafeJson(body, { status: 202 })
     }
 
@@ -143,47 +132,20 @@ export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (h
         }
         const principal = yield* FiberRef.get(currentPrincipal)
         const { allowed: groups, refused } = partitionByScope(decoded.right, principal.scope)
-        if (groups.length === 0) return answer([], [], refused)
-        if (!pending.tryAcquire(groups.length)) {
+        if (groups.length === 0) return answer([], [], true, refused)
+        const tenant = principal.tenant
+        const internal = groups.map((g) => ({ sensor: internalId(tenant, g.sensor), ts: g.ts, values: g.values }))
+        const durable = ack === "durable"
+        const outcome = yield* Effect.either(gateway.submit(internal, receivedAt, durable))
+        const failure = Either.isLeft(outcome) ? outcome.left : firstFailure(outcome.right)
+        let response: HttpServerResponse.HttpServerResponse
+        if (failure !== null) {
           counters.overloaded.inc()
-          return unavailable(
-            `overloaded: ${pending.pending()} sensor messages are waiting for their actors on this node (EDGE_MAX_PENDING_MESSAGES ${pending.limit}); nothing was kept, retry after Retry-After`
-          )
+          response = unavailable(failureMessage(failure))
+        } else {
+          const codes = Either.getOrThrow(outcome).map((o) => (o._tag === "Decided" ? o.codes : new Int32Array(0)))
+          response = answer(groups, codes, durable, refused)
         }
-        const response = yield* dispatch(principal.tenant, groups, receivedAt, ack === "durable").pipe(
-          Effect.ensuring(Effect.sync(() => pending.release(groups.length))),
-          Effect.map((results) => answer(groups, results, refused)),
-          Effect.catchAll((error) => {
-            counters.overloaded.inc()
-            switch (error._tag) {
-              case "NotDurableYet":
-                return Effect.succeed(
-                  unavailable(
-                    `readings were accepted but not committed within ${error.waitedMs} ms; they are still queued. Retry: readings already accepted are answered as duplicate`
-                  )
-                )
-              case "SensorBusy":
-              case "MailboxFull":
-                return Effect.succeed(unavailable("overloaded: the writer or a sensor's mailbox is full; nothing of the rejected batches was kept, retry after Retry-After"))
-              case "EdgeTimeout":
-                return Effect.succeed(
-                  unavailable(
-                    `a sensor did not answer within ${error.waitedMs} ms (EDGE_SEND_TIMEOUT_MS; its shard may be moving). Retry after Retry-After: readings already taken are answered as duplicate`
-                  )
-                )
-              case "SensorUnavailable":
-                return Effect.succeed(unavailable(`a sensor could not load its state: ${error.message}; retry after Retry-After`))
-              case "OwnerUnreachable":
-                return Effect.succeed(
-                  unavailable(`a sensor's owner could not be reached (${error.message}; its node may have just left). Retry after Retry-After: readings already taken are answered as duplicate`)
-                )
-              default:
-                return logWarning("ingest failed", { error: error._tag }).pipe(
-                  Effect.as(unavailable(`${error._tag}: the sensor could not be reached; retry after Retry-After`))
-                )
-            }
-          })
-        )
         ingestLatencyHttp[ack].observe((Date.now() - receivedAt) / 1000)
         return response
       })

@@ -2,12 +2,13 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option, ParseResult, Schema } from "effect"
 import { defaultCoreConfig } from "../actors/core/sensor-core.js"
-import { describeCode, Sensor } from "../actors/protocol.js"
+import { describeCode } from "../actors/protocol.js"
 import { AppConfig } from "../config.js"
 import { MAX_EPOCH_MS, MIN_EPOCH_MS } from "../domain/epoch-range.js"
 import { decodeStoredPatch, effectiveConfig, type SensorConfigPatch } from "../domain/sensor-config.js"
 import { SensorId } from "../domain/sensor-id.js"
 import { externalId, internalId } from "../domain/tenancy.js"
+import { IngestGateway } from "../ingest/gateway.js"
 import { HistoryRepo } from "../storage/history-repo.js"
 import { SensorRepo, type SensorRow } from "../storage/sensor-repo.js"
 import { FlowmeshApi } from "./api.js"
@@ -35,12 +36,12 @@ export const SensorsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "sensors", 
   Effect.gen(function* () {
     const repo = yield* SensorRepo
     const history = yield* HistoryRepo
-    const client = yield* Sensor.client
+    const gateway = yield* IngestGateway
     const { history: limits } = yield* AppConfig
 
     const view = (row: SensorRow) =>
-      client(row.id)
-        .GetState()
+      gateway
+        .state(row.id)
         .pipe(
           Effect.mapError(unavailable),
           Effect.map((state) => {
@@ -95,7 +96,7 @@ export const SensorsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "sensors", 
           const id = internalId(yield* currentTenant, path.id)
           yield* repo.putConfig(id, payload).pipe(Effect.mapError(unavailable))
           const config = effectiveConfig(defaultCoreConfig, payload)
-          yield* client(id).Configure({ config }).pipe(Effect.mapError(unavailable))
+          yield* gateway.configure(id, config).pipe(Effect.mapError(unavailable))
           const row = yield* repo.find(id).pipe(Effect.mapError(unavailable))
           if (row === null) return yield* Effect.fail(unavailable())
           return yield* view(row)
@@ -106,7 +107,7 @@ export const SensorsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "sensors", 
           const id = internalId(yield* currentTenant, path.id)
           const removed = yield* repo.remove(id).pipe(Effect.mapError(unavailable))
           if (!removed) return yield* Effect.fail(notFound(path.id))
-          yield* client(id).Forget().pipe(Effect.mapError(unavailable))
+          yield* gateway.forget(id).pipe(Effect.mapError(unavailable))
         })
       )
       .handle("history", ({ path, urlParams }) =>

@@ -1,11 +1,11 @@
 /**
- * Loading a sensor for a new actor incarnation (and registering it on first sight), batched: every
- * activation asked for in the same tick goes into one statement. A node that starts, or a burst of
- * new sensors, costs one round trip per batch instead of one per sensor.
+ * Loading sensors for their shard host (and registering them on first sight), batched: a host asks
+ * for every sensor first seen in the same turn of the event loop in one statement. A node that
+ * starts, or a burst of new sensors, costs one round trip per batch instead of one per sensor.
  */
 import { SqlClient } from "@effect/sql"
-import { Deferred, Effect, FiberId } from "effect"
-import { DatabaseUnavailable, orUnavailable } from "./errors.js"
+import { Effect } from "effect"
+import { type DatabaseUnavailable, orUnavailable } from "./errors.js"
 import { type RawSensorRow, SENSOR_COLUMNS, type SensorRow, toRow } from "./sensor-row.js"
 
 const MAX_BATCH = 1_000
@@ -40,9 +40,6 @@ const toActivated = (r: RawActivatedRow): ActivatedSensor => ({
 export class SensorActivation extends Effect.Service<SensorActivation>()("flowmesh/SensorActivation", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    let pending = new Map<string, Deferred.Deferred<ActivatedSensor, DatabaseUnavailable>>()
-    let scheduled = false
-
     // One parameter for all ids: the driver escapes the array, so no id can reach the SQL text.
     const load = (ids: ReadonlyArray<string>) =>
       sql.unsafe<RawActivatedRow>(
@@ -71,47 +68,23 @@ export class SensorActivation extends Effect.Service<SensorActivation>()("flowme
         [ids, DEFAULT_WINDOW_SIZE]
       ).pipe(orUnavailable)
 
-    const flush = Effect.gen(function* () {
-      const batch = pending
-      pending = new Map()
-      scheduled = false
-      const ids = [...batch.keys()]
-      for (let i = 0; i < ids.length; i += MAX_BATCH) {
-        const chunk = ids.slice(i, i + MAX_BATCH)
-        const result = yield* Effect.either(load(chunk))
-        if (result._tag === "Left") {
-          for (const id of chunk) yield* Deferred.fail(batch.get(id)!, result.left)
-          continue
-        }
-        const found = new Map(result.right.map((r) => [r.id, toActivated(r)]))
-        for (const id of chunk) {
-          const row = found.get(id)
-          // Missing only if another node inserted it concurrently (invisible to this statement).
-          yield* row === undefined
-            ? Deferred.fail(batch.get(id)!, new DatabaseUnavailable({ message: `sensor ${id} was being registered concurrently; retry` }))
-            : Deferred.succeed(batch.get(id)!, row)
-        }
-      }
-    })
-
     /**
-     * The sensor's row (created with defaults if new), its last snapshot, and the readings stored
+     * Each sensor's row (created with defaults if new), its last snapshot, and the readings stored
      * after that snapshot (a node killed between its commit and its next snapshot leaves some):
-     * replayed into the window, they let the sensor recognise a resend as a duplicate.
+     * replayed into the window, they let the sensor recognise a resend as a duplicate. One
+     * statement per MAX_BATCH ids. A sensor missing from the answer was being registered by another
+     * node at the same moment (invisible to this statement): the caller retries it.
      */
-    const activate = (id: string): Effect.Effect<ActivatedSensor, DatabaseUnavailable> =>
-      Effect.suspend(() => {
-        let waiting = pending.get(id)
-        if (waiting === undefined) {
-          waiting = Deferred.unsafeMake<ActivatedSensor, DatabaseUnavailable>(FiberId.none)
-          pending.set(id, waiting)
+    const activateAll = (ids: ReadonlyArray<string>): Effect.Effect<ReadonlyMap<string, ActivatedSensor>, DatabaseUnavailable> =>
+      Effect.gen(function* () {
+        const found = new Map<string, ActivatedSensor>()
+        for (let i = 0; i < ids.length; i += MAX_BATCH) {
+          const rows = yield* load(ids.slice(i, i + MAX_BATCH))
+          for (const r of rows) found.set(r.id, toActivated(r))
         }
-        const wait = Deferred.await(waiting)
-        if (scheduled) return wait
-        scheduled = true
-        return Effect.zipRight(Effect.forkDaemon(Effect.zipRight(Effect.yieldNow(), flush)), wait)
+        return found
       })
 
-    return { activate } as const
+    return { activateAll } as const
   })
 }) {}

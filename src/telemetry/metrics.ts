@@ -119,11 +119,42 @@ export const writerUnstoredTotal = atZero({
   alert: writerUnstored.labels("alert")
 })
 
+/** What the hosting layer reports at each scrape (set by actors/local-hosts.ts). */
+export const hostingGauges = { residentSensors: (): number => 0, openHosts: (): number => 0 }
+
 export const activeSensors = new Gauge({
   name: "flowmesh_active_sensors",
-  help: "Sensor entities resident on this node",
+  help: "Sensor actors resident on this node (in its shard hosts' memory, loading ones included)",
+  registers: [registry],
+  collect() {
+    this.set(hostingGauges.residentSensors())
+  }
+})
+
+export const openShardHosts = new Gauge({
+  name: "flowmesh_shard_hosts",
+  help: "Shard hosts open on this node (one per cluster shard it owns)",
+  registers: [registry],
+  collect() {
+    this.set(hostingGauges.openHosts())
+  }
+})
+
+const clusterMessages = new Counter({
+  name: "flowmesh_ingest_cluster_messages_total",
+  help: "Messages the ingest gateway sent through the cluster (remote shards, or local ones not open yet), by kind; near 0 on a single node in steady state",
+  labelNames: ["kind"] as const,
   registers: [registry]
 })
+export const ingestClusterMessages = atZero({
+  batches: clusterMessages.labels("batches"),
+  read: clusterMessages.labels("read")
+})
+
+export const ingestPath = {
+  local: new Counter({ name: "flowmesh_ingest_local_batches_total", help: "Sensor batches the ingest gateway handed to a local shard host in-process", registers: [registry] }),
+  remote: new Counter({ name: "flowmesh_ingest_remote_batches_total", help: "Sensor batches the ingest gateway sent through the cluster", registers: [registry] })
+}
 
 export const sensorTransitions = new Counter({
   name: "flowmesh_sensor_transitions_total",
@@ -169,9 +200,9 @@ export const alertLatency = new Histogram({
   registers: [registry]
 })
 
-export const edgePendingMessages = new Gauge({
-  name: "flowmesh_edge_pending_messages",
-  help: "Sensor messages sent by this node's edge (HTTP and WebSocket) and not answered yet (bounded by EDGE_MAX_PENDING_MESSAGES)",
+export const ingestPendingReadings = new Gauge({
+  name: "flowmesh_ingest_pending_readings",
+  help: "Readings handed to the ingest gateway (HTTP, WebSocket) and not answered yet (bounded by INGEST_MAX_PENDING_READINGS)",
   registers: [registry]
 })
 

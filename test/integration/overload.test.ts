@@ -5,9 +5,9 @@
  * written once PostgreSQL is back; what a 503 refused is taken when resent.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { createTestDatabase, lockTable, query, type TestDatabase } from "../support/databases.js"
+import { createTestDatabase, query, type TestDatabase } from "../support/databases.js"
 import { until } from "../support/hook-receiver.js"
-import { getJson, postJson, type RunningNode, startNode } from "../support/node-harness.js"
+import { postJson, type RunningNode, startNode } from "../support/node-harness.js"
 
 type Answer = Awaited<ReturnType<typeof postJson>>
 
@@ -135,54 +135,5 @@ describe("overload and outage", () => {
     const after = await ingest("outage", 5, t0 + 100)
     expect(after.status).toBe(202)
     expect(after.body).toMatchObject({ accepted: 5, durable: true })
-  })
-})
-
-describe("a sensor's mailbox full", () => {
-  let node: RunningNode
-  let db: TestDatabase
-
-  beforeAll(async () => {
-    db = await createTestDatabase("mailbox")
-    node = await startNode({ DATABASE_URL: db.url, ENTITY_MAILBOX_CAPACITY: "16" })
-  })
-  afterAll(async () => {
-    await node?.stop()
-    await db?.drop()
-  })
-
-  it("answers 503 with Retry-After past ENTITY_MAILBOX_CAPACITY requests waiting at one sensor, keeps nothing of them, and takes them when resent", async () => {
-    const sensor = "mailbox-1"
-    // Concurrent requests reach the sensor in any order: let each be taken whatever came before.
-    const put = await fetch(`${node.url}/api/v1/sensors/${sensor}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ allowedSkewMs: 3_600_000 }) })
-    expect(put.status).toBe(200)
-    const t0 = Date.now() - 60_000
-    const send = (i: number) => postJson(`${node.url}/api/v1/readings`, { readings: [{ sensor, ts: t0 + i, value: i }] })
-    const answered: Array<number> = []
-    // Each durable request stays at the sensor until its commit, which waits behind the lock.
-    const writes = await lockTable(db.url, "readings")
-    const sent = Array.from({ length: 24 }, (_, i) =>
-      send(i).then((a) => {
-        answered.push(i)
-        return a
-      })
-    )
-    try {
-      await until("the requests past the mailbox answered", async () => (answered.length >= 8 ? true : undefined))
-    } finally {
-      await writes.release()
-    }
-    const answers = await Promise.all(sent)
-    const refused = answers.flatMap((a, i) => (a.status === 503 ? [i] : []))
-    expect(answers.filter((a) => a.status !== 202 && a.status !== 503).map((a) => `${a.status} ${a.text}`)).toEqual([])
-    expect(refused).toHaveLength(24 - 16)
-    // The refusals came at once, while the sixteen others were still waiting.
-    expect([...answered.slice(0, 8)].sort((a, b) => a - b)).toEqual(refused)
-    for (const i of refused) expectRefusal(answers[i]!, /mailbox is full/)
-    const history = async () =>
-      ((await getJson(`${node.url}/api/v1/sensors/${sensor}/readings`)).body as { readings: Array<{ value: number }> }).readings.map((r) => r.value).sort((a, b) => a - b)
-    expect(await history()).toEqual(Array.from({ length: 24 }, (_, i) => i).filter((i) => !refused.includes(i)))
-    for (const i of refused) expect(await send(i)).toMatchObject({ status: 202, body: { accepted: 1, durable: true } })
-    expect(await history()).toEqual(Array.from({ length: 24 }, (_, i) => i))
   })
 })

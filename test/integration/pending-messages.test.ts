@@ -1,5 +1,5 @@
 /**
- * The edge's bound on sensor messages awaiting their actors: past EDGE_MAX_PENDING_MESSAGES,
+ * The gateway's bound on readings awaiting their actors: past INGEST_MAX_PENDING_READINGS,
  * ingest is refused at once with 503 + Retry-After (HTTP) or an `unavailable` frame with
  * retryAfterMs (WebSocket) naming the setting; what was accepted is stored; the bound frees itself.
  */
@@ -10,13 +10,13 @@ import { metricValue } from "../support/metrics.js"
 import { postJson, type RunningNode, startNode } from "../support/node-harness.js"
 import { openSocket, wsUrl } from "../support/ws-client.js"
 
-describe("EDGE_MAX_PENDING_MESSAGES", () => {
+describe("INGEST_MAX_PENDING_READINGS", () => {
   let db: TestDatabase
   let node: RunningNode
 
   beforeAll(async () => {
     db = await createTestDatabase("pending_messages")
-    node = await startNode({ DATABASE_URL: db.url, EDGE_MAX_PENDING_MESSAGES: "4", COALESCE_WINDOW_MS: "0" })
+    node = await startNode({ DATABASE_URL: db.url, INGEST_MAX_PENDING_READINGS: "4", COALESCE_WINDOW_MS: "0" })
   })
   afterAll(async () => {
     await node?.stop()
@@ -39,7 +39,7 @@ describe("EDGE_MAX_PENDING_MESSAGES", () => {
     )
     try {
       await until("the refusals", async () => (answered.length >= 39 ? true : undefined))
-      expect(await metricValue(node.url, "flowmesh_edge_pending_messages")).toBe(3)
+      expect(await metricValue(node.url, "flowmesh_ingest_pending_readings")).toBe(3)
     } finally {
       await writes.release()
     }
@@ -50,10 +50,10 @@ describe("EDGE_MAX_PENDING_MESSAGES", () => {
     expect(accepted).toHaveLength(1)
     expect(accepted[0]?.body).toMatchObject({ accepted: 3, durable: true })
     expect(refused[0]?.headers.get("retry-after")).toBe("1")
-    expect(JSON.stringify(refused[0]?.body)).toContain("EDGE_MAX_PENDING_MESSAGES")
+    expect(JSON.stringify(refused[0]?.body)).toContain("INGEST_MAX_PENDING_READINGS")
     const stored = await node.sql<{ n: number }>("select count(*)::int as n from readings")
     expect(stored[0]?.n).toBe(3)
-    expect(await metricValue(node.url, "flowmesh_edge_pending_messages")).toBe(0)
+    expect(await metricValue(node.url, "flowmesh_ingest_pending_readings")).toBe(0)
   })
 
   it("answers device frames past the bound with an unavailable error and a retry time", async () => {
@@ -65,7 +65,7 @@ describe("EDGE_MAX_PENDING_MESSAGES", () => {
     expect(errors.length).toBeGreaterThan(0)
     expect(errors[0]).toMatchObject({ code: "unavailable" })
     expect(typeof errors[0]?.retryAfterMs).toBe("number")
-    expect(String(errors[0]?.message)).toContain("EDGE_MAX_PENDING_MESSAGES")
+    expect(String(errors[0]?.message)).toContain("INGEST_MAX_PENDING_READINGS")
     expect(new Set(answers.map((f) => f.seq)).size).toBe(40)
     await device.close()
   })

@@ -38,7 +38,7 @@ describe("coalescer", () => {
   it("holds readings of one sensor from several frames until the window closes, then sends one batch", () => {
     const clock = manualSchedule()
     const sent: Array<SensorBatch> = []
-    const c = new Coalescer({ windowMs: 5, maxReadings: 100 }, (b) => sent.push(b), clock.schedule)
+    const c = new Coalescer({ windowMs: 5, maxReadings: 100 }, (bs) => sent.push(...bs), clock.schedule)
     const o = owner()
     for (let seq = 0; seq < 3; seq++) {
       c.add(group("s", [seq]), newTicket(o, seq, 1000 + seq, 1))
@@ -53,7 +53,7 @@ describe("coalescer", () => {
 
   it("sends a sensor's batch as soon as it holds maxReadings", () => {
     const sent: Array<SensorBatch> = []
-    const c = new Coalescer({ windowMs: 1000, maxReadings: 3 }, (b) => sent.push(b), manualSchedule().schedule)
+    const c = new Coalescer({ windowMs: 1000, maxReadings: 3 }, (bs) => sent.push(...bs), manualSchedule().schedule)
     const o = owner()
     c.add(group("a", [1, 2]), newTicket(o, 1, 0, 2))
     c.add(group("b", [1]), newTicket(o, 2, 0, 1))
@@ -64,7 +64,7 @@ describe("coalescer", () => {
 
   it("per-frame mode (window 0) sends each frame's readings at once", () => {
     const sent: Array<SensorBatch> = []
-    const c = new Coalescer({ windowMs: 0, maxReadings: 100 }, (b) => sent.push(b), manualSchedule().schedule)
+    const c = new Coalescer({ windowMs: 0, maxReadings: 100 }, (bs) => sent.push(...bs), manualSchedule().schedule)
     const o = owner()
     const t = newTicket(o, 1, 0, 3)
     c.add(group("a", [1, 2]), t)
@@ -75,7 +75,7 @@ describe("coalescer", () => {
 
   it("routes every answer back to its frame and index, and finishes each frame once", () => {
     const sent: Array<SensorBatch> = []
-    const c = new Coalescer({ windowMs: 5, maxReadings: 100 }, (b) => sent.push(b), manualSchedule().schedule)
+    const c = new Coalescer({ windowMs: 5, maxReadings: 100 }, (bs) => sent.push(...bs), manualSchedule().schedule)
     const o = owner()
     const t1 = newTicket(o, 1, 0, 2)
     const t2 = newTicket(o, 2, 0, 1)
@@ -95,7 +95,7 @@ describe("coalescer", () => {
 
   it("a failed batch fails every frame in it", () => {
     const sent: Array<SensorBatch> = []
-    const c = new Coalescer({ windowMs: 0, maxReadings: 100 }, (b) => sent.push(b), manualSchedule().schedule)
+    const c = new Coalescer({ windowMs: 0, maxReadings: 100 }, (bs) => sent.push(...bs), manualSchedule().schedule)
     const o = owner()
     const t = newTicket(o, 1, 0, 2)
     c.add(group("a", [1, 2]), t)
@@ -116,7 +116,7 @@ describe("coalescer", () => {
     (frames, maxReadings, flushes) => {
     const sent: Array<SensorBatch> = []
     const clock = manualSchedule()
-    const c = new Coalescer({ windowMs: 5, maxReadings }, (b) => sent.push(b), clock.schedule)
+    const c = new Coalescer({ windowMs: 5, maxReadings }, (bs) => sent.push(...bs), clock.schedule)
     const o = owner()
     const arrived = new Map<string, Array<number>>()
     let n = 0

@@ -1,7 +1,7 @@
 /**
  * Gathers readings of one sensor that arrive in different frames (from one device or many) into
- * one batch, so that a device sending one reading per frame still costs one actor message per
- * batch, not per reading. A sensor's batch leaves when it holds `maxReadings` readings or when the
+ * one batch, so that a device sending one reading per frame still costs one actor step per
+ * batch, not per reading, and every batch due at once goes to the gateway as one request. A sensor's batch leaves when it holds `maxReadings` readings or when the
  * window that opened with the first waiting reading closes; `windowMs = 0` sends each frame's
  * readings at once (per-frame mode). Every reading keeps a reference to its frame's ticket and its
  * index in that frame, so the answer finds its way back. No Effect here: the caller dispatches.
@@ -84,7 +84,8 @@ export class Coalescer {
 
   constructor(
     private readonly options: CoalescerOptions,
-    private readonly dispatch: (batch: SensorBatch) => void,
+    /** Hands batches to the gateway: all that are due at once, as one request. */
+    private readonly dispatch: (batches: ReadonlyArray<SensorBatch>) => void,
     private readonly schedule: Schedule = nodeSchedule
   ) {}
 
@@ -103,7 +104,7 @@ export class Coalescer {
     }
     if (batch.ts.length >= this.options.maxReadings) {
       this.open.delete(group.sensor)
-      this.dispatch(batch)
+      this.dispatch([batch])
     }
   }
 
@@ -123,7 +124,7 @@ export class Coalescer {
     if (this.open.size === 0) return
     const batches = Array.from(this.open.values())
     this.open.clear()
-    for (const batch of batches) this.dispatch(batch)
+    this.dispatch(batches)
   }
 
   /** Readings waiting for their window to close. */
@@ -137,7 +138,7 @@ export class Coalescer {
 export type DescribeCode = (code: number) => DescribedCode
 
 /** Hands each reading's answer to its frame; a frame's owner hears once, when its last reading is answered. */
-export const settle = (batch: SensorBatch, codes: ReadonlyArray<number>, describe: DescribeCode): void => {
+export const settle = (batch: SensorBatch, codes: ArrayLike<number>, describe: DescribeCode): void => {
   for (let i = 0; i < batch.tickets.length; i++) {
     const ticket = batch.tickets[i]!
     const code = codes[i] ?? -1

@@ -6,11 +6,12 @@
  */
 import { Cause, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { WebSocketServer } from "ws"
-import { describeCode, Sensor } from "../../actors/protocol.js"
+import { describeCode } from "../../actors/protocol.js"
+import { failureMessage } from "../../ingest/failures.js"
+import { IngestGateway } from "../../ingest/gateway.js"
 import { AppConfig } from "../../config.js"
-import { PendingMessages } from "../pending-messages.js"
 import { ingestLatencyWs, wsBatchReadings, wsConnections, wsRejected } from "../../telemetry/metrics.js"
-import { type BatchFailure, Coalescer, fail, type SensorBatch, settle } from "./coalescer.js"
+import { Coalescer, fail, type SensorBatch, settle } from "./coalescer.js"
 import { DeviceConnection, type DeviceSettings } from "./device-connection.js"
 import { type Admission, admitUpgrade, clientAddress, ConnectionsPerIp, EdgeServer, queryOf, refuseUpgrade } from "./edge-server.js"
 import { startHeartbeat } from "./heartbeat.js"
@@ -20,49 +21,31 @@ import { closeAll } from "./shutdown.js"
 
 export const DEVICES_PATH = "/ws/devices"
 
-const failureOf = (cause: Cause.Cause<{ readonly _tag: string }>): BatchFailure => {
-  const error = Cause.failureOption(cause)
-  if (Option.isNone(error)) return { code: "unavailable", message: "the sensor could not be reached; retry the frame" }
-  switch (error.value._tag) {
-    case "NotDurableYet":
-      return {
-        code: "unavailable",
-        message: "readings were accepted but not committed in time; they are still queued. Retry the frame: readings already taken are answered as duplicate"
-      }
-    case "EdgeTimeout":
-      return { code: "unavailable", message: "a sensor did not answer in time (EDGE_SEND_TIMEOUT_MS; its shard may be moving); retry the frame: readings already taken are answered as duplicate" }
-    case "SensorBusy":
-    case "MailboxFull":
-      return { code: "unavailable", message: "overloaded: the writer or a sensor's mailbox is full; retry the frame after retryAfterMs" }
-    default:
-      return { code: "unavailable", message: `${error.value._tag}: the sensor could not be reached; retry the frame after retryAfterMs` }
-  }
-}
-
 export const DevicesEndpointLive = Layer.scopedDiscard(
   Effect.gen(function* () {
     const { ws, ingest } = yield* AppConfig
     const { server } = yield* EdgeServer
-    const client = yield* Sensor.client
-    const pending = yield* PendingMessages
+    const gateway = yield* IngestGateway
     const auth = yield* Authenticator
     const runtime = yield* Effect.runtime<never>()
     const run = Runtime.runCallback(runtime)
 
-    const dispatch = (durable: boolean) => (batch: SensorBatch) => {
-      if (!pending.tryAcquire(1)) {
-        fail(batch, {
-          code: "unavailable",
-          message: `overloaded: ${pending.pending()} sensor messages are waiting for their actors on this node (EDGE_MAX_PENDING_MESSAGES); retry the frame after retryAfterMs`
-        })
-        return
-      }
-      wsBatchReadings.observe(batch.ts.length)
-      run(pending.withDeadline(client(batch.sensor).RecordReadings({ ts: batch.ts, values: batch.values, receivedAt: batch.receivedAt, durable })), {
+    const unavailable = (message: string) => ({ code: "unavailable" as const, message })
+
+    const dispatch = (durable: boolean) => (batches: ReadonlyArray<SensorBatch>) => {
+      for (const b of batches) wsBatchReadings.observe(b.ts.length)
+      run(gateway.submit(batches, Date.now(), durable), {
         onExit: (exit) => {
-          pending.release(1)
-          if (Exit.isSuccess(exit)) settle(batch, exit.value.codes, describeCode)
-          else fail(batch, failureOf(exit.cause))
+          if (Exit.isSuccess(exit)) {
+            exit.value.forEach((o, i) => {
+              if (o._tag === "Decided") settle(batches[i]!, o.codes, describeCode)
+              else fail(batches[i]!, unavailable(failureMessage(o)))
+            })
+            return
+          }
+          const error = Cause.failureOption(exit.cause)
+          const message = Option.isSome(error) ? failureMessage(error.value) : "the sensor could not be reached; retry the frame after retryAfterMs"
+          for (const b of batches) fail(b, unavailable(message))
         }
       })
     }

@@ -4,7 +4,7 @@
  */
 import { Effect, Layer, Runtime } from "effect"
 import { WebSocketServer } from "ws"
-import { Sensor } from "../../actors/protocol.js"
+import { IngestGateway } from "../../ingest/gateway.js"
 import { AppConfig } from "../../config.js"
 import { LiveFeed } from "../../live/live-feed.js"
 import { SensorRepo } from "../../storage/sensor-repo.js"
@@ -26,7 +26,7 @@ export const LiveEndpointLive = Layer.scopedDiscard(
     const { server } = yield* EdgeServer
     const feed = yield* LiveFeed
     const repo = yield* SensorRepo
-    const client = yield* Sensor.client
+    const gateway = yield* IngestGateway
     const runtime = yield* Effect.runtime<never>()
     const runPromise = Runtime.runPromise(runtime)
     const runCallback = Runtime.runCallback(runtime)
@@ -35,7 +35,7 @@ export const LiveEndpointLive = Layer.scopedDiscard(
     /** Current state of sensors that exist; null for those not seen yet (never creates one). */
     const stateOf = (sensor: string): Effect.Effect<SensorSnapshot> =>
       repo.find(sensor).pipe(
-        Effect.flatMap((row) => (row === null ? Effect.succeed(null) : client(sensor).GetState())),
+        Effect.flatMap((row) => (row === null ? Effect.succeed(null) : gateway.state(sensor))),
         Effect.map((state) => ({ sensor, state })),
         Effect.orElseSucceed(() => ({ sensor, state: null }))
       )

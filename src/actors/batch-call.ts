@@ -1,0 +1,99 @@
+/**
+ * The answers of a set of sensor batches handed to shard hosts: each batch is decided (now, or once
+ * its sensor is loaded) or fails; `settled` resumes when all are, and `committed` then waits once
+ * for every commit they need (usually one ticket for the whole set: tickets are the writer's
+ * buffers) and answers readings PostgreSQL refused as unstorable.
+ */
+import { Effect } from "effect"
+import type { CommitTicket, Flushed } from "../storage/writer.js"
+import { UNSTORABLE_CODE } from "./protocol.js"
+import type { BatchSink, HostFailure } from "./shard-host.js"
+
+export type BatchOutcome =
+  | { readonly _tag: "Decided"; readonly codes: Int32Array }
+  | HostFailure
+  | { readonly _tag: "NotDurableYet"; readonly waitedMs: number }
+  /** The message to the shard's owner died on the way (its node left, or released the shard mid-flight). */
+  | { readonly _tag: "Unreachable"; readonly message: string }
+
+/** The batch's rows went into the buffer from `firstRow` on, one per accepted reading in order. */
+const markUnstored = (codes: Int32Array, flushed: Flushed, firstRow: number): void => {
+  if (flushed.unstored.length === 0) return
+  const refused = new Set(flushed.unstored)
+  let row = firstRow
+  for (let i = 0; i < codes.length; i++) {
+    if (codes[i]! < 0) continue
+    if (refused.has(row)) codes[i] = UNSTORABLE_CODE
+    row++
+  }
+}
+
+export class BatchCall implements BatchSink<CommitTicket> {
+  readonly outcomes: Array<BatchOutcome | null>
+  private readonly tickets: Array<CommitTicket | null>
+  private readonly firstRows: Array<number>
+  private remaining: number
+  private wake: (() => void) | null = null
+
+  constructor(readonly size: number) {
+    this.outcomes = new Array<BatchOutcome | null>(size).fill(null)
+    this.tickets = new Array<CommitTicket | null>(size).fill(null)
+    this.firstRows = new Array<number>(size).fill(0)
+    this.remaining = size
+  }
+
+  readonly decided = (slot: number, codes: Int32Array, ticket: CommitTicket | null, firstRow: number): void => {
+    this.outcomes[slot] = { _tag: "Decided", codes }
+    this.tickets[slot] = ticket
+    this.firstRows[slot] = firstRow
+    this.done()
+  }
+
+  readonly failed = (slot: number, failure: HostFailure): void => {
+    this.outcomes[slot] = failure
+    this.done()
+  }
+
+  /** Answered by a remote host, after its own commit: nothing left to wait for here. */
+  resolve(slot: number, outcome: BatchOutcome): void {
+    this.outcomes[slot] = outcome
+    this.done()
+  }
+
+  protected done(): void {
+    if (--this.remaining === 0 && this.wake !== null) this.wake()
+  }
+
+  /** Resumes once every batch is decided or failed. */
+  readonly settled: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.remaining === 0) return resume(Effect.void)
+    this.wake = () => resume(Effect.void)
+  })
+
+  /** Waits for the commits of the decided durable batches; a late commit fails those batches as NotDurableYet. */
+  committed(awaitCommit: (t: CommitTicket) => Effect.Effect<Flushed, { readonly waitedMs: number }>): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const distinct: Array<CommitTicket> = []
+      for (const t of this.tickets) if (t !== null && !distinct.includes(t)) distinct.push(t)
+      if (distinct.length === 0) return Effect.void
+      return Effect.forEach(
+        distinct,
+        (ticket) =>
+          awaitCommit(ticket).pipe(
+            Effect.match({
+              onSuccess: (flushed) => {
+                for (let i = 0; i < this.size; i++) {
+                  const o = this.outcomes[i]
+                  if (this.tickets[i] === ticket && o?._tag === "Decided") markUnstored(o.codes, flushed, this.firstRows[i]!)
+                }
+              },
+              onFailure: (e) => {
+                for (let i = 0; i < this.size; i++) if (this.tickets[i] === ticket) this.outcomes[i] = { _tag: "NotDurableYet", waitedMs: e.waitedMs }
+              }
+            })
+          ),
+        { discard: true }
+      )
+    })
+  }
+}

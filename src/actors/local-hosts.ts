@@ -1,0 +1,95 @@
+/**
+ * The shard hosts open on this node, by shard id, and the ports they use (the node's writer, live
+ * feed and sensor loading). The ingest gateway finds a local shard's host here and calls it
+ * in-process; the host entity opens and closes them. One node-wide sweep (every SWEEP_MS) writes
+ * trailing snapshots and evicts idle sensors for all of them: no timer per sensor.
+ */
+import { Effect, Exit, Runtime, Schedule } from "effect"
+import { AppConfig } from "../config.js"
+import { LiveFeed } from "../live/live-feed.js"
+import { SensorActivation } from "../storage/sensor-activation.js"
+import { type CommitTicket, Writer } from "../storage/writer.js"
+import { logInfo, logWarning } from "../telemetry/log.js"
+import { hostingGauges, sensorTransitions } from "../telemetry/metrics.js"
+import { notifierOf } from "./notifier-protocol.js"
+import { type HostPorts, ShardHost } from "./shard-host.js"
+
+const SWEEP_MS = 1_000
+
+export class LocalHosts extends Effect.Service<LocalHosts>()("flowmesh/LocalHosts", {
+  scoped: Effect.gen(function* () {
+    const writer = yield* Writer
+    const live = yield* LiveFeed
+    const activation = yield* SensorActivation
+    const { entity, alerts } = yield* AppConfig
+    const runtime = yield* Effect.runtime<never>()
+    const runCallback = Runtime.runCallback(runtime)
+    const runFork = Runtime.runFork(runtime)
+    const hosts = new Map<number, ShardHost<CommitTicket>>()
+
+    const ports: HostPorts<CommitTicket> = {
+      writer: {
+        hasRoom: writer.hasRoom,
+        push: writer.push,
+        rowCursor: writer.rowCursor,
+        commitPoint: writer.commitPoint,
+        barrier: writer.barrier,
+        pushAlert: writer.pushAlert,
+        whenCommitted: (ticket, done) => runCallback(writer.awaitCommit(ticket), { onExit: (exit) => done(Exit.isSuccess(exit)) })
+      },
+      publishReadings: live.publishReadings,
+      onTransitions: (sensor, transitions) => {
+        for (const t of transitions) {
+          sensorTransitions.labels(t.to).inc()
+          live.publishState({ sensor, from: t.from, to: t.to, at: t.at, reason: t.reason })
+          runFork(logInfo("sensor status changed", { sensor, from: t.from, to: t.to, reason: t.reason }))
+        }
+      },
+      onActivated: ({ actor, unreadable, replayed }) => {
+        if (unreadable) runFork(logWarning("unreadable snapshot; sensor starts afresh", { sensor: actor.id }))
+        if (replayed > 0) runFork(logInfo("replayed readings stored after the snapshot", { sensor: actor.id, readings: replayed }))
+      },
+      load: (ids, done) =>
+        runCallback(activation.activateAll(ids).pipe(Effect.retry({ times: 2 })), {
+          onExit: (exit) => (Exit.isSuccess(exit) ? done(exit.value, null) : done(new Map(), "the sensor's state could not be loaded from PostgreSQL"))
+        }),
+      notifierOf,
+      now: Date.now,
+      defer: (f) => setImmediate(f),
+      snapshotIntervalMs: entity.snapshotIntervalMs,
+      alertUpdateIntervalMs: alerts.updateIntervalMs,
+      maxIdleMs: entity.maxIdleMs
+    }
+
+    const sweep = Effect.sync(() => {
+      for (const host of hosts.values()) host.sweep()
+    })
+    const resident = (): number => {
+      let n = 0
+      for (const host of hosts.values()) n += host.size
+      return n
+    }
+    hostingGauges.residentSensors = resident
+    hostingGauges.openHosts = () => hosts.size
+    yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(SWEEP_MS)))
+
+    return {
+      /** The open host of this shard on this node, if any. */
+      get: (shard: number): ShardHost<CommitTicket> | undefined => hosts.get(shard),
+      open: (shard: number): ShardHost<CommitTicket> => {
+        const existing = hosts.get(shard)
+        if (existing?.isOpen) return existing
+        const host = new ShardHost(shard, ports)
+        hosts.set(shard, host)
+        return host
+      },
+      /** Stops using the host, hands its dirty snapshots to the writer and waits for their commit. */
+      close: (host: ShardHost<CommitTicket>): Effect.Effect<void> =>
+        Effect.suspend(() => {
+          if (hosts.get(host.shard) === host) hosts.delete(host.shard)
+          return writer.awaitCommit(host.close()).pipe(Effect.ignore)
+        }),
+      resident
+    } as const
+  })
+}) {}

@@ -1,0 +1,280 @@
+/**
+ * The ingest gateway: the one path from every edge (HTTP, WebSocket devices, later MQTT and
+ * imports) to the sensor actors. A request's readings arrive grouped by sensor; each group goes to
+ * its shard's host:
+ * - in-process and synchronously when this node owns the shard and its host is open (no cluster
+ *   message, no fiber per sensor): the normal case on a node that owns its shards;
+ * - otherwise through the shard's lane: one cluster message to the shard's host entity carrying
+ *   every batch queued for that shard, at most one in flight per shard, so each sensor's batches
+ *   keep their order across path switches (unknown → opening → open → moved): a lane with work in
+ *   flight keeps the shard's new batches queued behind it, even when the host opens meanwhile.
+ *
+ * One deadline (EDGE_SEND_TIMEOUT_MS) and one commit wait per request, and a bound that counts
+ * readings (INGEST_MAX_PENDING_READINGS), so a request of 100 sensors costs what one of 1 sensor
+ * with 100 readings costs.
+ */
+import { EntityId, Sharding } from "@effect/cluster"
+import { Data, Duration, Effect, Exit, Runtime, Schedule } from "effect"
+import { BatchCall, type BatchOutcome } from "../actors/batch-call.js"
+import { hostIds } from "../actors/host-ids.js"
+import { LocalHosts } from "../actors/local-hosts.js"
+import { type BatchAnswer, type SensorBatch, SensorUnavailable, ShardHostEntity, type SensorStateView } from "../actors/protocol.js"
+import { SensorActor } from "../actors/sensor-actor.js"
+import { toStateView } from "../actors/state-view.js"
+import type { HostFailure } from "../actors/shard-host.js"
+import { AppConfig } from "../config.js"
+import type { SensorConfig } from "../domain/sensor-config.js"
+import { externalId } from "../domain/tenancy.js"
+import { Writer } from "../storage/writer.js"
+import { logWarning } from "../telemetry/log.js"
+import { ingestClusterMessages, ingestPath, ingestPendingReadings } from "../telemetry/metrics.js"
+
+/** One sensor's readings of a request, in arrival order (`sensor` is the node-internal id). */
+export interface IngestGroup {
+  readonly sensor: string
+  readonly ts: ReadonlyArray<number>
+  readonly values: ReadonlyArray<number>
+  /** When the edge received them, if not the request's time (coalesced WebSocket frames). */
+  readonly receivedAt?: number
+}
+
+/** INGEST_MAX_PENDING_READINGS readings are already waiting for their actors: nothing was taken. */
+export class Overloaded extends Data.TaggedError("Overloaded")<{ readonly pending: number; readonly limit: number }> {}
+
+/** Not every batch was decided within EDGE_SEND_TIMEOUT_MS (a shard without an owner, or moving). */
+export class EdgeTimeout extends Data.TaggedError("EdgeTimeout")<{ readonly waitedMs: number }> {}
+
+const SHARD_GROUP = "default"
+/** A host answered "moved" (it was closing): try again after this, through the cluster. */
+const MOVED_RETRY_MS = 50
+const OPEN_EVERY = Duration.seconds(1)
+
+/** A request's batches; a batch whose host turned out closed goes back through the shard's lane. */
+class IngestCall extends BatchCall {
+  abandoned = false
+  constructor(
+    readonly batches: ReadonlyArray<SensorBatch>,
+    private readonly reroute: (call: IngestCall, slot: number) => void
+  ) {
+    super(batches.length)
+  }
+  override readonly failed = (slot: number, failure: HostFailure): void => {
+    if (failure._tag === "Moved" && !this.abandoned) this.reroute(this, slot)
+    else this.resolve(slot, failure)
+  }
+}
+
+interface Queued {
+  readonly call: IngestCall
+  readonly slot: number
+}
+
+/** A shard's batches waiting for, or in, the cluster message to its host. */
+interface Lane {
+  busy: boolean
+  queue: Array<Queued>
+}
+
+const outcomeOf = (a: BatchAnswer | undefined): BatchOutcome => {
+  if (a === undefined) return { _tag: "Unreachable", message: "the shard's host answered fewer batches than it was sent" }
+  if ("codes" in a) return { _tag: "Decided", codes: Int32Array.from(a.codes) }
+  switch (a.failure) {
+    case "Busy":
+      return { _tag: "Busy" }
+    case "Unavailable":
+      return { _tag: "Unavailable", message: a.message }
+    case "NotDurableYet":
+      return { _tag: "NotDurableYet", waitedMs: a.waitedMs ?? 0 }
+    case "Moved":
+      return { _tag: "Moved" }
+  }
+}
+
+export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/IngestGateway", {
+  scoped: Effect.gen(function* () {
+    const { ingest, cluster } = yield* AppConfig
+    const sharding = yield* Sharding.Sharding
+    const hosts = yield* LocalHosts
+    const writer = yield* Writer
+    const client = yield* ShardHostEntity.client
+    const runtime = yield* Effect.runtime<never>()
+    const runCallback = Runtime.runCallback(runtime)
+    const ids = hostIds(cluster.shardsPerGroup, (id) => sharding.getShardId(EntityId.make(id), SHARD_GROUP).id)
+    const lanes = new Map<number, Lane>()
+    const limit = ingest.maxPendingReadings
+    const deadline = Duration.millis(ingest.sendTimeoutMs)
+    let pending = 0
+
+    const shardOf = (sensor: string) => sharding.getShardId(EntityId.make(sensor), SHARD_GROUP)
+
+    /** The open local host of the shard, when batches may go to it directly. */
+    const localHost = (sensor: string) => {
+      if (ingest.forceRemote) return undefined
+      const shardId = shardOf(sensor)
+      const host = hosts.get(shardId.id)
+      if (host === undefined || !host.isOpen || !sharding.hasShardId(shardId)) return undefined
+      return host
+    }
+
+    const enqueue = (shard: number, item: Queued, front = false) => {
+      let lane = lanes.get(shard)
+      if (lane === undefined) {
+        lane = { busy: false, queue: [] }
+        lanes.set(shard, lane)
+      }
+      if (front) lane.queue.unshift(item)
+      else lane.queue.push(item)
+      if (!lane.busy) pump(shard, lane)
+    }
+
+    const reroute = (call: IngestCall, slot: number) => enqueue(shardOf(call.batches[slot]!.sensor).id, { call, slot })
+
+    /** Sends what the lane holds as one message; or, once the shard's host is open here, hands it over in order. */
+    const pump = (shard: number, lane: Lane): void => {
+      const items = lane.queue.filter((q) => !q.call.abandoned)
+      lane.queue = []
+      if (items.length === 0) {
+        lanes.delete(shard)
+        return
+      }
+      const host = localHost(items[0]!.call.batches[items[0]!.slot]!.sensor)
+      if (host !== undefined) {
+        lanes.delete(shard)
+        for (const { call, slot } of items) {
+          const b = call.batches[slot]!
+          ingestPath.local.inc()
+          host.record(b.sensor, b.ts, b.values, b.receivedAt, b.durable, call, slot)
+        }
+        return
+      }
+      lane.busy = true
+      ingestPath.remote.inc(items.length)
+      ingestClusterMessages.batches.inc()
+      const message = client(ids[shard]!).RecordBatches({ batches: items.map((q) => q.call.batches[q.slot]!) })
+      runCallback(Effect.timeout(message, deadline), {
+        onExit: (exit) => {
+          const moved: Array<Queued> = []
+          if (Exit.isSuccess(exit)) {
+            const { answers } = exit.value
+            items.forEach((q, j) => {
+              const outcome = outcomeOf(answers[j])
+              if (outcome._tag === "Moved") moved.push(q)
+              else q.call.resolve(q.slot, outcome)
+            })
+          } else {
+            const message = Exit.isInterrupted(exit) ? "the shard was released while the message was in flight" : "the message to the shard's owner failed"
+            for (const q of items) q.call.resolve(q.slot, { _tag: "Unreachable", message })
+            runCallback(logWarning("a message to a shard's host failed; its requests are answered as unavailable", { shard, cause: String(exit.cause) }))
+          }
+          lane.queue = moved.concat(lane.queue)
+          lane.busy = false
+          if (moved.length > 0) {
+            lane.busy = true
+            setTimeout(() => {
+              lane.busy = false
+              pump(shard, lane)
+            }, MOVED_RETRY_MS)
+          } else pump(shard, lane)
+        }
+      })
+    }
+
+    /** The node-wide opener: every shard this node owns gets its host open, so batches go in-process. */
+    const opening = new Set<number>()
+    const openOwned = Effect.sync(() => {
+      for (let shard = 1; shard < ids.length; shard++) {
+        if (opening.has(shard) || hosts.get(shard)?.isOpen === true) continue
+        if (!sharding.hasShardId(shardOf(ids[shard]!))) continue
+        opening.add(shard)
+        runCallback(Effect.timeout(client(ids[shard]!).Open(), deadline), { onExit: () => opening.delete(shard) })
+      }
+    })
+    yield* Effect.forkScoped(Effect.repeat(openOwned, Schedule.spaced(OPEN_EVERY)))
+
+    const release = (n: number) =>
+      Effect.sync(() => {
+        pending -= n
+        ingestPendingReadings.set(pending)
+      })
+
+    /**
+     * Hands every group to its sensor's actor; succeeds with each group's outcome once all are
+     * decided (and, for durable ones, committed). Nothing is taken when the node is at its bound.
+     */
+    const submit = (groups: ReadonlyArray<IngestGroup>, receivedAt: number, durable: boolean): Effect.Effect<ReadonlyArray<BatchOutcome>, Overloaded | EdgeTimeout> =>
+      Effect.suspend((): Effect.Effect<ReadonlyArray<BatchOutcome>, Overloaded | EdgeTimeout> => {
+        let n = 0
+        for (const g of groups) n += g.ts.length
+        if (pending + n > limit && pending > 0) return Effect.fail(new Overloaded({ pending, limit }))
+        pending += n
+        ingestPendingReadings.set(pending)
+        const batches = groups.map((g) => ({ sensor: g.sensor, ts: g.ts, values: g.values, receivedAt: g.receivedAt ?? receivedAt, durable }))
+        const call = new IngestCall(batches, reroute)
+        for (let i = 0; i < batches.length; i++) {
+          const b = batches[i]!
+          const host = localHost(b.sensor)
+          const shard = shardOf(b.sensor).id
+          if (host !== undefined && !lanes.has(shard)) {
+            ingestPath.local.inc()
+            host.record(b.sensor, b.ts, b.values, b.receivedAt, durable, call, i)
+          } else enqueue(shard, { call, slot: i })
+        }
+        return call.settled.pipe(
+          Effect.timeoutFail({
+            duration: deadline,
+            onTimeout: () => {
+              call.abandoned = true
+              return new EdgeTimeout({ waitedMs: ingest.sendTimeoutMs })
+            }
+          }),
+          Effect.zipRight(call.committed(writer.awaitCommit)),
+          Effect.map(() => call.outcomes.map((o): BatchOutcome => o ?? { _tag: "Unreachable", message: "no answer" })),
+          Effect.ensuring(release(n))
+        )
+      })
+
+    const unavailable = (f: HostFailure) =>
+      new SensorUnavailable({ message: f._tag === "Unavailable" ? f.message : f._tag === "Busy" ? "the writer is full" : "the sensor's shard is moving; retry" })
+
+    /** Runs `f` on the sensor in its local host, or asks its host through the cluster. */
+    /** A message to a sensor's host: any failure on the way is the sensor being unavailable for now. */
+    const viaCluster = <A, E extends { readonly _tag: string }>(remote: Effect.Effect<A, E>): Effect.Effect<A, SensorUnavailable> => {
+      ingestClusterMessages.read.inc()
+      return remote.pipe(
+        Effect.timeoutFail({ duration: deadline, onTimeout: () => new SensorUnavailable({ message: "the sensor's host did not answer in time; its shard may be moving" }) }),
+        Effect.catchAll((e) => Effect.fail(e instanceof SensorUnavailable ? e : new SensorUnavailable({ message: `the sensor's host could not be reached (${e._tag})` }))),
+        Effect.catchAllDefect(() => Effect.fail(new SensorUnavailable({ message: "the sensor's owner could not be reached" })))
+      )
+    }
+
+    const onSensor = <A, E extends { readonly _tag: string }>(sensor: string, local: (actor: SensorActor) => A, remote: Effect.Effect<A, E>): Effect.Effect<A, SensorUnavailable> => {
+      const host = localHost(sensor)
+      if (host === undefined || lanes.has(shardOf(sensor).id)) return viaCluster(remote)
+      return Effect.async<A, SensorUnavailable>((resume) =>
+        host.withSensor(sensor, (a) => resume(a instanceof SensorActor ? Effect.sync(() => local(a)) : Effect.fail(unavailable(a))))
+      )
+    }
+
+    const hostOf = (sensor: string) => client(ids[shardOf(sensor).id]!)
+
+    return {
+      submit,
+      limit,
+      pending: (): number => pending,
+      /** The sensor's live state (loaded from its snapshot if it was not resident). */
+      state: (sensor: string): Effect.Effect<SensorStateView, SensorUnavailable> =>
+        onSensor(sensor, (a) => toStateView(externalId(a.id), a.core), hostOf(sensor).GetState({ sensor })),
+      configure: (sensor: string, config: typeof SensorConfig.Type): Effect.Effect<void, SensorUnavailable> =>
+        Effect.suspend(() => {
+          const host = localHost(sensor)
+          return onSensor(sensor, (a) => host?.configure(a, config), hostOf(sensor).Configure({ sensor, config }))
+        }),
+      forget: (sensor: string): Effect.Effect<void, SensorUnavailable> =>
+        Effect.suspend(() => {
+          const host = localHost(sensor)
+          if (host !== undefined && !lanes.has(shardOf(sensor).id)) return Effect.sync(() => host.forget(sensor))
+          return viaCluster(hostOf(sensor).Forget({ sensor }))
+        })
+    } as const
+  })
+}) {}
