@@ -31,6 +31,8 @@ export interface AppConfigShape {
   readonly writer: {
     readonly batchSize: number
     readonly flushIntervalMs: number
+    /** Flushes in flight at once (each holds a pool connection while it commits). */
+    readonly concurrency: number
     readonly queueRows: number
     readonly retryMaxDelayMs: number
     readonly drainTimeoutSeconds: number
@@ -174,6 +176,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   writer: Config.all({
     batchSize: intIn("WRITER_BATCH_SIZE", 1, 50_000, 2_000),
     flushIntervalMs: intIn("WRITER_FLUSH_MS", 1, 10_000, 10),
+    concurrency: intIn("WRITER_CONCURRENCY", 1, 16, 2),
     queueRows: intIn("WRITER_QUEUE_ROWS", 100, 10_000_000, 200_000),
     retryMaxDelayMs: intIn("WRITER_RETRY_MAX_MS", 10, 60_000, 2_000),
     drainTimeoutSeconds: intIn("WRITER_DRAIN_TIMEOUT_S", 1, 600, 15),
@@ -230,7 +233,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   entity: Config.all({
     maxIdleMs: intIn("ENTITY_MAX_IDLE_MS", 1_000, 86_400_000, 120_000),
     mailboxCapacity: intIn("ENTITY_MAILBOX_CAPACITY", 16, 1_000_000, 4_096),
-    snapshotIntervalMs: intIn("SNAPSHOT_INTERVAL_MS", 0, 3_600_000, 5_000)
+    snapshotIntervalMs: intIn("SNAPSHOT_INTERVAL_MS", 0, 3_600_000, 30_000)
   }),
   cluster: Config.all({
     shardsPerGroup: intIn("CLUSTER_SHARDS", 1, 10_000, 300),

@@ -50,6 +50,10 @@ export class WriteBuffer {
   readonly alerts: OutboxEvent[] = []
   snapshots: ReadonlyArray<SealedSnapshot> = []
   openedAt = 0
+  /** When its statement was first sent (null until then). */
+  startedAt: number | null = null
+  /** Set once its statement is done; the writer then completes buffers in seal order. */
+  outcome: { readonly flushed: Flushed; readonly alerts: ReadonlyArray<{ readonly id: number; readonly notifier: string; readonly event: object }> } | null = null
 
   constructor(readonly done: Deferred.Deferred<Flushed, CommitTimeout>) {}
 

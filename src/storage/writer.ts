@@ -68,7 +68,8 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
 
     let current = makeBuffer(Date.now())
     const ready: Array<WriteBuffer> = []
-    let inFlight: WriteBuffer | null = null
+    /** Buffers being written, in the order they were sealed (their commits are announced in that order). */
+    const inFlight: Array<WriteBuffer> = []
     let pendingRows = 0
     let committedRows = 0
     let closing = false
@@ -107,8 +108,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
       return committed
     }
 
-    // The flush in progress: when it started and how its last attempt failed, for /ready.
-    let flushStartedAt: number | null = null
+    // How the last attempt of a flush failed, for /ready (the oldest flush in flight says how long).
     let lastError: string | null = null
 
     const retryPolicy = Schedule.exponential("20 millis", 2).pipe(
@@ -147,25 +147,38 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
         }
       })
 
+    /**
+     * Completes, in seal order, every buffer at the head of `inFlight` whose statement is done: a
+     * later buffer that commits first still answers after the earlier ones, so a commit ticket
+     * (and `barrier`) always covers everything handed over before it.
+     */
+    const completeInOrder = Effect.gen(function* () {
+      while (inFlight.length > 0 && inFlight[0]!.outcome !== null) {
+        const buffer = inFlight.shift()!
+        const outcome = buffer.outcome!
+        pendingRows -= buffer.rows
+        writerQueueRows.set(pendingRows)
+        yield* Deferred.succeed(buffer.done, outcome.flushed)
+        announce(outcome.alerts)
+      }
+    })
+
     const write = Effect.fn("Writer.flush")(function* (buffer: WriteBuffer) {
       const started = performance.now()
-      flushStartedAt = Date.now()
+      buffer.startedAt = Date.now()
       lastError = null
       const outcome = yield* runPart(buffer, wholeBuffer(buffer)).pipe(
         Effect.map((ids) => ({ flushed: ALL_STORED, alerts: committedAlerts(buffer.alerts, (i) => ids[i]) })),
         Effect.catchAll((error) => isolate(buffer, error))
       )
-      flushStartedAt = null
       lastError = null
       writerFlushSeconds.observe((performance.now() - started) / 1000)
       writerBatchRows.observe(buffer.rows)
       const stored = buffer.rows - outcome.flushed.unstored.length
       writerRowsTotal.inc(stored)
       committedRows += stored
-      pendingRows -= buffer.rows
-      writerQueueRows.set(pendingRows)
-      yield* Deferred.succeed(buffer.done, outcome.flushed)
-      announce(outcome.alerts)
+      buffer.outcome = outcome
+      yield* completeInOrder
     })
 
     const nextBuffer = Effect.gen(function* () {
@@ -175,18 +188,27 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
         if (dueIn > 0) yield* Effect.race(Effect.sleep(Duration.millis(dueIn)), waitForWork)
       }
       if (ready.length === 0 && !current.isEmpty) sealCurrent()
-      inFlight = ready.shift() ?? null
-      return inFlight
+      return ready.shift() ?? null
     })
 
+    /**
+     * Up to WRITER_CONCURRENCY flushes at once (each on its own pool connection), so that one
+     * buffer is written while the previous one commits. A buffer carrying alert events runs alone:
+     * the outbox ids must follow the order the sensors raised them.
+     */
+    const lanes = settings.concurrency
+    const permits = yield* Effect.makeSemaphore(lanes)
     const flusher = Effect.gen(function* () {
       while (!(closing && ready.length === 0 && current.isEmpty)) {
         const buffer = yield* nextBuffer
-        if (buffer !== null) {
-          yield* write(buffer)
-          inFlight = null
-        }
+        if (buffer === null) continue
+        const needed = buffer.alerts.length > 0 ? lanes : 1
+        yield* permits.take(needed)
+        inFlight.push(buffer)
+        yield* Effect.forkDaemon(Effect.ensuring(write(buffer), permits.release(needed)))
       }
+      // Stopping: every flush started has ended.
+      yield* permits.take(lanes)
     })
 
     const fiber = yield* Effect.forkDaemon(flusher)
@@ -194,14 +216,14 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
     // One watchdog instead of a timer per waiting batch: a buffer older than the ack timeout
     // releases its waiters with CommitTimeout (its rows stay queued and are written later).
     // Sealed buffers count even when they carry only snapshots (sealing empties `dirty`).
-    const expire = (buffer: WriteBuffer | null, now: number) => {
-      if (buffer !== null && now - buffer.openedAt > ingest.ackTimeoutMs) {
+    const expire = (buffer: WriteBuffer, now: number) => {
+      if (now - buffer.openedAt > ingest.ackTimeoutMs) {
         Deferred.unsafeDone(buffer.done, Exit.fail(new CommitTimeout({ waitedMs: ingest.ackTimeoutMs })))
       }
     }
     yield* Effect.sync(() => {
       const now = Date.now()
-      expire(inFlight, now)
+      for (const buffer of inFlight) expire(buffer, now)
       for (const buffer of ready) expire(buffer, now)
       if (!current.isEmpty) expire(current, now)
     }).pipe(Effect.repeat(Schedule.spaced(Duration.millis(Math.max(10, Math.floor(ingest.ackTimeoutMs / 10))))), Effect.forkScoped)
@@ -223,7 +245,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
           // comes) would hold it, and shutdown must stay bounded. Its waiters are told it did not commit.
           yield* Fiber.interruptFork(fiber)
           const failed = Exit.fail(new CommitTimeout({ waitedMs: settings.drainTimeoutSeconds * 1000 }))
-          for (const buffer of [inFlight, ...ready, current]) if (buffer !== null) Deferred.unsafeDone(buffer.done, failed)
+          for (const buffer of [...inFlight, ...ready, current]) Deferred.unsafeDone(buffer.done, failed)
         }
       })
     )
@@ -282,14 +304,15 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
        */
       barrier: (): CommitTicket => {
         if (!current.isEmpty) return current.done
-        const last = ready.length > 0 ? ready[ready.length - 1]! : inFlight
+        const last = ready.length > 0 ? ready[ready.length - 1] : inFlight[inFlight.length - 1]
         return last?.done ?? COMMITTED
       },
       /** The buffer index the next `push` gets: a caller keeps it to find its rows in `Flushed.unstored`. */
       rowCursor: (): number => current.rows,
       queuedRows: (): number => pendingRows,
       health: (): WriterHealth => {
-        const stalledMs = flushStartedAt === null ? 0 : Math.max(0, Date.now() - flushStartedAt)
+        const oldest = inFlight.find((b) => b.outcome === null)?.startedAt ?? null
+        const stalledMs = oldest === null ? 0 : Math.max(0, Date.now() - oldest)
         return { committing: stalledMs <= settings.stallMs, stalledMs, lastError }
       }
     } as const
