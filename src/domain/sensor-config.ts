@@ -60,10 +60,11 @@ export const SensorConfig = Schema.Struct({
   rules: Schema.Array(AlertRuleView)
 }).annotations({ identifier: "SensorConfig" })
 
-export const effectiveConfig = (defaults: CoreConfig, patch: SensorConfigPatch): CoreConfig => ({
-  ...defaults,
-  ...patch
-})
+/** The defaults with `patch` applied; an empty patch gives `defaults` itself (shared by every sensor without overrides). */
+export const effectiveConfig = (defaults: CoreConfig, patch: SensorConfigPatch): CoreConfig => {
+  for (const _ in patch) return { ...defaults, ...patch }
+  return defaults
+}
 
 /** Decodes a stored patch; a row edited by hand into something invalid falls back to the defaults. */
 export const decodeStoredPatch = Schema.decodeUnknownOption(SensorConfigPatch)

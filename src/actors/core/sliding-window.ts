@@ -17,11 +17,14 @@ const CANCELLATION_LIMIT = 1e-6
 const MAX_CAPACITY = 1_000_000
 
 export interface SlidingWindow {
-  readonly capacity: number
-  readonly ts: Float64Array
-  readonly values: Float64Array
+  /** The configured size: at most this many entries. */
+  readonly limit: number
+  /** Slots allocated now: rings start small and double up to `limit` as entries arrive. */
+  capacity: number
+  ts: Float64Array
+  values: Float64Array
   /** Per entry: 1 = suspect. */
-  readonly flags: Uint8Array
+  flags: Uint8Array
   head: number
   count: number
   suspect: number
@@ -29,8 +32,8 @@ export interface SlidingWindow {
   huge: number
   readonly tsCount: Map<number, number>
   /** Monotonic deques of slots (rings of `capacity`): the front is the slot of the min / max. */
-  readonly minQ: Int32Array
-  readonly maxQ: Int32Array
+  minQ: Int32Array
+  maxQ: Int32Array
   minHead: number; minLen: number; maxHead: number; maxLen: number
   /** Time enters the moments relative to this anchor so its squares keep their precision. */
   anchor: number
@@ -53,15 +56,58 @@ export interface WindowSnapshot {
   stats?: number[]
 }
 
-export const createWindow = (capacity: number): SlidingWindow => {
-  const cap = Number.isFinite(capacity) ? Math.min(MAX_CAPACITY, Math.max(1, Math.floor(capacity))) : 1
-  return {
-    capacity: cap, ts: new Float64Array(cap), values: new Float64Array(cap), flags: new Uint8Array(cap),
+/** Slots a new window starts with: a node holds hundreds of thousands of windows, most of them young or small. */
+const INITIAL_SLOTS = 8
+
+/** One allocation for the five rings: 8 + 8 + 4 + 4 + 1 bytes a slot. */
+const allocate = (w: Pick<SlidingWindow, "capacity" | "ts" | "values" | "flags" | "minQ" | "maxQ">, cap: number): void => {
+  const buffer = new ArrayBuffer(cap * 25)
+  w.capacity = cap
+  w.ts = new Float64Array(buffer, 0, cap)
+  w.values = new Float64Array(buffer, cap * 8, cap)
+  w.minQ = new Int32Array(buffer, cap * 16, cap)
+  w.maxQ = new Int32Array(buffer, cap * 20, cap)
+  w.flags = new Uint8Array(buffer, cap * 24, cap)
+}
+
+export const createWindow = (size: number): SlidingWindow => {
+  const limit = Number.isFinite(size) ? Math.min(MAX_CAPACITY, Math.max(1, Math.floor(size))) : 1
+  const w: SlidingWindow = {
+    limit, capacity: 0, ts: EMPTY_F64, values: EMPTY_F64, flags: EMPTY_U8,
     head: 0, count: 0, suspect: 0, huge: 0, tsCount: new Map(),
-    minQ: new Int32Array(cap), maxQ: new Int32Array(cap), minHead: 0, minLen: 0, maxHead: 0, maxLen: 0,
+    minQ: EMPTY_I32, maxQ: EMPTY_I32, minHead: 0, minLen: 0, maxHead: 0, maxLen: 0,
     anchor: 0, meanV: 0, m2V: 0, meanT: 0, m2T: 0, cTV: 0, errV: 0, errT: 0,
     pushes: 0, lastTs: Number.NaN, lastValue: Number.NaN, prevTs: Number.NaN, prevValue: Number.NaN
   }
+  allocate(w, Math.min(limit, INITIAL_SLOTS))
+  return w
+}
+
+const EMPTY_F64 = new Float64Array(0)
+const EMPTY_I32 = new Int32Array(0)
+const EMPTY_U8 = new Uint8Array(0)
+
+/**
+ * Doubles the rings (up to `limit`), unrolling them so the oldest entry is slot 0; the deques keep
+ * their order with their slots renumbered. Content and moments are untouched, so growing never
+ * changes a decision.
+ */
+const grow = (w: SlidingWindow): void => {
+  const old = { ts: w.ts, values: w.values, flags: w.flags, minQ: w.minQ, maxQ: w.maxQ }
+  const oldCap = w.capacity
+  const renumber = (slot: number) => (slot - w.head + oldCap) % oldCap
+  allocate(w, Math.min(w.limit, oldCap * 2))
+  for (let k = 0; k < w.count; k++) {
+    const s = (w.head + k) % oldCap
+    w.ts[k] = old.ts[s]!
+    w.values[k] = old.values[s]!
+    w.flags[k] = old.flags[s]!
+  }
+  for (let k = 0; k < w.minLen; k++) w.minQ[k] = renumber(old.minQ[(w.minHead + k) % oldCap]!)
+  for (let k = 0; k < w.maxLen; k++) w.maxQ[k] = renumber(old.maxQ[(w.maxHead + k) % oldCap]!)
+  w.head = 0
+  w.minHead = 0
+  w.maxHead = 0
 }
 
 const isHuge = (ts: number, value: number): boolean => Math.abs(value) > HUGE || Math.abs(ts) > HUGE
@@ -166,7 +212,10 @@ export const windowPush = (w: SlidingWindow, tsIn: number, valueIn: number, wind
   // -0 becomes 0: JSON cannot carry it, and a restored window must equal the saved one bit for bit.
   const ts = tsIn === 0 ? 0 : tsIn
   const value = valueIn === 0 ? 0 : valueIn
-  if (w.count === w.capacity) evictOldest(w)
+  if (w.count === w.capacity) {
+    if (w.capacity < w.limit) grow(w)
+    else evictOldest(w)
+  }
   if (windowMs > 0) evictOlderThan(w, ts - windowMs)
   const cap = w.capacity
   const slot = (w.head + w.count) % cap
@@ -263,7 +312,7 @@ export const windowToSnapshot = (w: SlidingWindow): WindowSnapshot => {
 export const windowFromSnapshot = (capacity: number, snap: WindowSnapshot, windowMs: number): SlidingWindow => {
   const w = createWindow(capacity)
   const n = Math.min(snap.ts.length, snap.values.length)
-  for (let i = Math.max(0, n - w.capacity); i < n; i++) {
+  for (let i = Math.max(0, n - w.limit); i < n; i++) {
     windowPush(w, snap.ts[i]!, snap.values[i]!, 0, (snap.suspect[i] ?? 0) !== 0)
   }
   if (windowMs > 0 && w.count > 0) evictOlderThan(w, w.lastTs - windowMs)
