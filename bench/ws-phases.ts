@@ -171,7 +171,7 @@ export const runWsPhases = async (log: (line: string) => void, track: (t: NodeTa
   let stored = 0
   let live: LiveRow | null = null
 
-  log("  node with coalescing off (COALESCE_WINDOW_MS=0): one actor message per frame")
+  log("  node with coalescing off (COALESCE_WINDOW_MS=0): one gateway call per frame")
   const perFrameNode = await startTarget("external", { COALESCE_WINDOW_MS: "0" })
   track(perFrameNode)
   let perFrameRate = 1_000
