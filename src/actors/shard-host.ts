@@ -68,6 +68,18 @@ interface Waiting {
   readonly ops: Array<(actor: SensorActor | HostFailure) => void>
 }
 
+/**
+ * A stable phase in [0, intervalMs) for a sensor (FNV-1a of its id): sensors that start together
+ * (a node restart, a fleet's first readings) spread their snapshots over the interval instead of
+ * all writing them in the same second, one interval later.
+ */
+export const phaseOf = (id: string, intervalMs: number): number => {
+  if (intervalMs <= 0) return 0
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
+  return (h >>> 0) % intervalMs
+}
+
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 export class ShardHost<T> {
@@ -209,7 +221,8 @@ export class ShardHost<T> {
 
   private snapshotNow(a: SensorActor, now: number): T {
     a.dirty = false
-    a.lastSnapshotAt = now
+    // A sensor's first snapshot sets its phase; from then on one every interval.
+    a.lastSnapshotAt = a.lastSnapshotAt === Number.NEGATIVE_INFINITY ? now - phaseOf(a.id, this.ports.snapshotIntervalMs) : now
     return this.ports.writer.commitPoint(a)
   }
 
@@ -303,7 +316,9 @@ export class ShardHost<T> {
           this.sensors.delete(id)
         } else {
           try {
-            const activated = activate(row, this.ports.now())
+            const now = this.ports.now()
+            const activated = activate(row, now)
+            if (activated.actor.lastSnapshotAt !== Number.NEGATIVE_INFINITY) activated.actor.lastSnapshotAt = now - phaseOf(id, this.ports.snapshotIntervalMs)
             this.ports.onActivated(activated)
             result = activated.actor
             this.sensors.set(id, activated.actor)
