@@ -27,6 +27,22 @@ export class LocalHosts extends Effect.Service<LocalHosts>()("flowmesh/LocalHost
     const runFork = Runtime.runFork(runtime)
     const hosts = new Map<number, ShardHost<CommitTicket>>()
 
+    type Load = Parameters<HostPorts<CommitTicket>["load"]>
+    let loads: Array<{ readonly ids: Load[0]; readonly done: Load[1] }> = []
+    const loadAll = () => {
+      const batch = loads
+      loads = []
+      const ids = batch.flatMap((l) => l.ids)
+      runCallback(activation.activateAll(ids).pipe(Effect.retry({ times: 2 })), {
+        onExit: (exit) => {
+          for (const { done } of batch) {
+            if (Exit.isSuccess(exit)) done(exit.value, null)
+            else done(new Map(), "the sensor's state could not be loaded from PostgreSQL")
+          }
+        }
+      })
+    }
+
     const ports: HostPorts<CommitTicket> = {
       writer: {
         hasRoom: writer.hasRoom,
@@ -49,10 +65,11 @@ export class LocalHosts extends Effect.Service<LocalHosts>()("flowmesh/LocalHost
         if (unreadable) runFork(logWarning("unreadable snapshot; sensor starts afresh", { sensor: actor.id }))
         if (replayed > 0) runFork(logInfo("replayed readings stored after the snapshot", { sensor: actor.id, readings: replayed }))
       },
-      load: (ids, done) =>
-        runCallback(activation.activateAll(ids).pipe(Effect.retry({ times: 2 })), {
-          onExit: (exit) => (Exit.isSuccess(exit) ? done(exit.value, null) : done(new Map(), "the sensor's state could not be loaded from PostgreSQL"))
-        }),
+      load: (ids, done) => {
+        // Every host's first contacts of this turn go into one statement (a request of 100
+        // sensors touches ~100 shards): activation is batched per node, not per host.
+        if (loads.push({ ids, done }) === 1) setImmediate(loadAll)
+      },
       notifierOf,
       now: Date.now,
       defer: (f) => setImmediate(f),
