@@ -41,7 +41,14 @@ export class SensorActivation extends Effect.Service<SensorActivation>()("flowme
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     // One parameter for all ids: the driver escapes the array, so no id can reach the SQL text.
+    // The planner prices the per-partition tail lookups high enough to JIT-compile the statement:
+    // ~700 ms of compilation for a 33 ms statement (measured on PostgreSQL 15 with 1,000 new
+    // sensors), which capped first contacts at ~2,000 sensors/s. `set local` keeps it to this
+    // statement and works behind any pooler.
     const load = (ids: ReadonlyArray<string>) =>
+      sql.withTransaction(Effect.zipRight(sql.unsafe("set local jit = off"), query(ids))).pipe(orUnavailable)
+
+    const query = (ids: ReadonlyArray<string>) =>
       sql.unsafe<RawActivatedRow>(
         `with input as (select unnest($1::text[]) as id),
         ins as (
@@ -59,14 +66,16 @@ export class SensorActivation extends Effect.Service<SensorActivation>()("flowme
                  array_agg(t.quality order by t.ms) as tail_quality
           from (
             select (extract(epoch from r.ts) * 1000)::float8 as ms, r.value, r.quality from readings r
-            where r.sensor_key = s.key
+            -- A sensor without a snapshot has nothing to replay (its first snapshot commits with its
+            -- first readings): the gate skips its scan of every partition.
+            where st.snapshot is not null and r.sensor_key = s.key
               and r.ts > to_timestamp(((st.snapshot->>'lastAcceptedTs')::float8) / 1000.0)
             order by r.ts desc
             limit least(coalesce((s.config->>'windowSize')::int, $2::int), 10000)
           ) t
         ) tail on true`,
         [ids, DEFAULT_WINDOW_SIZE]
-      ).pipe(orUnavailable)
+      )
 
     /**
      * Each sensor's row (created with defaults if new), its last snapshot, and the readings stored
