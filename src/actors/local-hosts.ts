@@ -15,6 +15,7 @@ import { notifierOf } from "./notifier-protocol.js"
 import { type HostPorts, ShardHost } from "./shard-host.js"
 
 const SWEEP_MS = 1_000
+const MIN_IDLE_MS = 1_000
 
 export class LocalHosts extends Effect.Service<LocalHosts>()("flowmesh/LocalHosts", {
   scoped: Effect.gen(function* () {
@@ -75,10 +76,22 @@ export class LocalHosts extends Effect.Service<LocalHosts>()("flowmesh/LocalHost
       defer: (f) => setImmediate(f),
       snapshotIntervalMs: entity.snapshotIntervalMs,
       alertUpdateIntervalMs: alerts.updateIntervalMs,
-      maxIdleMs: entity.maxIdleMs
+      idleMs: () => idleMs
     }
 
+    /**
+     * Memory follows the active sensors, bounded: over MAX_RESIDENT_SENSORS the idle time halves
+     * every sweep (down to one second) until enough idle sensors have left; under 80 % of it, it
+     * doubles back towards ENTITY_MAX_IDLE_MS.
+     */
+    let idleMs = entity.maxIdleMs
+    const adaptIdle = () => {
+      const n = resident()
+      if (n > entity.maxResidentSensors) idleMs = Math.max(MIN_IDLE_MS, Math.floor(idleMs / 2))
+      else if (n < entity.maxResidentSensors * 0.8) idleMs = Math.min(entity.maxIdleMs, idleMs * 2)
+    }
     const sweep = Effect.sync(() => {
+      adaptIdle()
       for (const host of hosts.values()) host.sweep()
     })
     const resident = (): number => {

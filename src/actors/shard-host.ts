@@ -43,7 +43,8 @@ export interface HostPorts<T> {
   readonly defer: (f: () => void) => void
   readonly snapshotIntervalMs: number
   readonly alertUpdateIntervalMs: number
-  readonly maxIdleMs: number
+  /** How long a sensor may stay idle in memory: ENTITY_MAX_IDLE_MS, shorter while the node is over MAX_RESIDENT_SENSORS. */
+  readonly idleMs: () => number
 }
 
 export type HostFailure =
@@ -165,7 +166,7 @@ export class ShardHost<T> {
 
   /**
    * The node-wide sweep: trailing snapshots of sensors changed since their last one, and (every
-   * quarter of the idle time) eviction of sensors idle for `maxIdleMs`, once their state is committed.
+   * quarter of the idle time) eviction of sensors idle for `idleMs()`, once their state is committed.
    */
   sweep(): void {
     if (this.closed) return
@@ -182,11 +183,12 @@ export class ShardHost<T> {
       } else this.dirty[kept++] = a
     }
     this.dirty.length = kept
-    if (now - this.lastScanAt < this.ports.maxIdleMs / 4) return
+    const idleMs = this.ports.idleMs()
+    if (now - this.lastScanAt < idleMs / 4) return
     this.lastScanAt = now
     const idle: Array<SensorActor> = []
     for (const s of this.sensors.values()) {
-      if (s instanceof SensorActor && now - s.lastUsedAt >= this.ports.maxIdleMs) {
+      if (s instanceof SensorActor && now - s.lastUsedAt >= idleMs) {
         if (s.dirty) this.snapshotNow(s, now)
         idle.push(s)
       }

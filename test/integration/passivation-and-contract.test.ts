@@ -61,3 +61,33 @@ describe("passivation and contract", () => {
     expect(await docs.text()).toContain("swagger")
   })
 })
+
+describe("a bound on sensors in memory (MAX_RESIDENT_SENSORS)", () => {
+  let node: RunningNode
+  let db: TestDatabase
+
+  beforeAll(async () => {
+    db = await createTestDatabase("resident_cap")
+    // Idle sensors would stay for ten minutes: only the bound makes them leave.
+    node = await startNode({ DATABASE_URL: db.url, ENTITY_MAX_IDLE_MS: "600000", MAX_RESIDENT_SENSORS: "1000" })
+  })
+  afterAll(async () => {
+    await node?.stop()
+    await db?.drop()
+  })
+
+  it("evicts the idle sensors past the bound, and an evicted sensor comes back with its state", async () => {
+    const t = Date.now() - 60_000
+    for (let batch = 0; batch < 30; batch++) {
+      const readings = Array.from({ length: 100 }, (_, i) => ({ sensor: `cap-${batch * 100 + i}`, ts: t, value: i }))
+      expect((await postJson(`${node.url}/api/v1/readings`, { readings })).status).toBe(202)
+    }
+    expect(await activeSensors(node.url)).toBe(3000)
+    const deadline = Date.now() + 20_000
+    while ((await activeSensors(node.url)) > 1000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250))
+    expect(await activeSensors(node.url)).toBeLessThanOrEqual(1000)
+    // cap-0 was among the first: evicted, then restored from its snapshot on the next batch.
+    const again = await postJson(`${node.url}/api/v1/readings`, { readings: [{ sensor: "cap-0", ts: t, value: 0 }, { sensor: "cap-0", ts: t + 1, value: 1 }] })
+    expect(again.body).toMatchObject({ accepted: 1, rejected: [{ index: 0, sensor: "cap-0", reason: "duplicate" }] })
+  })
+})

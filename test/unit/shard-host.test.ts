@@ -171,7 +171,7 @@ const makePorts = (store: Store, clock: { now: number }, seen: Observed): HostPo
   defer: (f) => store.deferred.push(f),
   snapshotIntervalMs: 400,
   alertUpdateIntervalMs: 0,
-  maxIdleMs: 1_000
+  idleMs: () => 1_000
 })
 
 /** The parts of a snapshot that hosting may not change (a fresh sensor's creation time is when it loads). */
