@@ -238,7 +238,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   }),
   entity: Config.all({
     maxIdleMs: intIn("ENTITY_MAX_IDLE_MS", 1_000, 86_400_000, 120_000),
-    maxResidentSensors: intIn("MAX_RESIDENT_SENSORS", 1_000, 100_000_000, 500_000),
+    maxResidentSensors: intIn("MAX_RESIDENT_SENSORS", 1_000, 100_000_000, 200_000),
     mailboxCapacity: intIn("ENTITY_MAILBOX_CAPACITY", 16, 1_000_000, 4_096),
     snapshotIntervalMs: intIn("SNAPSHOT_INTERVAL_MS", 0, 3_600_000, 30_000)
   }),
