@@ -11,9 +11,9 @@ import { externalId } from "../domain/tenancy.js"
 import { Writer } from "../storage/writer.js"
 import { BatchCall, type BatchOutcome } from "./batch-call.js"
 import { LocalHosts } from "./local-hosts.js"
-import { type BatchAnswer, SensorUnavailable, ShardHostEntity, type SensorStateView } from "./protocol.js"
-import type { HostFailure } from "./shard-host.js"
-import { SensorActor } from "./sensor-actor.js"
+import { onHostedSensor } from "./hosted-sensor.js"
+import { type BatchAnswer, ShardHostEntity, type SensorStateView } from "./protocol.js"
+import type { SensorActor } from "./sensor-actor.js"
 import { toStateView } from "./state-view.js"
 
 export const answerOf = (o: BatchOutcome | null): BatchAnswer => {
@@ -32,9 +32,6 @@ export const answerOf = (o: BatchOutcome | null): BatchAnswer => {
   }
 }
 
-const unavailable = (f: HostFailure) =>
-  new SensorUnavailable({ message: f._tag === "Unavailable" ? f.message : f._tag === "Busy" ? "the writer is full" : "the sensor's shard is moving; retry" })
-
 const behaviour = Effect.gen(function* () {
   const address = yield* Entity.CurrentAddress
   const hosts = yield* LocalHosts
@@ -42,10 +39,7 @@ const behaviour = Effect.gen(function* () {
   const host = hosts.open(address.shardId.id)
   yield* Effect.addFinalizer(() => hosts.close(host))
 
-  const withSensor = <A>(sensor: string, f: (actor: SensorActor) => A) =>
-    Effect.async<A, SensorUnavailable>((resume) =>
-      host.withSensor(sensor, (a) => resume(a instanceof SensorActor ? Effect.succeed(f(a)) : Effect.fail(unavailable(a))))
-    )
+  const withSensor = <A>(sensor: string, f: (actor: SensorActor) => A) => onHostedSensor(host, sensor, f)
 
   return ShardHostEntity.of({
     RecordBatches: ({ payload }) =>

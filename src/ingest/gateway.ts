@@ -19,13 +19,14 @@ import { BatchCall, type BatchOutcome } from "../actors/batch-call.js"
 import { hostIds } from "../actors/host-ids.js"
 import { LocalHosts } from "../actors/local-hosts.js"
 import { type BatchAnswer, type SensorBatch, SensorUnavailable, ShardHostEntity, type SensorStateView } from "../actors/protocol.js"
-import { SensorActor } from "../actors/sensor-actor.js"
+import { onHostedSensor } from "../actors/hosted-sensor.js"
+import type { SensorActor } from "../actors/sensor-actor.js"
 import { toStateView } from "../actors/state-view.js"
-import type { HostFailure } from "../actors/shard-host.js"
+import type { HostFailure, ShardHost } from "../actors/shard-host.js"
 import { AppConfig } from "../config.js"
 import type { SensorConfig } from "../domain/sensor-config.js"
 import { externalId } from "../domain/tenancy.js"
-import { Writer } from "../storage/writer.js"
+import { type CommitTicket, Writer } from "../storage/writer.js"
 import { logWarning } from "../telemetry/log.js"
 import { ingestClusterMessages, ingestPath, ingestPendingReadings } from "../telemetry/metrics.js"
 
@@ -115,6 +116,9 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
       if (host === undefined || !host.isOpen || !sharding.hasShardId(shardId)) return undefined
       return host
     }
+
+    /** The local host a new batch or call may go to directly: open here, with nothing of its shard still in its lane. */
+    const directHost = (sensor: string) => (lanes.has(shardOf(sensor).id) ? undefined : localHost(sensor))
 
     const enqueue = (shard: number, item: Queued, front = false) => {
       let lane = lanes.get(shard)
@@ -212,12 +216,11 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
         const call = new IngestCall(batches, reroute)
         for (let i = 0; i < batches.length; i++) {
           const b = batches[i]!
-          const host = localHost(b.sensor)
-          const shard = shardOf(b.sensor).id
-          if (host !== undefined && !lanes.has(shard)) {
+          const host = directHost(b.sensor)
+          if (host !== undefined) {
             ingestPath.local.inc()
             host.record(b.sensor, b.ts, b.values, b.receivedAt, durable, call, i)
-          } else enqueue(shard, { call, slot: i })
+          } else enqueue(shardOf(b.sensor).id, { call, slot: i })
         }
         return call.settled.pipe(
           Effect.timeoutFail({
@@ -233,11 +236,7 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
         )
       })
 
-    const unavailable = (f: HostFailure) =>
-      new SensorUnavailable({ message: f._tag === "Unavailable" ? f.message : f._tag === "Busy" ? "the writer is full" : "the sensor's shard is moving; retry" })
-
-    /** Runs `f` on the sensor in its local host, or asks its host through the cluster. */
-    /** A message to a sensor's host: any failure on the way is the sensor being unavailable for now. */
+    /** A message to a sensor's host: every failure on the way is the sensor being unavailable for now. */
     const viaCluster = <A, E extends { readonly _tag: string }>(remote: Effect.Effect<A, E>): Effect.Effect<A, SensorUnavailable> => {
       ingestClusterMessages.read.inc()
       return remote.pipe(
@@ -247,13 +246,16 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
       )
     }
 
-    const onSensor = <A, E extends { readonly _tag: string }>(sensor: string, local: (actor: SensorActor) => A, remote: Effect.Effect<A, E>): Effect.Effect<A, SensorUnavailable> => {
-      const host = localHost(sensor)
-      if (host === undefined || lanes.has(shardOf(sensor).id)) return viaCluster(remote)
-      return Effect.async<A, SensorUnavailable>((resume) =>
-        host.withSensor(sensor, (a) => resume(a instanceof SensorActor ? Effect.sync(() => local(a)) : Effect.fail(unavailable(a))))
-      )
-    }
+    /** Runs `local` on the sensor in its host here, or asks its host through the cluster. */
+    const onSensor = <A, E extends { readonly _tag: string }>(
+      sensor: string,
+      local: (actor: SensorActor, host: ShardHost<CommitTicket>) => A,
+      remote: Effect.Effect<A, E>
+    ): Effect.Effect<A, SensorUnavailable> =>
+      Effect.suspend(() => {
+        const host = directHost(sensor)
+        return host === undefined ? viaCluster(remote) : onHostedSensor(host, sensor, (a) => local(a, host))
+      })
 
     const hostOf = (sensor: string) => client(ids[shardOf(sensor).id]!)
 
@@ -265,15 +267,11 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
       state: (sensor: string): Effect.Effect<SensorStateView, SensorUnavailable> =>
         onSensor(sensor, (a) => toStateView(externalId(a.id), a.core), hostOf(sensor).GetState({ sensor })),
       configure: (sensor: string, config: typeof SensorConfig.Type): Effect.Effect<void, SensorUnavailable> =>
-        Effect.suspend(() => {
-          const host = localHost(sensor)
-          return onSensor(sensor, (a) => host?.configure(a, config), hostOf(sensor).Configure({ sensor, config }))
-        }),
+        onSensor(sensor, (a, host) => host.configure(a, config), hostOf(sensor).Configure({ sensor, config })),
       forget: (sensor: string): Effect.Effect<void, SensorUnavailable> =>
         Effect.suspend(() => {
-          const host = localHost(sensor)
-          if (host !== undefined && !lanes.has(shardOf(sensor).id)) return Effect.sync(() => host.forget(sensor))
-          return viaCluster(hostOf(sensor).Forget({ sensor }))
+          const host = directHost(sensor)
+          return host === undefined ? viaCluster(hostOf(sensor).Forget({ sensor })) : Effect.sync(() => host.forget(sensor))
         })
     } as const
   })
