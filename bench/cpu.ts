@@ -6,12 +6,15 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 import type { PhaseResult } from "./load-driver.js"
+import type { LoopDelay } from "./loop-delay.js"
 
 const TICK_MS = 10 // USER_HZ is 100 on Linux
 
 export interface MeasuredPhase {
   readonly phase: PhaseResult
   readonly cpu: CpuShare
+  /** The node's event-loop delay over the phase (absent where the bench measured no node). */
+  readonly loop?: LoopDelay | null
 }
 
 export interface CpuShare {

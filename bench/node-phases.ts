@@ -7,7 +7,8 @@
 import * as os from "node:os"
 import { isAborted } from "./abort.js"
 import { BodyPool } from "./bodies.js"
-import { type MeasuredPhase, withCpu } from "./cpu.js"
+import { type CpuShare, type MeasuredPhase, withCpu } from "./cpu.js"
+import { type LoopDelay, measureLoopDelay } from "./loop-delay.js"
 import { bareInsertLimit, type BareInsertResult } from "./limits.js"
 import { closedLoop, openModel, type PhaseResult, requestsPerSec } from "./load-driver.js"
 import { SETTINGS } from "./settings.js"
@@ -58,6 +59,12 @@ const storedForBenchSensors = async (dbUrl: string): Promise<number> => {
 export const runNodePhases = async (target: NodeTarget, log: (line: string) => void): Promise<NodeRun> => {
   const cores = os.cpus().length
   const pid = target.child.pid
+  /** A phase with the CPU split and the node's event-loop delay over it. */
+  const measured = async <A>(f: () => Promise<A>): Promise<{ result: A; cpu: CpuShare; loop: LoopDelay | null }> => {
+    const endLoop = await measureLoopDelay(target.origin)
+    const m = await withCpu(pid, cores, f)
+    return { ...m, loop: await endLoop() }
+  }
   log(`  bare insert (${SETTINGS.bareInsert.batchRows}-row batches, ${SETTINGS.bareInsert.connections.join(" and ")} connections)...`)
   const bareInsert = await bareInsertLimit(target.dbUrl)
   for (const r of bareInsert.runs) {
@@ -72,7 +79,7 @@ export const runNodePhases = async (target: NodeTarget, log: (line: string) => v
 
   const warmupConcurrency = Math.max(...concurrencies)
   log(`  warm-up, ${warmupConcurrency} in flight (>= ${warmupMs} ms and until all ${SETTINGS.body.sensors} sensors were activated)...`)
-  const warmup = await withCpu(pid, cores, () =>
+  const warmup = await measured(() =>
     closedLoop({
       label: "warm-up",
       endpoint,
@@ -93,7 +100,7 @@ export const runNodePhases = async (target: NodeTarget, log: (line: string) => v
   const saturation: Array<MeasuredPhase> = []
   for (const concurrency of concurrencies) {
     log(`  saturating, ${concurrency} in flight, ${durationMs} ms...`)
-    const m = await withCpu(pid, cores, () =>
+    const m = await measured(() =>
       closedLoop({
         label: `closed c=${concurrency}`,
         endpoint,
@@ -104,14 +111,14 @@ export const runNodePhases = async (target: NodeTarget, log: (line: string) => v
       })
     )
     mergeInto(total, m.result.tally)
-    saturation.push({ phase: m.result, cpu: m.cpu })
+    saturation.push({ phase: m.result, cpu: m.cpu, loop: m.loop })
   }
   const best = saturation.map((s) => s.phase).reduce((a, b) => (requestsPerSec(b) > requestsPerSec(a) ? b : a))
 
   checkAbort(target)
   const rate = Math.max(1, requestsPerSec(best) * SETTINGS.halfPeak.fraction)
   log(`  open model at ${rate.toFixed(0)} req/s (${SETTINGS.halfPeak.fraction} x peak), ${SETTINGS.halfPeak.durationMs} ms...`)
-  const half = await withCpu(pid, cores, () =>
+  const half = await measured(() =>
     openModel({
       label: "half-peak",
       endpoint,
@@ -136,10 +143,10 @@ export const runNodePhases = async (target: NodeTarget, log: (line: string) => v
   }
   return {
     bareInsert,
-    warmup: { phase: warmup.result, cpu: warmup.cpu },
+    warmup: { phase: warmup.result, cpu: warmup.cpu, loop: warmup.loop },
     saturation,
     best,
-    halfPeak: { phase: half.result, cpu: half.cpu },
+    halfPeak: { phase: half.result, cpu: half.cpu, loop: half.loop },
     total,
     durability,
     nodeDied: target.child.exitStatus()

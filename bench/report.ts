@@ -7,6 +7,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { ExitInfo } from "./child.js"
 import type { CpuShare } from "./cpu.js"
+import type { LoopDelay } from "./loop-delay.js"
 import type { BareHttpResult } from "./limits.js"
 import { type PhaseResult, readingsPerSec, requestsPerSec } from "./load-driver.js"
 import type { NodeRun } from "./node-phases.js"
@@ -97,7 +98,10 @@ export const SUMMARY_HEADERS = [
 
 const cpuText = (c: CpuShare): string => [c.bench, c.child, c.postgres, c.else, c.idle].map((x) => x.toFixed(2)).join("/")
 
-const phaseRow = (target: string, p: PhaseResult, cpu: CpuShare | null): Array<string> => {
+const loopText = (loop: LoopDelay | null | undefined): string =>
+  loop === null || loop === undefined ? "-" : `${ms(loop.p99Ms)}/${Number.isFinite(loop.maxMs) ? int(loop.maxMs) : ">10000"}`
+
+const phaseRow = (target: string, p: PhaseResult, cpu: CpuShare | null, loop?: LoopDelay | null): Array<string> => {
   const lat = summarize(p.tally.latenciesMs)
   return [
     target,
@@ -110,20 +114,19 @@ const phaseRow = (target: string, p: PhaseResult, cpu: CpuShare | null): Array<s
     Object.entries(p.tally.rejected)
       .map(([k, v]) => `${k}x${v}`)
       .join(" ") || "0",
-    cpu === null ? "-" : cpuText(cpu)
+    cpu === null ? "-" : cpuText(cpu),
+    loopText(loop)
   ]
 }
 
-export const PHASE_HEADERS = ["target", "phase", "req/s", "readings/s", "p50 ms", "p99 ms", "non-202/errors", "rejected", "CPU bench/child/pg/else/idle"]
+export const PHASE_HEADERS = ["target", "phase", "req/s", "readings/s", "p50 ms", "p99 ms", "non-202/errors", "rejected", "CPU bench/child/pg/else/idle", "loop p99/max ms"]
 
 export const phaseRows = (targets: ReadonlyArray<TargetReport>, bareHttp: BareHttpResult | null): Array<Array<string>> => {
   const rows: Array<Array<string>> = []
   for (const r of bareHttp?.runs ?? []) rows.push(phaseRow("bare-http", r.phase, r.cpu))
   for (const t of targets) {
     if (t.run === null) continue
-    rows.push(phaseRow(t.name, t.run.warmup.phase, t.run.warmup.cpu))
-    for (const s of t.run.saturation) rows.push(phaseRow(t.name, s.phase, s.cpu))
-    rows.push(phaseRow(t.name, t.run.halfPeak.phase, t.run.halfPeak.cpu))
+    for (const m of [t.run.warmup, ...t.run.saturation, t.run.halfPeak]) rows.push(phaseRow(t.name, m.phase, m.cpu, m.loop))
   }
   return rows
 }
@@ -156,6 +159,15 @@ export const goals = (targets: ReadonlyArray<TargetReport>): Array<Goal> => {
       pass: node >= bare * SETTINGS.goals.nodeOverBareInsert
     })
     out.push({ goal: `${t.name}: p99 at half peak < ${SETTINGS.goals.p99Ms} ms`, target: `< ${SETTINGS.goals.p99Ms}`, measured: `${ms(p99)} ms`, pass: p99 < SETTINGS.goals.p99Ms })
+    const loops = (r?.saturation ?? []).map((m) => m.loop).filter((l): l is LoopDelay => l !== null && l !== undefined)
+    const loopP99 = loops.length === 0 ? Number.NaN : Math.max(...loops.map((l) => l.p99Ms))
+    const loopMax = loops.length === 0 ? Number.NaN : Math.max(...loops.map((l) => l.maxMs))
+    out.push({
+      goal: `${t.name}: event-loop delay while saturated, p99 <= ${SETTINGS.goals.loopP99Ms} ms and max <= ${SETTINGS.goals.loopMaxMs} ms`,
+      target: `<= ${SETTINGS.goals.loopP99Ms} / ${SETTINGS.goals.loopMaxMs}`,
+      measured: `${ms(loopP99)} / ${Number.isFinite(loopMax) || Number.isNaN(loopMax) ? ms(loopMax) : ">10000"} ms`,
+      pass: loopP99 <= SETTINGS.goals.loopP99Ms && loopMax <= SETTINGS.goals.loopMaxMs
+    })
     out.push({
       goal: `${t.name}: no durably acknowledged reading lost`,
       target: "lost: 0",

@@ -3,9 +3,11 @@
  * here up front) and add per batch, never per reading.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
+import { monitorEventLoopDelay } from "./event-loop-delay.js"
 
 export const registry = new Registry()
 collectDefaultMetrics({ register: registry, prefix: "flowmesh_" })
+monitorEventLoopDelay(registry)
 
 export type Transport = "http" | "ws"
 export type Outcome =
