@@ -23,6 +23,7 @@ import { IngestGateway } from "./ingest/gateway.js"
 import { WebhooksHandlersLive } from "./http/webhooks-handlers.js"
 import { edgeMiddleware } from "./http/edge-middleware.js"
 import { IngestHandlersLive } from "./http/ingest-handlers.js"
+import { IngestLaneLive } from "./http/ingest-lane.js"
 import { SensorsHandlersLive } from "./http/sensors-handlers.js"
 import { SystemHandlersLive } from "./http/system-handlers.js"
 import { DevicesEndpointLive } from "./http/ws/devices-endpoint.js"
@@ -119,7 +120,7 @@ const HttpLive = Layer.unwrapEffect(
 )
 
 /** The WebSocket endpoints close (answering what they owe) before the HTTP server and the actors stop. */
-const EdgeLive = Layer.mergeAll(DevicesEndpointLive, LiveEndpointLive).pipe(
+const EdgeLive = Layer.mergeAll(DevicesEndpointLive, LiveEndpointLive, IngestLaneLive).pipe(
   Layer.provideMerge(HttpLive),
   Layer.provide([EdgeServer.Default, IngestGateway.Default, Authenticator.Default, RateLimiter.Default])
 )

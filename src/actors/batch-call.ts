@@ -4,7 +4,7 @@
  * for every commit they need (usually one ticket for the whole set: tickets are the writer's
  * buffers) and answers readings PostgreSQL refused as unstorable.
  */
-import { Effect } from "effect"
+import { Cause, Effect, Exit, Option } from "effect"
 import type { CommitTicket, Flushed } from "../storage/writer.js"
 import { UNSTORABLE_CODE } from "./protocol.js"
 import type { BatchSink, HostFailure } from "./shard-host.js"
@@ -64,36 +64,47 @@ export class BatchCall implements BatchSink<CommitTicket> {
     if (--this.remaining === 0 && this.wake !== null) this.wake()
   }
 
-  /** Resumes once every batch is decided or failed. */
-  readonly settled: Effect.Effect<void> = Effect.async<void>((resume) => {
-    if (this.remaining === 0) return resume(Effect.void)
-    this.wake = () => resume(Effect.void)
-  })
-
-  /** Waits for the commits of the decided durable batches; a late commit fails those batches as NotDurableYet. */
-  committed(awaitCommit: (t: CommitTicket) => Effect.Effect<Flushed, { readonly waitedMs: number }>): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const distinct: Array<CommitTicket> = []
-      for (const t of this.tickets) if (t !== null && !distinct.includes(t)) distinct.push(t)
-      if (distinct.length === 0) return Effect.void
-      return Effect.forEach(
-        distinct,
-        (ticket) =>
-          awaitCommit(ticket).pipe(
-            Effect.match({
-              onSuccess: (flushed) => {
-                for (let i = 0; i < this.size; i++) {
-                  const o = this.outcomes[i]
-                  if (this.tickets[i] === ticket && o?._tag === "Decided") markUnstored(o.codes, flushed, this.firstRows[i]!)
-                }
-              },
-              onFailure: (e) => {
-                for (let i = 0; i < this.size; i++) if (this.tickets[i] === ticket) this.outcomes[i] = { _tag: "NotDurableYet", waitedMs: e.waitedMs }
-              }
-            })
-          ),
-        { discard: true }
-      )
-    })
+  get isSettled(): boolean {
+    return this.remaining === 0
   }
+
+  /** Calls `f` once every batch is decided or failed (now, when they already are). */
+  onSettled(f: () => void): void {
+    if (this.remaining === 0) f()
+    else this.wake = f
+  }
+
+  /** Resumes once every batch is decided or failed. */
+  readonly settled: Effect.Effect<void> = Effect.async<void>((resume) => this.onSettled(() => resume(Effect.void)))
+
+  /**
+   * Calls `f` once the decided durable batches are committed (usually one ticket for the whole
+   * set); a late commit fails those batches as NotDurableYet, a refused row marks its reading
+   * unstorable.
+   */
+  whenCommitted(f: () => void): void {
+    const distinct: Array<CommitTicket> = []
+    for (const t of this.tickets) if (t !== null && !distinct.includes(t)) distinct.push(t)
+    let left = distinct.length
+    if (left === 0) {
+      f()
+      return
+    }
+    for (const ticket of distinct) {
+      ticket.whenDone((exit) => {
+        for (let i = 0; i < this.size; i++) {
+          if (this.tickets[i] !== ticket) continue
+          const o = this.outcomes[i]
+          if (Exit.isFailure(exit)) {
+            const waitedMs = Option.match(Cause.failureOption(exit.cause), { onNone: () => 0, onSome: (e) => e.waitedMs })
+            this.outcomes[i] = { _tag: "NotDurableYet", waitedMs }
+          } else if (o?._tag === "Decided") markUnstored(o.codes, exit.value, this.firstRows[i]!)
+        }
+        if (--left === 0) f()
+      })
+    }
+  }
+
+  /** `whenCommitted` as an Effect. */
+  readonly committed: Effect.Effect<void> = Effect.async<void>((resume) => this.whenCommitted(() => resume(Effect.void)))
 }

@@ -8,7 +8,6 @@ import { Entity } from "@effect/cluster"
 import { Duration, Effect, Layer } from "effect"
 import { AppConfig } from "../config.js"
 import { externalId } from "../domain/tenancy.js"
-import { Writer } from "../storage/writer.js"
 import { BatchCall, type BatchOutcome } from "./batch-call.js"
 import { LocalHosts } from "./local-hosts.js"
 import { onHostedSensor } from "./hosted-sensor.js"
@@ -35,7 +34,6 @@ export const answerOf = (o: BatchOutcome | null): BatchAnswer => {
 const behaviour = Effect.gen(function* () {
   const address = yield* Entity.CurrentAddress
   const hosts = yield* LocalHosts
-  const writer = yield* Writer
   const host = hosts.open(address.shardId.id)
   yield* Effect.addFinalizer(() => hosts.close(host))
 
@@ -51,7 +49,7 @@ const behaviour = Effect.gen(function* () {
           host.record(b.sensor, b.ts, b.values, b.receivedAt, b.durable, call, i)
         }
         return call.settled.pipe(
-          Effect.zipRight(call.committed(writer.awaitCommit)),
+          Effect.zipRight(call.committed),
           Effect.map(() => ({ answers: call.outcomes.map(answerOf) }))
         )
       }),

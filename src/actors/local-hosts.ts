@@ -52,7 +52,7 @@ export class LocalHosts extends Effect.Service<LocalHosts>()("flowmesh/LocalHost
         commitPoint: writer.commitPoint,
         barrier: writer.barrier,
         pushAlert: writer.pushAlert,
-        whenCommitted: (ticket, done) => runCallback(writer.awaitCommit(ticket), { onExit: (exit) => done(Exit.isSuccess(exit)) })
+        whenCommitted: (ticket, done) => ticket.whenDone((exit) => done(Exit.isSuccess(exit)))
       },
       publishReadings: live.publishReadings,
       onTransitions: (sensor, transitions) => {

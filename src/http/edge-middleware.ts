@@ -109,7 +109,7 @@ const undecodableBody = (u: unknown): string | null => {
 const isTooDeep = (u: unknown) => u instanceof RangeError && /call stack/i.test(u.message)
 
 /** Sent with every API answer: nothing here is meant to be framed, sniffed, cached or to send a Referer. */
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "x-content-type-options": "nosniff",
   "x-frame-options": "DENY",
   "content-security-policy": "default-src 'none'; frame-ancestors 'none'",

@@ -26,7 +26,7 @@ import type { HostFailure, ShardHost } from "../actors/shard-host.js"
 import { AppConfig } from "../config.js"
 import type { SensorConfig } from "../domain/sensor-config.js"
 import { externalId } from "../domain/tenancy.js"
-import { type CommitTicket, Writer } from "../storage/writer.js"
+import type { CommitTicket } from "../storage/writer.js"
 import { logWarning } from "../telemetry/log.js"
 import { ingestClusterMessages, ingestPath, ingestPendingReadings } from "../telemetry/metrics.js"
 
@@ -38,6 +38,12 @@ export interface IngestGroup {
   /** When the edge received them, if not the request's time (coalesced WebSocket frames). */
   readonly receivedAt?: number
 }
+
+/** Each group's outcome, or why none was decided. */
+export type SubmitResult = ReadonlyArray<BatchOutcome> | Overloaded | EdgeTimeout
+
+/** Whether the request's groups reached their actors (each with its outcome). */
+export const reachedActors = (r: SubmitResult): r is ReadonlyArray<BatchOutcome> => Array.isArray(r)
 
 /** INGEST_MAX_PENDING_READINGS readings are already waiting for their actors: nothing was taken. */
 export class Overloaded extends Data.TaggedError("Overloaded")<{ readonly pending: number; readonly limit: number }> {}
@@ -96,7 +102,6 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
     const { ingest, cluster } = yield* AppConfig
     const sharding = yield* Sharding.Sharding
     const hosts = yield* LocalHosts
-    const writer = yield* Writer
     const client = yield* ShardHostEntity.client
     const runtime = yield* Effect.runtime<never>()
     const runCallback = Runtime.runCallback(runtime)
@@ -195,46 +200,57 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
     })
     yield* Effect.forkScoped(Effect.repeat(openOwned, Schedule.spaced(OPEN_EVERY)))
 
-    const release = (n: number) =>
-      Effect.sync(() => {
+    /**
+     * Hands every group to its sensor's actor and calls `done` once all are decided (and, for
+     * durable ones, committed) with each group's outcome; or at once with Overloaded when the node
+     * is at its bound (nothing taken), or with EdgeTimeout once EDGE_SEND_TIMEOUT_MS passed with a
+     * batch undecided. No fiber: the HTTP ingest lane calls this directly.
+     */
+    const submitNow = (groups: ReadonlyArray<IngestGroup>, receivedAt: number, durable: boolean, done: (result: SubmitResult) => void): void => {
+      let n = 0
+      for (const g of groups) n += g.ts.length
+      if (pending + n > limit && pending > 0) {
+        done(new Overloaded({ pending, limit }))
+        return
+      }
+      pending += n
+      ingestPendingReadings.set(pending)
+      const finish = (result: SubmitResult) => {
         pending -= n
         ingestPendingReadings.set(pending)
+        done(result)
+      }
+      const batches = groups.map((g) => ({ sensor: g.sensor, ts: g.ts, values: g.values, receivedAt: g.receivedAt ?? receivedAt, durable }))
+      const call = new IngestCall(batches, reroute)
+      for (let i = 0; i < batches.length; i++) {
+        const b = batches[i]!
+        const host = directHost(b.sensor)
+        if (host !== undefined) {
+          ingestPath.local.inc()
+          host.record(b.sensor, b.ts, b.values, b.receivedAt, durable, call, i)
+        } else enqueue(shardOf(b.sensor).id, { call, slot: i })
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined
+      let timedOut = false
+      call.onSettled(() => {
+        if (timedOut) return
+        if (timer !== undefined) clearTimeout(timer)
+        call.whenCommitted(() => finish(call.outcomes.map((o): BatchOutcome => o ?? { _tag: "Unreachable", message: "no answer" })))
       })
+      if (!timedOut && call.isSettled) return
+      timer = setTimeout(() => {
+        if (call.isSettled) return
+        timedOut = true
+        call.abandoned = true
+        finish(new EdgeTimeout({ waitedMs: ingest.sendTimeoutMs }))
+      }, ingest.sendTimeoutMs)
+    }
 
-    /**
-     * Hands every group to its sensor's actor; succeeds with each group's outcome once all are
-     * decided (and, for durable ones, committed). Nothing is taken when the node is at its bound.
-     */
+    /** `submitNow` as an Effect. */
     const submit = (groups: ReadonlyArray<IngestGroup>, receivedAt: number, durable: boolean): Effect.Effect<ReadonlyArray<BatchOutcome>, Overloaded | EdgeTimeout> =>
-      Effect.suspend((): Effect.Effect<ReadonlyArray<BatchOutcome>, Overloaded | EdgeTimeout> => {
-        let n = 0
-        for (const g of groups) n += g.ts.length
-        if (pending + n > limit && pending > 0) return Effect.fail(new Overloaded({ pending, limit }))
-        pending += n
-        ingestPendingReadings.set(pending)
-        const batches = groups.map((g) => ({ sensor: g.sensor, ts: g.ts, values: g.values, receivedAt: g.receivedAt ?? receivedAt, durable }))
-        const call = new IngestCall(batches, reroute)
-        for (let i = 0; i < batches.length; i++) {
-          const b = batches[i]!
-          const host = directHost(b.sensor)
-          if (host !== undefined) {
-            ingestPath.local.inc()
-            host.record(b.sensor, b.ts, b.values, b.receivedAt, durable, call, i)
-          } else enqueue(shardOf(b.sensor).id, { call, slot: i })
-        }
-        return call.settled.pipe(
-          Effect.timeoutFail({
-            duration: deadline,
-            onTimeout: () => {
-              call.abandoned = true
-              return new EdgeTimeout({ waitedMs: ingest.sendTimeoutMs })
-            }
-          }),
-          Effect.zipRight(call.committed(writer.awaitCommit)),
-          Effect.map(() => call.outcomes.map((o): BatchOutcome => o ?? { _tag: "Unreachable", message: "no answer" })),
-          Effect.ensuring(release(n))
-        )
-      })
+      Effect.async<ReadonlyArray<BatchOutcome>, Overloaded | EdgeTimeout>((resume) =>
+        submitNow(groups, receivedAt, durable, (result) => resume(reachedActors(result) ? Effect.succeed(result) : Effect.fail(result)))
+      )
 
     /** A message to a sensor's host: every failure on the way is the sensor being unavailable for now. */
     const viaCluster = <A, E extends { readonly _tag: string }>(remote: Effect.Effect<A, E>): Effect.Effect<A, SensorUnavailable> => {
@@ -261,6 +277,7 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
 
     return {
       submit,
+      submitNow,
       limit,
       pending: (): number => pending,
       /** The sensor's live state (loaded from its snapshot if it was not resident). */

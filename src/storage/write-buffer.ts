@@ -3,7 +3,8 @@
  * that wrote into it. Every caller whose rows are in it waits on the same `done`, so durability costs
  * one promise per flush, not one per reading.
  */
-import { Deferred, FiberId, Schema } from "effect"
+import { Schema } from "effect"
+import { Commit } from "./commit.js"
 
 /** The buffer was not committed within the ack timeout; its rows stay queued and are still written. */
 export class CommitTimeout extends Schema.TaggedError<CommitTimeout>()("CommitTimeout", {
@@ -55,7 +56,7 @@ export class WriteBuffer {
   /** Set once its statement is done; the writer then completes buffers in seal order. */
   outcome: { readonly flushed: Flushed; readonly alerts: ReadonlyArray<{ readonly id: number; readonly notifier: string; readonly event: object }> } | null = null
 
-  constructor(readonly done: Deferred.Deferred<Flushed, CommitTimeout>) {}
+  readonly done = new Commit()
 
   get rows(): number {
     return this.keys.length
@@ -81,7 +82,7 @@ export class WriteBuffer {
 
 /** Synchronous, so that sealing a buffer and opening the next never yields between the two. */
 export const makeBuffer = (now: number): WriteBuffer => {
-  const buffer = new WriteBuffer(Deferred.unsafeMake<Flushed, CommitTimeout>(FiberId.none))
+  const buffer = new WriteBuffer()
   buffer.openedAt = now
   return buffer
 }

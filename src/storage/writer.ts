@@ -8,7 +8,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Deferred, Duration, Effect, Exit, Fiber, FiberId, Option, Schedule, Schema } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
+import { type Commit, doneCommit } from "./commit.js"
 import { AppConfig } from "../config.js"
 import {
   writerBatchRows,
@@ -47,7 +48,7 @@ export interface CommittedAlert {
 export type AlertListener = (alerts: ReadonlyArray<CommittedAlert>) => void
 
 /** A commit to wait for: the sealed-or-open buffer the caller's rows went into. */
-export type CommitTicket = Deferred.Deferred<Flushed, CommitTimeout>
+export type CommitTicket = Commit
 
 /** Whether the writer is committing: /ready turns false while a flush has been stuck past the stall bound. */
 export interface WriterHealth {
@@ -58,8 +59,7 @@ export interface WriterHealth {
   readonly lastError: string | null
 }
 
-const COMMITTED: CommitTicket = Deferred.unsafeMake<Flushed, CommitTimeout>(FiberId.none)
-Deferred.unsafeDone(COMMITTED, Exit.succeed(ALL_STORED))
+const COMMITTED: CommitTicket = doneCommit(Exit.succeed(ALL_STORED))
 
 export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
   scoped: Effect.gen(function* () {
@@ -152,13 +152,13 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
      * later buffer that commits first still answers after the earlier ones, so a commit ticket
      * (and `barrier`) always covers everything handed over before it.
      */
-    const completeInOrder = Effect.gen(function* () {
+    const completeInOrder = Effect.sync(() => {
       while (inFlight.length > 0 && inFlight[0]!.outcome !== null) {
         const buffer = inFlight.shift()!
         const outcome = buffer.outcome!
         pendingRows -= buffer.rows
         writerQueueRows.set(pendingRows)
-        yield* Deferred.succeed(buffer.done, outcome.flushed)
+        buffer.done.complete(Exit.succeed(outcome.flushed))
         announce(outcome.alerts)
       }
     })
@@ -218,7 +218,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
     // Sealed buffers count even when they carry only snapshots (sealing empties `dirty`).
     const expire = (buffer: WriteBuffer, now: number) => {
       if (now - buffer.openedAt > ingest.ackTimeoutMs) {
-        Deferred.unsafeDone(buffer.done, Exit.fail(new CommitTimeout({ waitedMs: ingest.ackTimeoutMs })))
+        buffer.done.complete(Exit.fail(new CommitTimeout({ waitedMs: ingest.ackTimeoutMs })))
       }
     }
     yield* Effect.sync(() => {
@@ -245,7 +245,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
           // comes) would hold it, and shutdown must stay bounded. Its waiters are told it did not commit.
           yield* Fiber.interruptFork(fiber)
           const failed = Exit.fail(new CommitTimeout({ waitedMs: settings.drainTimeoutSeconds * 1000 }))
-          for (const buffer of [...inFlight, ...ready, current]) Deferred.unsafeDone(buffer.done, failed)
+          for (const buffer of [...inFlight, ...ready, current]) buffer.done.complete(failed)
         }
       })
     )
@@ -297,7 +297,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
        * Succeeds after the commit, naming the buffer rows PostgreSQL refused (see `rowCursor`);
        * fails with CommitTimeout once the batch waited the ack timeout.
        */
-      awaitCommit: (ticket: CommitTicket): Effect.Effect<Flushed, CommitTimeout> => Deferred.await(ticket),
+      awaitCommit: (ticket: CommitTicket): Effect.Effect<Flushed, CommitTimeout> => ticket.await,
       /**
        * The commit that covers everything handed to the writer so far (buffers commit in order):
        * the newest buffer holding anything, or an already completed ticket when nothing is pending.

@@ -153,6 +153,14 @@ export const ingestClusterMessages = atZero({
   read: clusterMessages.labels("read")
 })
 
+const httpIngestRequests = new Counter({
+  name: "flowmesh_http_ingest_requests_total",
+  help: "HTTP ingest requests by the path that served them: the lean ingest lane, or the HttpApi router (anything the lane does not take)",
+  labelNames: ["path"] as const,
+  registers: [registry]
+})
+export const httpIngestPath = atZero({ lane: httpIngestRequests.labels("lane"), api: httpIngestRequests.labels("api") })
+
 export const ingestPath = {
   local: new Counter({ name: "flowmesh_ingest_local_batches_total", help: "Sensor batches the ingest gateway handed to a local shard host in-process", registers: [registry] }),
   remote: new Counter({ name: "flowmesh_ingest_remote_batches_total", help: "Sensor batches the ingest gateway sent through the cluster", registers: [registry] })

@@ -8,7 +8,7 @@ type Buckets = ReadonlyArray<readonly [number, number]>
 const bucketsOf = async (registry: Registry): Promise<Buckets> => {
   const metric = await registry.getSingleMetric("flowmesh_event_loop_delay_seconds")?.get()
   return (metric?.values ?? [])
-    .filter((v) => v.metricName === "flowmesh_event_loop_delay_seconds_bucket")
+    .filter((v) => (v as { readonly metricName?: string }).metricName === "flowmesh_event_loop_delay_seconds_bucket")
     .map((v) => [v.labels.le === "+Inf" ? Number.POSITIVE_INFINITY : Number(v.labels.le), v.value] as const)
 }
 

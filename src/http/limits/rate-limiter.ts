@@ -97,6 +97,16 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("flowmesh/RateLim
 
     return {
       enabled: ip.ratePerSec > 0 || key.ratePerSec > 0,
+      /**
+       * The node-local decision, synchronously, for the lean ingest lane; undefined when the limits
+       * are shared through Redis (that needs a round trip: the caller takes the regular path). A
+       * refusal changes nothing, so the regular path that then answers it decides the same.
+       */
+      checkNow: (address: string, p: Principal): Verdict | undefined => {
+        if (Option.isSome(client)) return undefined
+        const checks = checksFor(address, p)
+        return checks.length === 0 ? ALLOWED : local.check(checks, Date.now())
+      },
       check: (address: string, p: Principal): Effect.Effect<Verdict> => {
         const checks = checksFor(address, p)
         if (checks.length === 0) return Effect.succeed(ALLOWED)

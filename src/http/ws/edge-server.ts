@@ -41,6 +41,9 @@ export class EdgeHttpServer extends Server {
   /** The bound of a chunked body read here (MAX_BODY_BYTES). */
   maxBodyBytes = 1024 * 1024
 
+  /** Serves well-formed ingest requests without the HttpApi path, when installed (see ingest-lane.ts); false passes a request on. */
+  ingestLane: ((request: IncomingMessage, response: ServerResponse) => boolean) | null = null
+
   /** How long `close()` lets in-flight requests finish before cutting their connections. */
   drainTimeoutMs = 10_000
 
@@ -126,6 +129,7 @@ export class EdgeHttpServer extends Server {
         response.writeHead(426, { "content-type": "application/json", upgrade: "websocket", connection: "Upgrade" }).end(body)
         return true
       }
+      if (request instanceof IncomingMessage && response instanceof ServerResponse && this.ingestLane?.(request, response) === true) return true
       if (request instanceof IncomingMessage && request.headers["transfer-encoding"] !== undefined) {
         this.readChunked(request, (copy) => super.emit("request", copy, response))
         return true

@@ -1,0 +1,155 @@
+/**
+ * What an ingest request does once its body is read, shared by both ways a request reaches it (the
+ * HttpApi handler and the lean ingest lane): decode, keep the readings the caller may write, hand
+ * them to the ingest gateway, and build the answer: 202 with every reading that was not simply
+ * good, or the precise 4xx/503. Callback-based, so the lane runs it without a fiber; the answers are
+ * plain values that each path renders (the same status, headers and JSON either way).
+ */
+import { Either } from "effect"
+import type { BatchOutcome } from "../actors/batch-call.js"
+import { describeCode } from "../actors/protocol.js"
+import type { AckMode, AppConfigShape } from "../config.js"
+import type { IngestResult } from "../domain/reading.js"
+import { internalId } from "../domain/tenancy.js"
+import { failureMessage, firstFailure, type IngestFailure } from "../ingest/failures.js"
+import { type IngestGateway, reachedActors } from "../ingest/gateway.js"
+import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
+import { inScope, type Principal, type SensorScope } from "./auth/principal.js"
+import { type BodyProblem, type BodyShape, decodeReadings, parseJson, type SensorGroup } from "./ingest-body.js"
+
+const counters = readingsCounter.http
+const NO_CODES = new Int32Array(0)
+const decidedCodes = (outcomes: ReadonlyArray<BatchOutcome>) => outcomes.map((o) => (o._tag === "Decided" ? o.codes : NO_CODES))
+
+/** An answer as data: `body` is sent as JSON. */
+export interface Answer {
+  readonly status: number
+  readonly body: unknown
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+/** The API's error shape, `{ error, message, details? }` (as `errorJson` builds it). */
+export const errorAnswer = (status: number, error: string, message: string, details?: unknown, headers?: Readonly<Record<string, string>>): Answer => ({
+  status,
+  body: details === undefined ? { error, message } : { error, message, details },
+  ...(headers === undefined ? {} : { headers })
+})
+
+export const problemAnswer = (problem: BodyProblem): Answer => {
+  switch (problem._tag) {
+    case "Malformed":
+      return errorAnswer(400, "malformed_json", problem.message, { position: problem.position })
+    case "TooMany":
+      return errorAnswer(
+        413,
+        "payload_too_large",
+        `readings: ${problem.count} readings in one request; the limit is ${problem.limit} (MAX_READINGS_PER_REQUEST)`,
+        { count: problem.count, limit: problem.limit }
+      )
+    case "Invalid": {
+      const first = problem.issues[0]
+      const message = first === undefined ? "invalid body" : `${first.path === "" ? "body" : first.path}: ${first.message}`
+      return errorAnswer(422, "validation_failed", message, { issues: problem.issues })
+    }
+  }
+}
+
+/** A body past MAX_BODY_BYTES that the platform met while reading it (no declared length said so). */
+export const bodyTooLarge = (maxBodyBytes: number): Answer =>
+  errorAnswer(413, "payload_too_large", `body: over the limit of ${maxBodyBytes} bytes (MAX_BODY_BYTES)`)
+
+const NOTHING_REFUSED: ReadonlyArray<SensorGroup> = []
+
+/** Splits the groups a device key may write from those it may not (no allocation when it may write all). */
+export const partitionByScope = (groups: ReadonlyArray<SensorGroup>, scope: SensorScope) => {
+  if (scope._tag === "All") return { allowed: groups, refused: NOTHING_REFUSED }
+  const allowed: Array<SensorGroup> = []
+  const refused: Array<SensorGroup> = []
+  for (const g of groups) (inScope(scope, g.sensor) ? allowed : refused).push(g)
+  return { allowed, refused }
+}
+
+/** The 202: counts every reading by outcome and names each one that was not simply good. */
+export const verdictAnswer = (
+  groups: ReadonlyArray<SensorGroup>,
+  results: ReadonlyArray<Int32Array>,
+  durable: boolean,
+  refused: ReadonlyArray<SensorGroup>
+): Answer => {
+  const suspect: Array<IngestResult["suspect"][number]> = []
+  const rejected: Array<IngestResult["rejected"][number]> = []
+  for (const group of refused) {
+    for (const index of group.index) rejected.push({ index, sensor: group.sensor, reason: "not_permitted" })
+    counters.not_permitted.inc(group.index.length)
+  }
+  let good = 0
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]!
+    const codes = results[g]!
+    for (let j = 0; j < codes.length; j++) {
+      const code = codes[j]!
+      if (code === 0) {
+        good++
+        continue
+      }
+      const described = describeCode(code)
+      if (described._tag === "Suspect") {
+        suspect.push({ index: group.index[j]!, sensor: group.sensor, reasons: described.reasons })
+      } else {
+        rejected.push({ index: group.index[j]!, sensor: group.sensor, reason: described.reason })
+        counters[described.reason].inc()
+      }
+    }
+  }
+  counters.good.inc(good)
+  if (suspect.length > 0) counters.suspect.inc(suspect.length)
+  suspect.sort((a, b) => a.index - b.index)
+  rejected.sort((a, b) => a.index - b.index)
+  const accepted = good + suspect.length
+  const body: IngestResult = { accepted, durable: durable || accepted === 0, suspect, rejected }
+  return { status: 202, body }
+}
+
+/** One ingest request, its body read: where it came in and who sent it. */
+export interface IngestRequest {
+  readonly shape: BodyShape
+  /** The sensor named by the path, if the route has one. */
+  readonly sensor: string | null
+  readonly ack: AckMode
+  readonly principal: Principal
+  readonly receivedAt: number
+}
+
+export type IngestFlow = (text: string, request: IngestRequest, done: (answer: Answer) => void) => void
+
+export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<IngestGateway, "submitNow">): IngestFlow => {
+  const retryAfter = { "retry-after": String(ingest.retryAfterSeconds) }
+  const unavailable = (failure: IngestFailure): Answer => {
+    counters.overloaded.inc()
+    return errorAnswer(503, "unavailable", failureMessage(failure), undefined, retryAfter)
+  }
+  return (text, { shape, sensor, ack, principal, receivedAt }, done) => {
+    const decoded = Either.flatMap(parseJson(text), (body) =>
+      decodeReadings(body, { shape, sensor, maxReadings: ingest.maxReadingsPerRequest, now: receivedAt, maxFutureSkewMs: ingest.maxFutureSkewMs })
+    )
+    if (Either.isLeft(decoded)) {
+      counters.malformed.inc()
+      return done(problemAnswer(decoded.left))
+    }
+    const { allowed: groups, refused } = partitionByScope(decoded.right, principal.scope)
+    if (groups.length === 0) return done(verdictAnswer([], [], true, refused))
+    const tenant = principal.tenant
+    const internal = groups.map((g) => ({ sensor: internalId(tenant, g.sensor), ts: g.ts, values: g.values }))
+    const durable = ack === "durable"
+    gateway.submitNow(internal, receivedAt, durable, (result) => {
+      let answer: Answer
+      if (!reachedActors(result)) answer = unavailable(result)
+      else {
+        const failure = firstFailure(result)
+        answer = failure !== null ? unavailable(failure) : verdictAnswer(groups, decidedCodes(result), durable, refused)
+      }
+      ingestLatencyHttp[ack].observe((Date.now() - receivedAt) / 1000)
+      done(answer)
+    })
+  }
+}
