@@ -1,7 +1,7 @@
 /**
  * The node's writer: one bounded group-commit pipeline into PostgreSQL. Callers append rows
  * synchronously (no per-reading promise) and get back the buffer's commit signal; a single flusher
- * seals a buffer when it holds `batchSize` rows or its oldest row waited `flushIntervalMs`, writes it
+ * seals a buffer when it holds `batchSize` rows or as soon as a flush lane is free, writes it
  * with one statement, retries transient failures with capped exponential backoff, and completes every
  * waiting ack at once. Buffers commit in the order they were sealed, so a snapshot is never ahead of
  * the readings in PostgreSQL.
@@ -181,29 +181,28 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
       yield* completeInOrder
     })
 
-    const nextBuffer = Effect.gen(function* () {
-      yield* waitForWork
-      if (ready.length === 0 && !closing) {
-        const dueIn = current.openedAt + settings.flushIntervalMs - Date.now()
-        if (dueIn > 0) yield* Effect.race(Effect.sleep(Duration.millis(dueIn)), waitForWork)
-      }
-      if (ready.length === 0 && !current.isEmpty) sealCurrent()
-      return ready.shift() ?? null
-    })
-
     /**
      * Up to WRITER_CONCURRENCY flushes at once (each on its own pool connection), so that one
-     * buffer is written while the previous one commits. A buffer carrying alert events runs alone:
-     * the outbox ids must follow the order the sensors raised them.
+     * buffer is written while the previous one commits. A free lane is taken before the buffer is
+     * sealed: everything that arrived while the lanes were busy goes in one statement (group
+     * commit), instead of a small buffer sealed early waiting for a lane while the next one fills.
+     * A buffer carrying alert events runs alone: the outbox ids must follow the order the sensors
+     * raised them.
      */
     const lanes = settings.concurrency
     const permits = yield* Effect.makeSemaphore(lanes)
     const flusher = Effect.gen(function* () {
       while (!(closing && ready.length === 0 && current.isEmpty)) {
-        const buffer = yield* nextBuffer
-        if (buffer === null) continue
+        yield* waitForWork
+        yield* permits.take(1)
+        if (ready.length === 0 && !current.isEmpty) sealCurrent()
+        const buffer = ready.shift()
+        if (buffer === undefined) {
+          yield* permits.release(1)
+          continue
+        }
         const needed = buffer.alerts.length > 0 ? lanes : 1
-        yield* permits.take(needed)
+        if (needed > 1) yield* permits.take(needed - 1)
         inFlight.push(buffer)
         yield* Effect.forkDaemon(Effect.ensuring(write(buffer), permits.release(needed)))
       }
