@@ -246,12 +246,6 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
       }, ingest.sendTimeoutMs)
     }
 
-    /** `submitNow` as an Effect. */
-    const submit = (groups: ReadonlyArray<IngestGroup>, receivedAt: number, durable: boolean): Effect.Effect<ReadonlyArray<BatchOutcome>, Overloaded | EdgeTimeout> =>
-      Effect.async<ReadonlyArray<BatchOutcome>, Overloaded | EdgeTimeout>((resume) =>
-        submitNow(groups, receivedAt, durable, (result) => resume(reachedActors(result) ? Effect.succeed(result) : Effect.fail(result)))
-      )
-
     /** A message to a sensor's host: every failure on the way is the sensor being unavailable for now. */
     const viaCluster = <A, E extends { readonly _tag: string }>(remote: Effect.Effect<A, E>): Effect.Effect<A, SensorUnavailable> => {
       ingestClusterMessages.read.inc()
@@ -276,7 +270,6 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
     const hostOf = (sensor: string) => client(ids[shardOf(sensor).id]!)
 
     return {
-      submit,
       submitNow,
       limit,
       pending: (): number => pending,

@@ -4,11 +4,11 @@
  * every connection of the node, so that frames of one reading still reach the actors in batches.
  * On shutdown: refuse new connections, stop reading, answer every frame already read, close 1001.
  */
-import { Cause, Effect, Exit, Layer, Option, Runtime } from "effect"
+import { Effect, Layer, Runtime } from "effect"
 import { WebSocketServer } from "ws"
 import { describeCode } from "../../actors/protocol.js"
 import { failureMessage } from "../../ingest/failures.js"
-import { IngestGateway } from "../../ingest/gateway.js"
+import { IngestGateway, reachedActors } from "../../ingest/gateway.js"
 import { AppConfig } from "../../config.js"
 import { ingestLatencyWs, wsBatchReadings, wsConnections, wsRejected } from "../../telemetry/metrics.js"
 import { Coalescer, fail, type SensorBatch, settle } from "./coalescer.js"
@@ -34,19 +34,15 @@ export const DevicesEndpointLive = Layer.scopedDiscard(
 
     const dispatch = (durable: boolean) => (batches: ReadonlyArray<SensorBatch>) => {
       for (const b of batches) wsBatchReadings.observe(b.ts.length)
-      run(gateway.submit(batches, Date.now(), durable), {
-        onExit: (exit) => {
-          if (Exit.isSuccess(exit)) {
-            exit.value.forEach((o, i) => {
-              if (o._tag === "Decided") settle(batches[i]!, o.codes, describeCode)
-              else fail(batches[i]!, unavailable(failureMessage(o)))
-            })
-            return
-          }
-          const error = Cause.failureOption(exit.cause)
-          const message = Option.isSome(error) ? failureMessage(error.value) : "the sensor could not be reached; retry the frame after retryAfterMs"
-          for (const b of batches) fail(b, unavailable(message))
+      gateway.submitNow(batches, Date.now(), durable, (result) => {
+        if (!reachedActors(result)) {
+          for (const b of batches) fail(b, unavailable(failureMessage(result)))
+          return
         }
+        result.forEach((o, i) => {
+          if (o._tag === "Decided") settle(batches[i]!, o.codes, describeCode)
+          else fail(batches[i]!, unavailable(failureMessage(o)))
+        })
       })
     }
     const window = { windowMs: ws.coalesceWindowMs, maxReadings: ws.coalesceMaxReadings }
