@@ -82,7 +82,9 @@ export const SETTINGS = {
     durationMs: ms(6_000),
     dashboards: 200,
     sensorsPerDashboard: 50,
-    liveDurationMs: ms(6_000)
+    liveDurationMs: ms(6_000),
+    /** Readings/s the paced devices send while dashboards watch (BENCH_LIVE_RATE). */
+    liveRate: Number(process.env.BENCH_LIVE_RATE ?? 1_000)
   },
   /** Memory per resident sensor (BENCH_MEMORY=0 skips it). */
   memory: {

@@ -7,12 +7,12 @@
  */
 import { Either } from "effect"
 import type { BatchOutcome } from "../actors/batch-call.js"
-import { describeCode } from "../actors/protocol.js"
 import type { AckMode, AppConfigShape } from "../config.js"
 import type { IngestResult } from "../domain/reading.js"
 import { internalId } from "../domain/tenancy.js"
 import { failureMessage, firstFailure, type IngestFailure } from "../ingest/failures.js"
 import { type IngestGateway, reachedActors } from "../ingest/gateway.js"
+import { closeVerdicts, newVerdicts, noteCode, noteNotPermitted } from "../ingest/verdicts.js"
 import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
 import { inScope, type Principal, type SensorScope } from "./auth/principal.js"
 import { type BodyProblem, type BodyShape, decodeReadings, parseJson, type SensorGroup } from "./ingest-body.js"
@@ -76,37 +76,15 @@ export const verdictAnswer = (
   durable: boolean,
   refused: ReadonlyArray<SensorGroup>
 ): Answer => {
-  const suspect: Array<IngestResult["suspect"][number]> = []
-  const rejected: Array<IngestResult["rejected"][number]> = []
-  for (const group of refused) {
-    for (const index of group.index) rejected.push({ index, sensor: group.sensor, reason: "not_permitted" })
-    counters.not_permitted.inc(group.index.length)
-  }
-  let good = 0
+  const v = newVerdicts()
+  for (const group of refused) for (const index of group.index) noteNotPermitted(v, index, group.sensor)
   for (let g = 0; g < groups.length; g++) {
     const group = groups[g]!
     const codes = results[g]!
-    for (let j = 0; j < codes.length; j++) {
-      const code = codes[j]!
-      if (code === 0) {
-        good++
-        continue
-      }
-      const described = describeCode(code)
-      if (described._tag === "Suspect") {
-        suspect.push({ index: group.index[j]!, sensor: group.sensor, reasons: described.reasons })
-      } else {
-        rejected.push({ index: group.index[j]!, sensor: group.sensor, reason: described.reason })
-        counters[described.reason].inc()
-      }
-    }
+    for (let j = 0; j < codes.length; j++) noteCode(v, group.index[j]!, group.sensor, codes[j]!)
   }
-  counters.good.inc(good)
-  if (suspect.length > 0) counters.suspect.inc(suspect.length)
-  suspect.sort((a, b) => a.index - b.index)
-  rejected.sort((a, b) => a.index - b.index)
-  const accepted = good + suspect.length
-  const body: IngestResult = { accepted, durable: durable || accepted === 0, suspect, rejected }
+  closeVerdicts(v, counters)
+  const body: IngestResult = { accepted: v.accepted, durable: durable || v.accepted === 0, suspect: v.suspect, rejected: v.rejected }
   return { status: 202, body }
 }
 

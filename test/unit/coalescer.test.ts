@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { describeCode } from "../../src/actors/protocol.js"
 import { Coalescer, type FrameTicket, fail, newTicket, type SensorBatch, settle } from "../../src/http/ws/coalescer.js"
 import type { SensorGroup } from "../../src/http/ingest-body.js"
 
@@ -85,9 +84,9 @@ describe("coalescer", () => {
     c.flush()
     const [a, b] = sent
     // Sensor a: the first reading (frame 1) is good, the second (frame 2) a duplicate.
-    settle(a!, [0, -3], describeCode)
+    settle(a!, [0, -3])
     expect(o.finished.map((t) => t.seq)).toEqual([2])
-    settle(b!, [0], describeCode)
+    settle(b!, [0])
     expect(o.finished.map((t) => t.seq)).toEqual([2, 1])
     expect(t1).toMatchObject({ accepted: 2, rejected: [], remaining: 0 })
     expect(t2).toMatchObject({ accepted: 0, rejected: [{ index: 0, sensor: "a", reason: "duplicate" }] })
@@ -140,7 +139,7 @@ describe("coalescer", () => {
     const got = new Map<string, Array<number>>()
     for (const b of sent) got.set(b.sensor, [...(got.get(b.sensor) ?? []), ...b.ts])
     expect(got).toEqual(arrived)
-    for (const b of sent) settle(b, b.ts.map(() => 0), describeCode)
+    for (const b of sent) settle(b, b.ts.map(() => 0))
     expect(o.finished.map((t) => t.seq).sort((x, y) => x - y)).toEqual(frames.map((_, i) => i))
     expect(o.finished.every((t) => t.accepted === frames[t.seq]!.length)).toBe(true)
     }))

@@ -6,21 +6,9 @@
  * readings at once (per-frame mode). Every reading keeps a reference to its frame's ticket and its
  * index in that frame, so the answer finds its way back. No Effect here: the caller dispatches.
  */
-import type { RejectReason, SuspectReason } from "../../actors/core/types.js"
-import type { DescribedCode } from "../../actors/protocol.js"
+import { noteCode, noteNotPermitted, type Verdicts } from "../../ingest/verdicts.js"
 import type { SensorGroup } from "../ingest-body.js"
 
-export interface SuspectItem {
-  readonly index: number
-  readonly sensor: string
-  readonly reasons: ReadonlyArray<SuspectReason>
-}
-export interface RejectedItem {
-  readonly index: number
-  readonly sensor: string
-  /** The actor's reason, the edge's `not_permitted` (outside the device key's sensors), or the writer's `unstorable`. */
-  readonly reason: RejectReason | "not_permitted" | "unstorable"
-}
 export interface BatchFailure {
   readonly code: "unavailable"
   readonly message: string
@@ -32,14 +20,11 @@ export interface TicketOwner {
 }
 
 /** One frame waiting for the answers of its readings. */
-export interface FrameTicket {
+export interface FrameTicket extends Verdicts {
   readonly owner: TicketOwner
   readonly seq: number
   readonly receivedAt: number
   remaining: number
-  accepted: number
-  readonly suspect: Array<SuspectItem>
-  readonly rejected: Array<RejectedItem>
   failure: BatchFailure | null
 }
 
@@ -135,23 +120,11 @@ export class Coalescer {
   }
 }
 
-export type DescribeCode = (code: number) => DescribedCode
-
 /** Hands each reading's answer to its frame; a frame's owner hears once, when its last reading is answered. */
-export const settle = (batch: SensorBatch, codes: ArrayLike<number>, describe: DescribeCode): void => {
+export const settle = (batch: SensorBatch, codes: ArrayLike<number>): void => {
   for (let i = 0; i < batch.tickets.length; i++) {
     const ticket = batch.tickets[i]!
-    const code = codes[i] ?? -1
-    if (code === 0) ticket.accepted++
-    else {
-      const described = describe(code)
-      if (described._tag === "Suspect") {
-        ticket.accepted++
-        ticket.suspect.push({ index: batch.indexes[i]!, sensor: batch.sensor, reasons: described.reasons })
-      } else {
-        ticket.rejected.push({ index: batch.indexes[i]!, sensor: batch.sensor, reason: described.reason })
-      }
-    }
+    noteCode(ticket, batch.indexes[i]!, batch.sensor, codes[i] ?? -1)
     if (--ticket.remaining === 0) ticket.owner.finish(ticket)
   }
 }
@@ -159,7 +132,7 @@ export const settle = (batch: SensorBatch, codes: ArrayLike<number>, describe: D
 /** The edge refused a group outside the device key's scope: its readings are answered as `not_permitted`. */
 export const refuseGroup = (ticket: FrameTicket, group: SensorGroup): void => {
   for (const index of group.index) {
-    ticket.rejected.push({ index, sensor: group.sensor, reason: "not_permitted" })
+    noteNotPermitted(ticket, index, group.sensor)
     if (--ticket.remaining === 0) ticket.owner.finish(ticket)
   }
 }

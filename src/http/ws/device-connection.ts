@@ -10,6 +10,7 @@ import { inScope, type Principal } from "../auth/principal.js"
 import type { Writable } from "node:stream"
 import { Either } from "effect"
 import type { RawData, WebSocket } from "ws"
+import { closeVerdicts } from "../../ingest/verdicts.js"
 import { readingsCounter, wsFrames, wsPausedConnections, wsRejected } from "../../telemetry/metrics.js"
 import type { FieldIssue } from "../errors.js"
 import { type Coalescer, type FrameTicket, newTicket, refuseGroup, type TicketOwner } from "./coalescer.js"
@@ -94,12 +95,7 @@ export class DeviceConnection implements TicketOwner {
       counters.overloaded.inc(ticket.rejected.length + ticket.accepted)
       this.send({ type: "error", seq: ticket.seq, code: ticket.failure.code, message: ticket.failure.message, retryAfterMs: this.settings.retryAfterSeconds * 1000 })
     } else {
-      const good = ticket.accepted - ticket.suspect.length
-      if (good > 0) counters.good.inc(good)
-      if (ticket.suspect.length > 0) counters.suspect.inc(ticket.suspect.length)
-      for (const r of ticket.rejected) counters[r.reason].inc()
-      if (ticket.suspect.length > 1) ticket.suspect.sort((a, b) => a.index - b.index)
-      if (ticket.rejected.length > 1) ticket.rejected.sort((a, b) => a.index - b.index)
+      closeVerdicts(ticket, counters)
       const own = this.principal.tenant === DEFAULT_TENANT
       this.send({
         type: "ack",

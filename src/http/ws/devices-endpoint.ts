@@ -6,7 +6,6 @@
  */
 import { Effect, Layer, Runtime } from "effect"
 import { WebSocketServer } from "ws"
-import { describeCode } from "../../actors/protocol.js"
 import { failureMessage } from "../../ingest/failures.js"
 import { IngestGateway, reachedActors } from "../../ingest/gateway.js"
 import { AppConfig } from "../../config.js"
@@ -40,7 +39,7 @@ export const DevicesEndpointLive = Layer.scopedDiscard(
           return
         }
         result.forEach((o, i) => {
-          if (o._tag === "Decided") settle(batches[i]!, o.codes, describeCode)
+          if (o._tag === "Decided") settle(batches[i]!, o.codes)
           else fail(batches[i]!, unavailable(failureMessage(o)))
         })
       })
