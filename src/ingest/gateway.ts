@@ -13,7 +13,7 @@
  * readings (INGEST_MAX_PENDING_READINGS), so a request of 100 sensors costs what one of 1 sensor
  * with 100 readings costs.
  */
-import { EntityId, Sharding } from "@effect/cluster"
+import { EntityId, type ShardId, Sharding } from "@effect/cluster"
 import { Data, Duration, Effect, Exit, Runtime, Schedule } from "effect"
 import { BatchCall, type BatchOutcome } from "../actors/batch-call.js"
 import { hostIds } from "../actors/host-ids.js"
@@ -113,12 +113,24 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
 
     const shardOf = (sensor: string) => sharding.getShardId(EntityId.make(sensor), SHARD_GROUP)
 
+    // One ShardId object per shard (the group is fixed), so that the ownership check hits the
+    // object's cached hash instead of hashing a fresh ShardId per sensor batch.
+    const canonical: Array<ShardId.ShardId | undefined> = []
+    const owned = (shardId: ShardId.ShardId): boolean => {
+      let id = canonical[shardId.id]
+      if (id === undefined) {
+        id = shardId
+        canonical[shardId.id] = id
+      }
+      return sharding.hasShardId(id)
+    }
+
     /** The open local host of the shard, when batches may go to it directly. */
     const localHost = (sensor: string) => {
       if (ingest.forceRemote) return undefined
       const shardId = shardOf(sensor)
       const host = hosts.get(shardId.id)
-      if (host === undefined || !host.isOpen || !sharding.hasShardId(shardId)) return undefined
+      if (host === undefined || !host.isOpen || !owned(shardId)) return undefined
       return host
     }
 
@@ -193,7 +205,7 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
     const openOwned = Effect.sync(() => {
       for (let shard = 1; shard < ids.length; shard++) {
         if (opening.has(shard) || hosts.get(shard)?.isOpen === true) continue
-        if (!sharding.hasShardId(shardOf(ids[shard]!))) continue
+        if (!owned(shardOf(ids[shard]!))) continue
         opening.add(shard)
         runCallback(Effect.timeout(client(ids[shard]!).Open(), deadline), { onExit: () => opening.delete(shard) })
       }
