@@ -54,12 +54,18 @@ export const liftThrottle = async (origin: string, sensors: ReadonlyArray<string
   for (let i = 0; i < sensors.length; i += 50) {
     await Promise.all(
       sensors.slice(i, i + 50).map(async (s) => {
-        const r = await fetch(`${origin}/api/v1/sensors/${encodeURIComponent(s)}`, {
-          method: "PUT",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ throttleRate: 100_000, throttleBurst: 100_000 })
-        })
-        if (r.status >= 300) throw new Error(`PUT ${s}: ${r.status} ${await r.text()}`)
+        // A 503 (a shard still finding its owner while a cluster starts) is retried as a client would, after Retry-After.
+        for (let attempt = 1; ; attempt++) {
+          const r = await fetch(`${origin}/api/v1/sensors/${encodeURIComponent(s)}`, {
+            method: "PUT",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ throttleRate: 100_000, throttleBurst: 100_000 })
+          })
+          if (r.status < 300) return
+          const text = await r.text()
+          if (r.status !== 503 || attempt >= 30) throw new Error(`PUT ${s}: ${r.status} ${text}`)
+          await new Promise((done) => setTimeout(done, 1000 * Number(r.headers.get("retry-after") ?? 1)))
+        }
       })
     )
   }
