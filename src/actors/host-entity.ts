@@ -4,12 +4,14 @@
  * and closes it when the shard leaves: every dirty snapshot is committed before the lock goes.
  * Messages reach it only from other nodes, or from this node's gateway before the host is open.
  */
-import { Entity } from "@effect/cluster"
+import { Entity, Sharding } from "@effect/cluster"
 import { Duration, Effect, Layer } from "effect"
 import { AppConfig } from "../config.js"
 import { externalId } from "../domain/tenancy.js"
 import { BatchCall, type BatchOutcome } from "./batch-call.js"
 import { LocalHosts } from "./local-hosts.js"
+import { MOVED } from "./shard-host.js"
+import { makeShardLookup } from "./shard-lookup.js"
 import { onHostedSensor } from "./hosted-sensor.js"
 import { type BatchAnswer, ShardHostEntity, type SensorStateView } from "./protocol.js"
 import type { SensorActor } from "./sensor-actor.js"
@@ -34,6 +36,7 @@ export const answerOf = (o: BatchOutcome | null): BatchAnswer => {
 const behaviour = Effect.gen(function* () {
   const address = yield* Entity.CurrentAddress
   const hosts = yield* LocalHosts
+  const lookup = makeShardLookup(yield* Sharding.Sharding, hosts)
   const host = hosts.open(address.shardId.id)
   yield* Effect.addFinalizer(() => hosts.close(host))
 
@@ -46,11 +49,14 @@ const behaviour = Effect.gen(function* () {
         const call = new BatchCall(batches.length)
         for (let i = 0; i < batches.length; i++) {
           const b = batches[i]!
-          host.record(b.sensor, b.ts, b.values, b.receivedAt, b.durable, call, i)
+          // Batches of other shards ride along when the sender believes this node holds them.
+          const target = lookup.shardOf(b.sensor).id === host.shard ? host : lookup.localHost(b.sensor)
+          if (target === undefined) call.failed(i, MOVED)
+          else target.record(b.sensor, b.ts, b.values, b.receivedAt, b.durable, call, i)
         }
         return call.settled.pipe(
           Effect.zipRight(call.committed),
-          Effect.map(() => ({ answers: call.outcomes.map(answerOf) }))
+          Effect.map(() => ({ answers: call.outcomes.map(answerOf), node: hosts.nodeId, owned: lookup.openOwned() }))
         )
       }),
     // Callers see the sensor by the id its tenant knows.

@@ -4,6 +4,7 @@
  * in-process; the host entity opens and closes them. One node-wide sweep (every SWEEP_MS) writes
  * trailing snapshots and evicts idle sensors for all of them: no timer per sensor.
  */
+import { randomUUID } from "node:crypto"
 import { Effect, Exit, Runtime, Schedule } from "effect"
 import { AppConfig } from "../config.js"
 import { LiveFeed } from "../live/live-feed.js"
@@ -104,8 +105,12 @@ export class LocalHosts extends Effect.Service<LocalHosts>()("flowmesh/LocalHost
     yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(SWEEP_MS)))
 
     return {
+      /** This node's name in ownership hints (a fresh one per start: a restarted node holds nothing yet). */
+      nodeId: randomUUID(),
       /** The open host of this shard on this node, if any. */
       get: (shard: number): ShardHost<CommitTicket> | undefined => hosts.get(shard),
+      /** The shards whose hosts are open on this node. */
+      openShards: (): Iterable<number> => hosts.keys(),
       open: (shard: number): ShardHost<CommitTicket> => {
         const existing = hosts.get(shard)
         if (existing?.isOpen) return existing

@@ -50,12 +50,14 @@ export const BatchAnswer = Schema.Union(
 export type BatchAnswer = typeof BatchAnswer.Type
 
 /**
- * Every batch bound for one shard's host, in order; answered (after the commit of the durable
- * ones) batch by batch, index-aligned.
+ * Every batch bound for the node that holds this shard, in order: the shard's own and those of
+ * other shards the sender believes that node holds. Answered (after the commit of the durable ones)
+ * batch by batch, index-aligned; a batch whose shard the node does not hold (with its host open) is
+ * answered Moved. The reply names the node and the shards it holds: the sender's ownership hints.
  */
 export const RecordBatches = Rpc.make("RecordBatches", {
   payload: { batches: Schema.Array(SensorBatch) },
-  success: Schema.Struct({ answers: Schema.Array(BatchAnswer) })
+  success: Schema.Struct({ answers: Schema.Array(BatchAnswer), node: Schema.String, owned: Schema.Array(Schema.Int) })
 })
 
 const StatusLiteral = Schema.Literal("unknown", "online", "degraded", "fault")

@@ -13,13 +13,14 @@
  * readings (INGEST_MAX_PENDING_READINGS), so a request of 100 sensors costs what one of 1 sensor
  * with 100 readings costs.
  */
-import { EntityId, type ShardId, Sharding } from "@effect/cluster"
+import { EntityId, Sharding } from "@effect/cluster"
 import { Data, Duration, Effect, Exit, Runtime, Schedule } from "effect"
 import { BatchCall, type BatchOutcome } from "../actors/batch-call.js"
 import { hostIds } from "../actors/host-ids.js"
 import { LocalHosts } from "../actors/local-hosts.js"
 import { type BatchAnswer, type SensorBatch, SensorUnavailable, ShardHostEntity, type SensorStateView } from "../actors/protocol.js"
 import { onHostedSensor } from "../actors/hosted-sensor.js"
+import { makeShardLookup } from "../actors/shard-lookup.js"
 import type { SensorActor } from "../actors/sensor-actor.js"
 import { toStateView } from "../actors/state-view.js"
 import type { HostFailure, ShardHost } from "../actors/shard-host.js"
@@ -111,28 +112,11 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
     const deadline = Duration.millis(ingest.sendTimeoutMs)
     let pending = 0
 
-    const shardOf = (sensor: string) => sharding.getShardId(EntityId.make(sensor), SHARD_GROUP)
-
-    // One ShardId object per shard (the group is fixed), so that the ownership check hits the
-    // object's cached hash instead of hashing a fresh ShardId per sensor batch.
-    const canonical: Array<ShardId.ShardId | undefined> = []
-    const owned = (shardId: ShardId.ShardId): boolean => {
-      let id = canonical[shardId.id]
-      if (id === undefined) {
-        id = shardId
-        canonical[shardId.id] = id
-      }
-      return sharding.hasShardId(id)
-    }
+    const lookup = makeShardLookup(sharding, hosts)
+    const { shardOf, owned } = lookup
 
     /** The open local host of the shard, when batches may go to it directly. */
-    const localHost = (sensor: string) => {
-      if (ingest.forceRemote) return undefined
-      const shardId = shardOf(sensor)
-      const host = hosts.get(shardId.id)
-      if (host === undefined || !host.isOpen || !owned(shardId)) return undefined
-      return host
-    }
+    const localHost = (sensor: string) => (ingest.forceRemote ? undefined : lookup.localHost(sensor))
 
     /** The local host a new batch or call may go to directly: open here, with nothing of its shard still in its lane. */
     const directHost = (sensor: string) => (lanes.has(shardOf(sensor).id) ? undefined : localHost(sensor))
@@ -150,16 +134,27 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
 
     const reroute = (call: IngestCall, slot: number) => enqueue(shardOf(call.batches[slot]!.sensor).id, { call, slot })
 
-    /** Sends what the lane holds as one message; or, once the shard's host is open here, hands it over in order. */
+    /**
+     * Ownership hints: the node each shard was last seen on (replies name their node and the shards
+     * it holds). Lanes whose shards are on one node go in one message; a wrong hint costs a Moved
+     * answer, after which the batch goes to its own shard's host.
+     */
+    const hints = new Map<number, string>()
+    /** Lanes with batches to send through the cluster, sent together once per event-loop turn. */
+    const ready = new Set<number>()
+    let sendScheduled = false
+
+    /** Hands the lane's batches to the shard's host here once it is open (in order); otherwise marks the lane for sending. */
     const pump = (shard: number, lane: Lane): void => {
-      const items = lane.queue.filter((q) => !q.call.abandoned)
-      lane.queue = []
-      if (items.length === 0) {
+      lane.queue = lane.queue.filter((q) => !q.call.abandoned)
+      if (lane.queue.length === 0) {
         lanes.delete(shard)
         return
       }
-      const host = localHost(items[0]!.call.batches[items[0]!.slot]!.sensor)
+      const host = localHost(lane.queue[0]!.call.batches[lane.queue[0]!.slot]!.sensor)
       if (host !== undefined) {
+        const items = lane.queue
+        lane.queue = []
         lanes.delete(shard)
         for (const { call, slot } of items) {
           const b = call.batches[slot]!
@@ -168,34 +163,80 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
         }
         return
       }
-      lane.busy = true
-      ingestPath.remote.inc(items.length)
+      ready.add(shard)
+      if (!sendScheduled) {
+        sendScheduled = true
+        setImmediate(sendReady)
+      }
+    }
+
+    /** One message per node the ready lanes' shards are hinted on (one per shard where there is no hint). */
+    const sendReady = () => {
+      sendScheduled = false
+      const byNode = new Map<string, Array<number>>()
+      for (const shard of ready) {
+        const key = hints.get(shard) ?? `shard:${shard}`
+        const group = byNode.get(key)
+        if (group === undefined) byNode.set(key, [shard])
+        else group.push(shard)
+      }
+      ready.clear()
+      for (const shards of byNode.values()) send(shards)
+    }
+
+    interface Part {
+      readonly shard: number
+      readonly lane: Lane
+      readonly items: ReadonlyArray<Queued>
+    }
+
+    const send = (shards: ReadonlyArray<number>): void => {
+      const parts: Array<Part> = []
+      for (const shard of shards) {
+        const lane = lanes.get(shard)
+        if (lane === undefined || lane.busy) continue
+        const items = lane.queue.filter((q) => !q.call.abandoned)
+        lane.queue = []
+        if (items.length === 0) {
+          lanes.delete(shard)
+          continue
+        }
+        lane.busy = true
+        parts.push({ shard, lane, items })
+      }
+      if (parts.length === 0) return
+      const batches = parts.flatMap((p) => p.items.map((q) => q.call.batches[q.slot]!))
+      ingestPath.remote.inc(batches.length)
       ingestClusterMessages.batches.inc()
-      const message = client(ids[shard]!).RecordBatches({ batches: items.map((q) => q.call.batches[q.slot]!) })
+      // The message goes to the first lane's shard host; the rest ride along on the hint.
+      const message = client(ids[parts[0]!.shard]!).RecordBatches({ batches })
       runCallback(Effect.timeout(message, deadline), {
         onExit: (exit) => {
-          const moved: Array<Queued> = []
-          if (Exit.isSuccess(exit)) {
-            const { answers } = exit.value
-            items.forEach((q, j) => {
-              const outcome = outcomeOf(answers[j])
+          if (Exit.isSuccess(exit)) for (const shard of exit.value.owned) hints.set(shard, exit.value.node)
+          else runCallback(logWarning("a message to a shard's host failed; its requests are answered as unavailable", { shards: parts.map((p) => p.shard), cause: String(exit.cause) }))
+          let j = 0
+          for (const { shard, lane, items } of parts) {
+            const moved: Array<Queued> = []
+            for (const q of items) {
+              const outcome: BatchOutcome = Exit.isSuccess(exit)
+                ? outcomeOf(exit.value.answers[j])
+                : { _tag: "Unreachable", message: Exit.isInterrupted(exit) ? "the shard was released while the message was in flight" : "the message to the shard's owner failed" }
+              j++
               if (outcome._tag === "Moved") moved.push(q)
               else q.call.resolve(q.slot, outcome)
-            })
-          } else {
-            const message = Exit.isInterrupted(exit) ? "the shard was released while the message was in flight" : "the message to the shard's owner failed"
-            for (const q of items) q.call.resolve(q.slot, { _tag: "Unreachable", message })
-            runCallback(logWarning("a message to a shard's host failed; its requests are answered as unavailable", { shard, cause: String(exit.cause) }))
-          }
-          lane.queue = moved.concat(lane.queue)
-          lane.busy = false
-          if (moved.length > 0) {
-            lane.busy = true
-            setTimeout(() => {
+            }
+            if (moved.length > 0 || Exit.isFailure(exit)) hints.delete(shard)
+            lane.queue = moved.concat(lane.queue)
+            if (moved.length > 0) {
+              setTimeout(() => {
+                lane.busy = false
+                pump(shard, lane)
+              }, MOVED_RETRY_MS)
+            } else {
               lane.busy = false
               pump(shard, lane)
-            }, MOVED_RETRY_MS)
-          } else pump(shard, lane)
+            }
+          }
         }
       })
     }
