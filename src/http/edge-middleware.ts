@@ -20,7 +20,7 @@ import { Authenticator, isRefusal } from "./auth/authenticator.js"
 import { readCredential } from "./auth/credentials.js"
 import { type Access, accessOf, authorize } from "./auth/policy.js"
 import { ANONYMOUS, currentPrincipal, type Principal } from "./auth/principal.js"
-import { errorJson } from "./errors.js"
+import { errorJson, isTooDeep } from "./errors.js"
 import { RateLimiter, type Verdict } from "./limits/rate-limiter.js"
 import { hasBody, isJsonMediaType, targetProblem } from "./request-shape.js"
 import { drainBound, EdgeServer } from "./ws/edge-server.js"
@@ -105,8 +105,6 @@ const undecodableBody = (u: unknown): string | null => {
   return cause instanceof Error ? cause.message : "unreadable body"
 }
 
-/** Decoding a body nested thousands of levels deep overflows the stack (found by the fuzz test): the body's fault, not the node's. */
-const isTooDeep = (u: unknown) => u instanceof RangeError && /call stack/i.test(u.message)
 
 /** Sent with every API answer: nothing here is meant to be framed, sniffed, cached or to send a Referer. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {

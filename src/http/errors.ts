@@ -4,7 +4,7 @@
  */
 import { type HttpApiEndpoint, HttpApiSchema, HttpServerResponse } from "@effect/platform"
 import type { HttpMethod } from "@effect/platform/HttpMethod"
-import { Schema } from "effect"
+import { Cause, Runtime, Schema } from "effect"
 
 /** The body of every error: `{ error: <code>, message, details? }`. */
 export const errorFields = <Code extends string>(code: Code) => ({
@@ -105,3 +105,13 @@ export const errorJson = (
     status,
     ...(headers === undefined ? {} : { headers })
   })
+
+/**
+ * Decoding a body nested thousands of levels deep overflows the stack (found by the fuzz test): the
+ * body's fault, not the node's. Thrown from inside a `runSync` (Schema's decoders) it arrives wrapped
+ * in a FiberFailure.
+ */
+export const isTooDeep = (u: unknown): boolean => {
+  const error = Runtime.isFiberFailure(u) ? Cause.squash(u[Runtime.FiberFailureCauseId]) : u
+  return error instanceof RangeError && /call stack/i.test(error.message)
+}

@@ -15,6 +15,7 @@ import { type IngestGateway, reachedActors } from "../ingest/gateway.js"
 import { closeVerdicts, newVerdicts, noteCode, noteNotPermitted } from "../ingest/verdicts.js"
 import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
 import { inScope, type Principal, type SensorScope } from "./auth/principal.js"
+import { isTooDeep } from "./errors.js"
 import { type BodyProblem, type BodyShape, decodeReadings, parseJson, type SensorGroup } from "./ingest-body.js"
 
 const counters = readingsCounter.http
@@ -107,9 +108,17 @@ export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<I
     return errorAnswer(503, "unavailable", failureMessage(failure), undefined, retryAfter)
   }
   return (text, { shape, sensor, ack, principal, receivedAt }, done) => {
-    const decoded = Either.flatMap(parseJson(text), (body) =>
-      decodeReadings(body, { shape, sensor, maxReadings: ingest.maxReadingsPerRequest, now: receivedAt, maxFutureSkewMs: ingest.maxFutureSkewMs })
-    )
+    let decoded: Either.Either<ReadonlyArray<SensorGroup>, BodyProblem>
+    try {
+      decoded = Either.flatMap(parseJson(text), (body) =>
+        decodeReadings(body, { shape, sensor, maxReadings: ingest.maxReadingsPerRequest, now: receivedAt, maxFutureSkewMs: ingest.maxFutureSkewMs })
+      )
+    } catch (error) {
+      // A body nested thousands of levels deep overflows the stack while it is decoded or described.
+      if (!isTooDeep(error)) throw error
+      counters.malformed.inc()
+      return done(errorAnswer(400, "invalid_request", "body: nested too deeply to decode"))
+    }
     if (Either.isLeft(decoded)) {
       counters.malformed.inc()
       return done(problemAnswer(decoded.left))

@@ -13,9 +13,10 @@
  * what the flow answers (202, the body's 400/413/422, 503), with the same JSON and headers.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Runtime } from "effect"
 import { type AckMode, AppConfig } from "../config.js"
 import { IngestGateway } from "../ingest/gateway.js"
+import { logError } from "../telemetry/log.js"
 import { httpIngestPath, httpResponses } from "../telemetry/metrics.js"
 import { Authenticator, isRefusal } from "./auth/authenticator.js"
 import { readCredential } from "./auth/credentials.js"
@@ -23,7 +24,7 @@ import { accessOf, authorize } from "./auth/policy.js"
 import { ANONYMOUS, type Principal } from "./auth/principal.js"
 import { SECURITY_HEADERS } from "./edge-middleware.js"
 import type { BodyShape } from "./ingest-body.js"
-import { type Answer, makeIngestFlow } from "./ingest-flow.js"
+import { type Answer, errorAnswer, makeIngestFlow } from "./ingest-flow.js"
 import { RateLimiter } from "./limits/rate-limiter.js"
 import { isJsonMediaType } from "./request-shape.js"
 import { EdgeServer } from "./ws/edge-server.js"
@@ -65,6 +66,7 @@ export const IngestLaneLive = Layer.scopedDiscard(
     const limiter = yield* RateLimiter
     const { server } = yield* EdgeServer
     const flow = makeIngestFlow(ingest, gateway)
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const corsOn = cors.origins.length > 0
 
     /** The caller, when the lane can admit it without a round trip; null sends the request on. */
@@ -108,10 +110,17 @@ export const IngestLaneLive = Layer.scopedDiscard(
       const chunks: Array<Buffer> = []
       req.on("data", (chunk: Buffer) => chunks.push(chunk))
       req.once("end", () => {
-        const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")
-        flow(text, { shape: route.shape, sensor: null, ack, principal, receivedAt }, (answer) => {
-          if (!res.destroyed) writeAnswer(res, answer)
-        })
+        // Nothing here may throw into the HTTP server (it would take the node down): a defect is
+        // answered 500 and logged, as the HttpApi path does.
+        try {
+          const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")
+          flow(text, { shape: route.shape, sensor: null, ack, principal, receivedAt }, (answer) => {
+            if (!res.destroyed && !res.headersSent) writeAnswer(res, answer)
+          })
+        } catch (error) {
+          runFork(logError("request failed", { path: url, error: String(error) }))
+          if (!res.destroyed && !res.headersSent) writeAnswer(res, errorAnswer(500, "internal", "internal error; it was logged"))
+        }
       })
       return true
     }

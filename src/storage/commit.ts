@@ -8,9 +8,14 @@ import type { CommitTimeout, Flushed } from "./write-buffer.js"
 
 export type CommitExit = Exit.Exit<Flushed, CommitTimeout>
 
+/** Told about a waiter that threw: the others are still called, and the writer goes on. */
+export type WaiterFailed = (error: unknown) => void
+
 export class Commit {
   private exit: CommitExit | null = null
   private waiters: Array<(exit: CommitExit) => void> = []
+
+  constructor(private readonly waiterFailed: WaiterFailed = () => {}) {}
 
   /** Completes the commit; returns false when it already was. */
   complete(exit: CommitExit): boolean {
@@ -18,7 +23,13 @@ export class Commit {
     this.exit = exit
     const waiters = this.waiters
     this.waiters = []
-    for (const w of waiters) w(exit)
+    for (const w of waiters) {
+      try {
+        w(exit)
+      } catch (error) {
+        this.waiterFailed(error)
+      }
+    }
     return true
   }
 

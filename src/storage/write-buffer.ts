@@ -4,7 +4,7 @@
  * one promise per flush, not one per reading.
  */
 import { Schema } from "effect"
-import { Commit } from "./commit.js"
+import { Commit, type WaiterFailed } from "./commit.js"
 
 /** The buffer was not committed within the ack timeout; its rows stay queued and are still written. */
 export class CommitTimeout extends Schema.TaggedError<CommitTimeout>()("CommitTimeout", {
@@ -56,7 +56,11 @@ export class WriteBuffer {
   /** Set once its statement is done; the writer then completes buffers in seal order. */
   outcome: { readonly flushed: Flushed; readonly alerts: ReadonlyArray<{ readonly id: number; readonly notifier: string; readonly event: object }> } | null = null
 
-  readonly done = new Commit()
+  readonly done: Commit
+
+  constructor(waiterFailed?: WaiterFailed) {
+    this.done = new Commit(waiterFailed)
+  }
 
   get rows(): number {
     return this.keys.length
@@ -81,8 +85,8 @@ export class WriteBuffer {
 }
 
 /** Synchronous, so that sealing a buffer and opening the next never yields between the two. */
-export const makeBuffer = (now: number): WriteBuffer => {
-  const buffer = new WriteBuffer()
+export const makeBuffer = (now: number, waiterFailed?: WaiterFailed): WriteBuffer => {
+  const buffer = new WriteBuffer(waiterFailed)
   buffer.openedAt = now
   return buffer
 }

@@ -8,7 +8,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Duration, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
+import { Duration, Effect, Exit, Fiber, Option, Runtime, Schedule, Schema } from "effect"
 import { type Commit, doneCommit } from "./commit.js"
 import { AppConfig } from "../config.js"
 import {
@@ -66,7 +66,12 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
     const { writer: settings, ingest } = yield* AppConfig
     const sql = yield* SqlClient.SqlClient
 
-    let current = makeBuffer(Date.now())
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    // A waiter that throws (a bug in an edge's callback) is logged; the other waiters and the writer go on.
+    const waiterFailed = (error: unknown) => {
+      runFork(logError("a commit waiter failed", { error: String(error) }))
+    }
+    let current = makeBuffer(Date.now(), waiterFailed)
     const ready: Array<WriteBuffer> = []
     /** Buffers being written, in the order they were sealed (their commits are announced in that order). */
     const inFlight: Array<WriteBuffer> = []
@@ -84,7 +89,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
     const sealCurrent = () => {
       current.seal()
       ready.push(current)
-      current = makeBuffer(Date.now())
+      current = makeBuffer(Date.now(), waiterFailed)
     }
 
     const waitForWork = Effect.async<void>((resume) => {

@@ -13,7 +13,8 @@
  * Every answer is judged (see support/fuzz-judge.ts): no 5xx, no hang, a documented status, no
  * route miss, an error naming the field at fault, and a keep-alive connection that still serves
  * the next request. The node must stay up and its heap come back near its baseline. FUZZ_RUNS
- * sets the runs per property (CI: 150; `npm run fuzz` for a long run).
+ * sets the runs per property (CI: 150; `npm run fuzz` for a long run); FUZZ_SEED replays the
+ * HTTP property's run with the seed a failure printed.
  */
 import * as fc from "fast-check"
 import WebSocket from "ws"
@@ -145,7 +146,7 @@ describe("fuzzing the edge", () => {
           tally.http.cases++
           judgeAnswer(c, await wire.exchange(requestBytes(c, AUTH)), tally.http)
         }),
-        { numRuns: RUNS * 4 }
+        { numRuns: RUNS * 4, ...(process.env.FUZZ_SEED === undefined ? {} : { seed: Number(process.env.FUZZ_SEED) }) }
       )
       wire.close()
       const answered = tally.http.cases

@@ -52,7 +52,9 @@ describe("lean ingest lane", () => {
       { path: "/api/v1/readings", body: "\uFEFF{}" },
       { path: "/ingest/readings", body: JSON.stringify({ sensor: "S/h", ts: t, value: 1 }) },
       { path: "/ingest/readings", body: JSON.stringify([{ sensor: "S/i", ts: t, value: 1 }, { sensor: "bad id!", ts: t, value: 1 }]) },
-      { path: "/ingest/readings", body: JSON.stringify({ value: 1 }) }
+      { path: "/ingest/readings", body: JSON.stringify({ value: 1 }) },
+      // Nested so deep that describing it overflows the stack: a 400, and the node stays up.
+      { path: "/api/v1/readings", body: `{"readings":[{"sensor":"S/k","value":${"[".repeat(20_000)}${"]".repeat(20_000)}}]}` }
     ]
     for (const query of ["?ack=durable", "?ack=accepted", ""]) {
       for (const [i, c] of cases.entries()) {

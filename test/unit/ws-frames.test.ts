@@ -81,3 +81,16 @@ describe("live frames", () => {
     ])
   })
 })
+
+describe("frames nested too deeply to decode", () => {
+  const deep = `${"[".repeat(20_000)}${"]".repeat(20_000)}`
+
+  it("are refused with an error frame, never thrown (a throw in a socket handler would take the node down)", () => {
+    expect(decodeDeviceFrame(`{"type":"readings","seq":1,"readings":[{"sensor":"a","value":${deep}}]}`, 10_000, limits)).toEqual(
+      Either.left({ seq: null, code: "validation_failed", message: "frame: nested too deeply to decode" })
+    )
+    expect(decodeLiveFrame(`{"type":"subscribe","alerts":${deep}}`, 10)).toEqual(
+      Either.left({ code: "validation_failed", message: "frame: nested too deeply to decode" })
+    )
+  })
+})
