@@ -16,6 +16,7 @@ import { notifierOf } from "./notifier-protocol.js"
 import { type HostPorts, ShardHost } from "./shard-host.js"
 
 const SWEEP_MS = 1_000
+const SWEEP_SLICE_MS = 10
 const MIN_IDLE_MS = 1_000
 
 export class LocalHosts extends Effect.Service<LocalHosts>()("flowmesh/LocalHosts", {
@@ -91,9 +92,29 @@ export class LocalHosts extends Effect.Service<LocalHosts>()("flowmesh/LocalHost
       if (n > entity.maxResidentSensors) idleMs = Math.max(MIN_IDLE_MS, Math.floor(idleMs / 2))
       else if (n < entity.maxResidentSensors * 0.8) idleMs = Math.min(entity.maxIdleMs, idleMs * 2)
     }
+    /**
+     * The hosts are swept in slices of at most SWEEP_SLICE_MS, yielding to the event loop between
+     * them: an eviction wave (a million distinct sensors passing through) snapshots tens of
+     * thousands of sensors, seconds of work that in one piece stalled the node past its shard-lock
+     * refresh. A sweep still in slices when the next is due is not started again.
+     */
+    let sweeping = false
     const sweep = Effect.sync(() => {
+      if (sweeping) return
+      sweeping = true
       adaptIdle()
-      for (const host of hosts.values()) host.sweep()
+      const queue = Array.from(hosts.values())
+      let next = 0
+      const slice = () => {
+        const until = performance.now() + SWEEP_SLICE_MS
+        while (next < queue.length) {
+          queue[next++]!.sweep()
+          if (performance.now() > until) break
+        }
+        if (next < queue.length) setImmediate(slice)
+        else sweeping = false
+      }
+      slice()
     })
     const resident = (): number => {
       let n = 0

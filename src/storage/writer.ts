@@ -59,6 +59,13 @@ export interface WriterHealth {
   readonly lastError: string | null
 }
 
+/**
+ * Snapshots are serialized when their buffer is sealed (~30 µs each): a buffer holds at most this
+ * many, so that an eviction wave sealing tens of thousands of them never stalls the event loop in
+ * one piece (and one statement stays ~1 MB).
+ */
+const SNAPSHOTS_PER_FLUSH = 500
+
 const COMMITTED: CommitTicket = doneCommit(Exit.succeed(ALL_STORED))
 
 export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
@@ -281,7 +288,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
         }
         const ticket = current.done
         writerQueueRows.set(pendingRows)
-        if (current.rows >= settings.batchSize) sealCurrent()
+        if (current.rows >= settings.batchSize || current.dirty.size >= SNAPSHOTS_PER_FLUSH) sealCurrent()
         signal()
         return ticket
       },

@@ -3,7 +3,7 @@
  * isolated and reported, every other row commits, later flushes are not held up, the writer stays
  * healthy; a flush that cannot commit at all (a lock that never comes) makes it unhealthy, and
  * shutting down stays bounded. Plus the decode boundary: whatever the reading decoder accepts, the
- * flush statement stores exactly.
+ * flush statement stores exactly; and an eviction wave's snapshots go out in bounded statements.
  */
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
@@ -199,6 +199,26 @@ layer(DatabaseForTest, { excludeTestServices: true, timeout: "90 seconds" })("wr
           expect(expected.has(row.ms)).toBe(true)
           expect(Object.is(row.value, expected.get(row.ms)! + 0)).toBe(true)
         }
+      })
+    )
+  )
+
+  it.effect("an eviction wave of 1,200 snapshots goes out in statements of at most 500 (bounded sealing), and every one commits", () =>
+    withWriter((writer) =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const keys = yield* sql<{ key: number }>`insert into sensors (id) select 'wave/' || g from generate_series(1, 1200) g returning key`
+        const flushes = async () =>
+          (await registry.getMetricsAsJSON())
+            .find((m) => m.name === "flowmesh_writer_flush_seconds")
+            ?.values.find((v) => (v as { metricName?: string }).metricName === "flowmesh_writer_flush_seconds_count")?.value ?? Number.NaN
+        const before = yield* Effect.promise(flushes)
+        let last = writer.barrier()
+        for (const { key } of keys) last = writer.commitPoint({ sensorKey: key, snapshot: () => ({ version: 1, lastSeen: Date.now(), json: `{"k":${key}}` }) })
+        yield* writer.awaitCommit(last)
+        const stored = yield* sql<{ n: string }>`select count(*) as n from sensor_state s join sensors on sensors.key = s.sensor_key where sensors.id like 'wave/%'`
+        expect(Number(stored[0]?.n)).toBe(1200)
+        expect((yield* Effect.promise(flushes)) - before).toBeGreaterThanOrEqual(3)
       })
     )
   )
