@@ -103,8 +103,9 @@ export type IngestFlow = (text: string, request: IngestRequest, done: (answer: A
 
 export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<IngestGateway, "submitNow">): IngestFlow => {
   const retryAfter = { "retry-after": String(ingest.retryAfterSeconds) }
-  const unavailable = (failure: IngestFailure): Answer => {
-    counters.overloaded.inc()
+  /** 503: every reading of the request was refused (counted as overloaded, as a WebSocket frame's are). */
+  const unavailable = (failure: IngestFailure, readings: number): Answer => {
+    counters.overloaded.inc(readings)
     return errorAnswer(503, "unavailable", failureMessage(failure), undefined, retryAfter)
   }
   return (text, { shape, sensor, ack, principal, receivedAt }, done) => {
@@ -128,12 +129,15 @@ export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<I
     const tenant = principal.tenant
     const internal = groups.map((g) => ({ sensor: internalId(tenant, g.sensor), ts: g.ts, values: g.values }))
     const durable = ack === "durable"
+    let readings = 0
+    for (const g of groups) readings += g.ts.length
+    for (const g of refused) readings += g.ts.length
     gateway.submitNow(internal, receivedAt, durable, (result) => {
       let answer: Answer
-      if (!reachedActors(result)) answer = unavailable(result)
+      if (!reachedActors(result)) answer = unavailable(result, readings)
       else {
         const failure = firstFailure(result)
-        answer = failure !== null ? unavailable(failure) : verdictAnswer(groups, decidedCodes(result), durable, refused)
+        answer = failure !== null ? unavailable(failure, readings) : verdictAnswer(groups, decidedCodes(result), durable, refused)
       }
       ingestLatencyHttp[ack].observe((Date.now() - receivedAt) / 1000)
       done(answer)

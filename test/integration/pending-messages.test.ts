@@ -28,6 +28,7 @@ describe("INGEST_MAX_PENDING_READINGS", () => {
     const answered: Array<number> = []
     // The first request's three messages stay unanswered until their commit, held by the lock; every
     // other request would take three more, past the bound of 4, and is refused at once.
+    const overloadedBefore = await metricValue(node.url, 'flowmesh_readings_total{transport="http",outcome="overloaded"}')
     const writes = await lockTable(db.url, "readings")
     const sent = Array.from({ length: 40 }, (_, i) =>
       postJson(`${node.url}/api/v1/readings`, {
@@ -51,6 +52,8 @@ describe("INGEST_MAX_PENDING_READINGS", () => {
     expect(accepted[0]?.body).toMatchObject({ accepted: 3, durable: true })
     expect(refused[0]?.headers.get("retry-after")).toBe("1")
     expect(JSON.stringify(refused[0]?.body)).toContain("INGEST_MAX_PENDING_READINGS")
+    // Every refused reading is counted, as a WebSocket frame's are: 39 requests of 3.
+    expect(await metricValue(node.url, 'flowmesh_readings_total{transport="http",outcome="overloaded"}')).toBe(overloadedBefore + 39 * 3)
     const stored = await node.sql<{ n: number }>("select count(*)::int as n from readings")
     expect(stored[0]?.n).toBe(3)
     expect(await metricValue(node.url, "flowmesh_ingest_pending_readings")).toBe(0)
