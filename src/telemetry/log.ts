@@ -6,6 +6,7 @@ import { Effect } from "effect"
 
 type Fields = Record<string, unknown>
 
+export const logDebug = (message: string, fields: Fields) => Effect.annotateLogs(Effect.logDebug(message), fields)
 export const logInfo = (message: string, fields: Fields) => Effect.annotateLogs(Effect.logInfo(message), fields)
 export const logWarning = (message: string, fields: Fields) => Effect.annotateLogs(Effect.logWarning(message), fields)
 export const logError = (message: string, fields: Fields) => Effect.annotateLogs(Effect.logError(message), fields)
