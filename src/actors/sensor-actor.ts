@@ -39,7 +39,7 @@ export class SensorActor implements SnapshotSource {
     this.lastUsedAt = now
   }
 
-  snapshot(): { version: number; lastSeen: number; json: string } {
+  snapshot(): { version: number; lastSeen: number; state: object } {
     return serializeCore(this.core, ruleStatesToJson(this.cfg.rules, this.rules))
   }
 }

@@ -78,8 +78,9 @@ export const restoreCore = (cfg: CoreConfig, stored: unknown, now: number): Rest
   }
 }
 
-export const serializeCore = (core: SensorCore, rules: unknown = []): { version: number; lastSeen: number; json: string } => ({
+/** The core as its stored snapshot: a fresh JSON-safe object (the writer serializes it once, with its flush). */
+export const serializeCore = (core: SensorCore, rules: unknown = []): { version: number; lastSeen: number; state: object } => ({
   version: core.version,
   lastSeen: core.lastAcceptedTs ?? 0,
-  json: JSON.stringify({ ...toSnapshot(core), rules })
+  state: { ...toSnapshot(core), rules }
 })

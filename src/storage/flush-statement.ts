@@ -10,8 +10,8 @@ import type { WriteBuffer } from "./write-buffer.js"
 export const FLUSH_SQL = `
 with snapshots as (
   insert into sensor_state (sensor_key, version, snapshot, last_seen, updated_at)
-  select x.k, x.v, x.s::jsonb, to_timestamp(x.ls / 1000.0), now()
-  from jsonb_to_recordset($5::jsonb) as x(k int4, v int8, ls float8, s text)
+  select x.k, x.v, x.s, to_timestamp(x.ls / 1000.0), now()
+  from jsonb_to_recordset($5::jsonb) as x(k int4, v int8, ls float8, s jsonb)
   where exists (select 1 from sensors where sensors.key = x.k)
   on conflict (sensor_key) do update
     set version = excluded.version, snapshot = excluded.snapshot,

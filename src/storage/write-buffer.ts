@@ -23,15 +23,18 @@ export const ALL_STORED: Flushed = Object.freeze({ unstored: Object.freeze([]) }
 /** A sensor's state as the writer persists it beside its readings. */
 export interface SnapshotSource {
   readonly sensorKey: number
-  /** Serialized when the buffer is sealed, so it reflects exactly the rows sealed so far. */
-  readonly snapshot: () => { readonly version: number; readonly lastSeen: number; readonly json: string }
+  /**
+   * Taken when the buffer is sealed, so it reflects exactly the rows sealed so far: `state` is a
+   * fresh JSON-safe object (serialized once, with the statement's other parameters).
+   */
+  readonly snapshot: () => { readonly version: number; readonly lastSeen: number; readonly state: object }
 }
 
 export interface SealedSnapshot {
   readonly k: number
   readonly v: number
   readonly ls: number
-  readonly s: string
+  readonly s: object
 }
 
 /** An alert event a sensor raised, written to `alert_outbox` in the same statement as the readings. */
@@ -75,7 +78,7 @@ export class WriteBuffer {
     const out: Array<SealedSnapshot> = []
     for (const source of this.dirty.values()) {
       const snap = source.snapshot()
-      out.push({ k: source.sensorKey, v: snap.version, ls: snap.lastSeen, s: snap.json })
+      out.push({ k: source.sensorKey, v: snap.version, ls: snap.lastSeen, s: snap.state })
     }
     // A fixed lock order, so that two writers never deadlock on sensor_state rows.
     out.sort((a, b) => a.k - b.k)

@@ -33,7 +33,7 @@ describe("flush statement", () => {
       buffer.values.push(t / 1000)
       buffer.quality.push(0)
     }
-    buffer.dirty.set(key, { sensorKey: key, snapshot: () => ({ version, lastSeen: ts[ts.length - 1] ?? 0, json: JSON.stringify({ v: version }) }) })
+    buffer.dirty.set(key, { sensorKey: key, snapshot: () => ({ version, lastSeen: ts[ts.length - 1] ?? 0, state: { v: version } }) })
     buffer.seal()
     await node.sql(FLUSH_SQL, flushParams(buffer))
   }

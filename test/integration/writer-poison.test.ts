@@ -110,6 +110,29 @@ layer(DatabaseForTest, { excludeTestServices: true, timeout: "90 seconds" })("wr
     )
   )
 
+  it.effect("a snapshot PostgreSQL refuses is left out and counted; the readings and the other snapshots commit", () =>
+    withWriter((writer) =>
+      Effect.gen(function* () {
+        const [a, b, c] = [yield* sensorKey("poison/s1"), yield* sensorKey("poison/s2"), yield* sensorKey("poison/s3")]
+        const before = yield* Effect.promise(() => counterValue("flowmesh_writer_unstored_total", { kind: "snapshot" }))
+        writer.push(a, Date.UTC(2026, 10, 2), 1, 0)
+        writer.commitPoint({ sensorKey: a, snapshot: () => ({ version: 1, lastSeen: 1, state: { statusReason: "fine" } }) })
+        // jsonb cannot hold a NUL character: PostgreSQL refuses this one snapshot for its data.
+        writer.commitPoint({ sensorKey: b, snapshot: () => ({ version: 1, lastSeen: 1, state: { statusReason: "bad\u0000byte" } }) })
+        const flushed = yield* writer.awaitCommit(writer.commitPoint({ sensorKey: c, snapshot: () => ({ version: 1, lastSeen: 1, state: { statusReason: "also fine" } }) }))
+        expect(flushed.unstored).toEqual([])
+        expect(yield* storedCount(a)).toBe(1)
+        const sql = yield* SqlClient.SqlClient
+        const stored = yield* sql<{ key: number; reason: string }>`select sensor_key as key, snapshot->>'statusReason' as reason from sensor_state where sensor_key in (${a}, ${b}, ${c}) order by sensor_key`
+        expect(stored).toEqual([
+          { key: a, reason: "fine" },
+          { key: c, reason: "also fine" }
+        ])
+        expect(yield* Effect.promise(() => counterValue("flowmesh_writer_unstored_total", { kind: "snapshot" }))).toBe(before + 1)
+      })
+    )
+  )
+
   it.effect("a flush that cannot commit makes the writer unhealthy until it does, and stopping stays bounded", () =>
     Effect.gen(function* () {
       const key = yield* sensorKey("poison/c")
@@ -214,7 +237,7 @@ layer(DatabaseForTest, { excludeTestServices: true, timeout: "90 seconds" })("wr
             ?.values.find((v) => (v as { metricName?: string }).metricName === "flowmesh_writer_flush_seconds_count")?.value ?? Number.NaN
         const before = yield* Effect.promise(flushes)
         let last = writer.barrier()
-        for (const { key } of keys) last = writer.commitPoint({ sensorKey: key, snapshot: () => ({ version: 1, lastSeen: Date.now(), json: `{"k":${key}}` }) })
+        for (const { key } of keys) last = writer.commitPoint({ sensorKey: key, snapshot: () => ({ version: 1, lastSeen: Date.now(), state: { k: key } }) })
         yield* writer.awaitCommit(last)
         const stored = yield* sql<{ n: string }>`select count(*) as n from sensor_state s join sensors on sensors.key = s.sensor_key where sensors.id like 'wave/%'`
         expect(Number(stored[0]?.n)).toBe(1200)

@@ -93,7 +93,7 @@ class Store {
       list.push({ ts: r.ts, value: r.value, quality: r.quality })
       this.rows.set(r.key, list)
     }
-    for (const [key, source] of this.pendingSnapshots) this.snapshots.set(key, source.snapshot().json)
+    for (const [key, source] of this.pendingSnapshots) this.snapshots.set(key, JSON.stringify(source.snapshot().state))
     this.pendingRows = []
     this.pendingSnapshots = new Map()
     this.committed = this.ticket
