@@ -1,7 +1,8 @@
 /**
  * Memory per resident sensor: a fresh node on the machine's PostgreSQL, 200 sensors warm, then N
- * more each activated by one reading; heap used and RSS from the node's own /metrics before and
- * after (a few seconds after, so the young generation has turned over), divided by N.
+ * more each activated by one reading (or, for the full-window row, by as many readings as the
+ * default window holds); heap used and RSS from the node's own /metrics before and after (a few
+ * seconds after, so the young generation has turned over), divided by N.
  */
 import { postReadings } from "./post-readings.js"
 import { SETTINGS } from "./settings.js"
@@ -9,6 +10,8 @@ import { type NodeTarget, startTarget } from "./targets.js"
 
 export interface MemoryRow {
   readonly sensors: number
+  /** Readings each sensor received: 1, or the default window size (a full window). */
+  readonly readingsPerSensor: number
   readonly heapPerSensorBytes: number
   readonly rssPerSensorBytes: number
   readonly residentAfter: number
@@ -25,11 +28,23 @@ const sample = async (origin: string) => ({
   rss: await metric(origin, "flowmesh_process_resident_memory_bytes")
 })
 
-const activate = async (origin: string, from: number, to: number, ts: number): Promise<void> => {
-  for (let i = from; i < to; i += 100) {
-    const readings = Array.from({ length: Math.min(100, to - i) }, (_, j) => ({ sensor: `mem-${i + j}`, ts, value: 1 }))
-    await postReadings(origin, readings)
+/** Sensors `from`..`to`, `perSensor` readings each (1 s apart, varying values), ~100-1,000 readings per request, 8 in flight. */
+const activate = async (origin: string, from: number, to: number, ts: number, perSensor = 1): Promise<void> => {
+  const sensorsPerRequest = perSensor === 1 ? 100 : Math.max(1, Math.floor(1_000 / perSensor))
+  const requests: Array<ReadonlyArray<{ sensor: string; ts: number; value: number }>> = []
+  for (let i = from; i < to; i += sensorsPerRequest) {
+    const readings: Array<{ sensor: string; ts: number; value: number }> = []
+    for (let s = i; s < Math.min(to, i + sensorsPerRequest); s++) {
+      for (let r = 0; r < perSensor; r++) readings.push({ sensor: `mem-${s}`, ts: ts + r * 1_000, value: (s % 97) + Math.sin(r) })
+    }
+    requests.push(readings)
   }
+  let next = 0
+  await Promise.all(
+    Array.from({ length: perSensor === 1 ? 1 : 8 }, async () => {
+      while (next < requests.length) await postReadings(origin, requests[next++]!)
+    })
+  )
 }
 
 const settle = () => new Promise((r) => setTimeout(r, SETTINGS.memory.settleMs))
@@ -38,7 +53,7 @@ const settle = () => new Promise((r) => setTimeout(r, SETTINGS.memory.settleMs))
  * `n` sensors resident at once: the node gets a heap large enough to hold them and an idle time
  * longer than their activation, so that none passivates before the measurement.
  */
-export const runMemoryPhase = async (log: (line: string) => void, track: (t: NodeTarget | null) => void, n: number): Promise<MemoryRow> => {
+export const runMemoryPhase = async (log: (line: string) => void, track: (t: NodeTarget | null) => void, n: number, perSensor = 1): Promise<MemoryRow> => {
   const target = await startTarget("external", {
     NODE_OPTIONS: `--max-old-space-size=${SETTINGS.memory.heapLimitMb}`,
     ENTITY_MAX_IDLE_MS: String(SETTINGS.memory.idleMs),
@@ -52,17 +67,18 @@ export const runMemoryPhase = async (log: (line: string) => void, track: (t: Nod
     await activate(target.origin, 0, 200, Date.now() - 100_000)
     await settle()
     const before = await sample(target.origin)
-    await activate(target.origin, 200, 200 + n, Date.now() - 50_000)
+    await activate(target.origin, 200, 200 + n, Date.now() - 50_000 - perSensor * 1_000, perSensor)
     await settle()
     const after = await sample(target.origin)
     const row: MemoryRow = {
       sensors: n,
+      readingsPerSensor: perSensor,
       heapPerSensorBytes: (after.heap - before.heap) / n,
       rssPerSensorBytes: (after.rss - before.rss) / n,
       residentAfter: await metric(target.origin, "flowmesh_active_sensors")
     }
     log(
-      `    ${n.toLocaleString("en-US")} sensors resident: ${(row.heapPerSensorBytes / 1024).toFixed(1)} KB heap, ` +
+      `    ${n.toLocaleString("en-US")} sensors resident${perSensor > 1 ? ` with full windows (${perSensor} readings each)` : ""}: ${(row.heapPerSensorBytes / 1024).toFixed(1)} KB heap, ` +
         `${(row.rssPerSensorBytes / 1024).toFixed(1)} KB RSS per sensor (${row.residentAfter.toLocaleString("en-US")} resident)` +
         (row.residentAfter < n ? " -- NOT USABLE: fewer sensors resident than activated, the division is wrong" : "")
     )

@@ -152,6 +152,14 @@ const main = async (): Promise<number> => {
         log(`  ${n.toLocaleString("en-US")} sensors FAILED: ${errorText(e)}`)
       }
     }
+    const largest = Math.max(...SETTINGS.memory.sizes)
+    if (SETTINGS.memory.fullWindow > 1 && Number.isFinite(largest) && !interrupted) {
+      try {
+        memory.push(await runMemoryPhase(log, trackRunning, largest, SETTINGS.memory.fullWindow))
+      } catch (e) {
+        log(`  ${largest.toLocaleString("en-US")} sensors with full windows FAILED: ${errorText(e)}`)
+      }
+    }
   }
 
   let driver: DriverRun | null = null
