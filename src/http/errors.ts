@@ -93,6 +93,24 @@ export interface FieldIssue {
   readonly message: string
 }
 
+/** An answer as data (`body` is sent as JSON): what the lean ingest lane writes itself and the HttpApi path turns into a response. */
+export interface Answer {
+  readonly status: number
+  readonly body: unknown
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+/** The API's error shape, `{ error, message, details? }`, as data. */
+export const errorAnswer = (status: number, error: string, message: string, details?: unknown, headers?: Readonly<Record<string, string>>): Answer => ({
+  status,
+  body: details === undefined ? { error, message } : { error, message, details },
+  ...(headers === undefined ? {} : { headers })
+})
+
+/** An answer as the platform's response. */
+export const toServerResponse = (a: Answer): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.unsafeJson(a.body, { status: a.status, ...(a.headers === undefined ? {} : { headers: a.headers }) })
+
 /** An error answer in the API's shape, for handlers that build their responses themselves. */
 export const errorJson = (
   status: number,
@@ -100,11 +118,7 @@ export const errorJson = (
   message: string,
   details?: unknown,
   headers?: Record<string, string>
-): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.unsafeJson(details === undefined ? { error, message } : { error, message, details }, {
-    status,
-    ...(headers === undefined ? {} : { headers })
-  })
+): HttpServerResponse.HttpServerResponse => toServerResponse(errorAnswer(status, error, message, details, headers))
 
 /**
  * Decoding a body nested thousands of levels deep overflows the stack (found by the fuzz test): the
@@ -114,4 +128,14 @@ export const errorJson = (
 export const isTooDeep = (u: unknown): boolean => {
   const error = Runtime.isFiberFailure(u) ? Cause.squash(u[Runtime.FiberFailureCauseId]) : u
   return error instanceof RangeError && /call stack/i.test(error.message)
+}
+
+/** Runs a decoder of client input; input nested too deeply to decode gives `tooDeep()` instead of a throw (any other throw stays one). */
+export const refusingTooDeep = <A>(decode: () => A, tooDeep: () => A): A => {
+  try {
+    return decode()
+  } catch (error) {
+    if (!isTooDeep(error)) throw error
+    return tooDeep()
+  }
 }

@@ -15,26 +15,12 @@ import { type IngestGateway, reachedActors } from "../ingest/gateway.js"
 import { closeVerdicts, newVerdicts, noteCode, noteNotPermitted } from "../ingest/verdicts.js"
 import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
 import { inScope, type Principal, type SensorScope } from "./auth/principal.js"
-import { isTooDeep } from "./errors.js"
+import { type Answer, errorAnswer, refusingTooDeep } from "./errors.js"
 import { type BodyProblem, type BodyShape, decodeReadings, parseJson, type SensorGroup } from "./ingest-body.js"
 
 const counters = readingsCounter.http
 const NO_CODES = new Int32Array(0)
 const decidedCodes = (outcomes: ReadonlyArray<BatchOutcome>) => outcomes.map((o) => (o._tag === "Decided" ? o.codes : NO_CODES))
-
-/** An answer as data: `body` is sent as JSON. */
-export interface Answer {
-  readonly status: number
-  readonly body: unknown
-  readonly headers?: Readonly<Record<string, string>>
-}
-
-/** The API's error shape, `{ error, message, details? }` (as `errorJson` builds it). */
-export const errorAnswer = (status: number, error: string, message: string, details?: unknown, headers?: Readonly<Record<string, string>>): Answer => ({
-  status,
-  body: details === undefined ? { error, message } : { error, message, details },
-  ...(headers === undefined ? {} : { headers })
-})
 
 export const problemAnswer = (problem: BodyProblem): Answer => {
   switch (problem._tag) {
@@ -109,14 +95,14 @@ export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<I
     return errorAnswer(503, "unavailable", failureMessage(failure), undefined, retryAfter)
   }
   return (text, { shape, sensor, ack, principal, receivedAt }, done) => {
-    let decoded: Either.Either<ReadonlyArray<SensorGroup>, BodyProblem>
-    try {
-      decoded = Either.flatMap(parseJson(text), (body) =>
-        decodeReadings(body, { shape, sensor, maxReadings: ingest.maxReadingsPerRequest, now: receivedAt, maxFutureSkewMs: ingest.maxFutureSkewMs })
-      )
-    } catch (error) {
-      // A body nested thousands of levels deep overflows the stack while it is decoded or described.
-      if (!isTooDeep(error)) throw error
+    const decoded = refusingTooDeep<Either.Either<ReadonlyArray<SensorGroup>, BodyProblem> | null>(
+      () =>
+        Either.flatMap(parseJson(text), (body) =>
+          decodeReadings(body, { shape, sensor, maxReadings: ingest.maxReadingsPerRequest, now: receivedAt, maxFutureSkewMs: ingest.maxFutureSkewMs })
+        ),
+      () => null
+    )
+    if (decoded === null) {
       counters.malformed.inc()
       return done(errorAnswer(400, "invalid_request", "body: nested too deeply to decode"))
     }

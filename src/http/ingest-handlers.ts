@@ -4,7 +4,7 @@
  * (ingest-lane.ts) serves them with the same flow and answers; this path serves the rest (chunked
  * bodies, CORS, credentials not yet cached, parameterized routes) and is the OpenAPI contract.
  */
-import { HttpApiBuilder, HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder, HttpIncomingMessage, type HttpServerRequest, type HttpServerResponse } from "@effect/platform"
 import { Effect, Either, FiberRef, Option } from "effect"
 import { type AckMode, AppConfig } from "../config.js"
 import { IngestGateway } from "../ingest/gateway.js"
@@ -12,11 +12,8 @@ import { httpIngestPath, readingsCounter } from "../telemetry/metrics.js"
 import { FlowmeshApi } from "./api.js"
 import { currentPrincipal } from "./auth/principal.js"
 import type { BodyShape } from "./ingest-body.js"
-import { type Answer, bodyTooLarge, makeIngestFlow } from "./ingest-flow.js"
-
-/** An answer as the platform's response: the same JSON and headers `errorJson` produces. */
-export const toServerResponse = (a: Answer): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.unsafeJson(a.body, { status: a.status, ...(a.headers === undefined ? {} : { headers: a.headers }) })
+import { toServerResponse } from "./errors.js"
+import { bodyTooLarge, makeIngestFlow } from "./ingest-flow.js"
 
 export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (handlers) =>
   Effect.gen(function* () {

@@ -290,7 +290,7 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
         if (timer !== undefined) clearTimeout(timer)
         call.whenCommitted(() => finish(call.outcomes.map((o): BatchOutcome => o ?? { _tag: "Unreachable", message: "no answer" })))
       })
-      if (!timedOut && call.isSettled) return
+      if (call.isSettled) return
       timer = setTimeout(() => {
         if (call.isSettled) return
         timedOut = true

@@ -2,7 +2,7 @@
  * Decodes one device frame, `{type:"readings", seq, readings:[...]}`, with the same reading rules
  * as the HTTP edge, or says precisely what is wrong with it (the error frame's code and message).
  */
-import { isTooDeep } from "../errors.js"
+import { refusingTooDeep } from "../errors.js"
 import { Either } from "effect"
 import type { FieldIssue } from "../errors.js"
 import { decodeReadings, parseJson, type SensorGroup } from "../ingest-body.js"
@@ -31,14 +31,11 @@ const seqOf = (u: Record<string, unknown>): number | null =>
   typeof u.seq === "number" && Number.isSafeInteger(u.seq) && u.seq >= 0 ? u.seq : null
 
 /** Decodes one device frame; a frame nested so deep that decoding it overflows the stack is refused, never thrown. */
-export const decodeDeviceFrame = (text: string, now: number, limits: FrameLimits): Either.Either<DeviceFrame, FrameProblem> => {
-  try {
-    return decodeFrame(text, now, limits)
-  } catch (error) {
-    if (!isTooDeep(error)) throw error
-    return Either.left({ seq: null, code: "validation_failed", message: "frame: nested too deeply to decode" })
-  }
-}
+export const decodeDeviceFrame = (text: string, now: number, limits: FrameLimits): Either.Either<DeviceFrame, FrameProblem> =>
+  refusingTooDeep(
+    () => decodeFrame(text, now, limits),
+    () => Either.left({ seq: null, code: "validation_failed", message: "frame: nested too deeply to decode" })
+  )
 
 const decodeFrame = (text: string, now: number, limits: FrameLimits): Either.Either<DeviceFrame, FrameProblem> => {
   const parsed = parseJson(text)

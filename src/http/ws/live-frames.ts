@@ -3,7 +3,7 @@
  * where an entry is a sensor id or a prefix pattern `site-7/*`, and `alerts: true` is every alert
  * of every sensor) and how what they watch is framed.
  */
-import { isTooDeep } from "../errors.js"
+import { refusingTooDeep } from "../errors.js"
 import { Either } from "effect"
 import { SENSOR_ID_PATTERN } from "../../domain/sensor-id.js"
 import { ALL_ALERTS, type LiveItem, type LiveTopic } from "../../live/live-item.js"
@@ -34,14 +34,11 @@ const topicOf = (entry: unknown): LiveTopic | null => {
 }
 
 /** Decodes one dashboard frame; a frame nested so deep that describing it overflows the stack is refused, never thrown. */
-export const decodeLiveFrame = (text: string, maxEntries: number): Either.Either<LiveCommand, LiveProblem> => {
-  try {
-    return decodeFrame(text, maxEntries)
-  } catch (error) {
-    if (!isTooDeep(error)) throw error
-    return Either.left({ code: "validation_failed", message: "frame: nested too deeply to decode" })
-  }
-}
+export const decodeLiveFrame = (text: string, maxEntries: number): Either.Either<LiveCommand, LiveProblem> =>
+  refusingTooDeep(
+    () => decodeFrame(text, maxEntries),
+    () => Either.left({ code: "validation_failed", message: "frame: nested too deeply to decode" })
+  )
 
 const decodeFrame = (text: string, maxEntries: number): Either.Either<LiveCommand, LiveProblem> => {
   const parsed = parseJson(text)
