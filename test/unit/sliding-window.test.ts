@@ -156,6 +156,21 @@ describe("sliding window", () => {
     expect(windowContainsTs(w, 7)).toBe(false)
   })
 
+  it("keeps a ts index only while an out-of-order entry is inside", () => {
+    const w = createWindow(3)
+    pushAll(w, 0, [[10, 1], [20, 2], [20, 3]])
+    expect(w.tsCount).toBeNull()
+    expect([5, 10, 15, 20, 25].map((t) => windowContainsTs(w, t))).toEqual([false, true, false, true, false])
+    windowPush(w, 15, 4, 0, false) // below 20: the ring is no longer sorted
+    expect(w.tsCount).not.toBeNull()
+    expect([10, 15, 20, 25].map((t) => windowContainsTs(w, t))).toEqual([false, true, true, false])
+    windowPush(w, 30, 5, 0, false)
+    expect(w.tsCount).not.toBeNull()
+    windowPush(w, 40, 6, 0, false) // the last 20 leaves: 15 is oldest, its descent forgotten
+    expect(w.tsCount).toBeNull()
+    expect([15, 20, 30, 40].map((t) => windowContainsTs(w, t))).toEqual([true, false, true, true])
+  })
+
   it("rate of change uses the last two pushes, even evicted ones", () => {
     const w = createWindow(1)
     windowPush(w, 1000, 10, 0, false)

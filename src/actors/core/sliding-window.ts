@@ -1,6 +1,12 @@
 /**
  * The last N readings (and/or the last T ms) of one sensor, with O(1) statistics. Ring buffers of
- * typed arrays, mutated in place: a push allocates nothing but the ts-count entry of its Map.
+ * typed arrays, mutated in place: a push allocates nothing.
+ *
+ * Duplicate lookups: while every entry arrived no earlier than the one before it (the normal
+ * case), the ring is sorted by time and a lookup is a binary search. Only a window that holds an
+ * out-of-order entry keeps a Map from ts to count, built when the first such entry arrives and
+ * dropped once the last one has left. A Map of 60 boxed timestamps was ~3 KB of a full window's
+ * ~4 KB of heap, on every resident sensor.
  *
  * Moments are kept Welford-style (centred), which stays accurate while the data moves far from
  * zero. Removing a value that carried most of the spread cancels digits, so every update adds its
@@ -15,6 +21,8 @@ const HUGE = 1e150
 const CANCELLATION_LIMIT = 1e-6
 /** Guards the typed-array allocation; configs cap the window at 10_000. */
 const MAX_CAPACITY = 1_000_000
+const SUSPECT = 1
+const DESCENT = 2
 
 export interface SlidingWindow {
   /** The configured size: at most this many entries. */
@@ -23,14 +31,17 @@ export interface SlidingWindow {
   capacity: number
   ts: Float64Array
   values: Float64Array
-  /** Per entry: 1 = suspect. */
+  /** Per entry: bit SUSPECT, and bit DESCENT when its ts is below the entry before it. */
   flags: Uint8Array
   head: number
   count: number
   suspect: number
   /** Entries with |ts| or |value| beyond HUGE; while > 0 the moments are stale. */
   huge: number
-  readonly tsCount: Map<number, number>
+  /** Entries marked DESCENT: while 0 the ring is sorted by ts. */
+  descents: number
+  /** ts -> entries with it; only while `descents > 0`, null otherwise. */
+  tsCount: Map<number, number> | null
   /** Monotonic deques of slots (rings of `capacity`): the front is the slot of the min / max. */
   minQ: Int32Array
   maxQ: Int32Array
@@ -74,7 +85,7 @@ export const createWindow = (size: number): SlidingWindow => {
   const limit = Number.isFinite(size) ? Math.min(MAX_CAPACITY, Math.max(1, Math.floor(size))) : 1
   const w: SlidingWindow = {
     limit, capacity: 0, ts: EMPTY_F64, values: EMPTY_F64, flags: EMPTY_U8,
-    head: 0, count: 0, suspect: 0, huge: 0, tsCount: new Map(),
+    head: 0, count: 0, suspect: 0, huge: 0, descents: 0, tsCount: null,
     minQ: EMPTY_I32, maxQ: EMPTY_I32, minHead: 0, minLen: 0, maxHead: 0, maxLen: 0,
     anchor: 0, meanV: 0, m2V: 0, meanT: 0, m2T: 0, cTV: 0, errV: 0, errT: 0,
     pushes: 0, lastTs: Number.NaN, lastValue: Number.NaN, prevTs: Number.NaN, prevValue: Number.NaN
@@ -86,6 +97,15 @@ export const createWindow = (size: number): SlidingWindow => {
 const EMPTY_F64 = new Float64Array(0)
 const EMPTY_I32 = new Int32Array(0)
 const EMPTY_U8 = new Uint8Array(0)
+
+/** The ts index of the entries now in the ring (built when the first out-of-order entry arrives). */
+const indexOf = (w: SlidingWindow): Map<number, number> => {
+  const index = new Map<number, number>()
+  for (let k = 0, s = w.head; k < w.count; k++, s = s + 1 === w.capacity ? 0 : s + 1) {
+    index.set(w.ts[s]!, (index.get(w.ts[s]!) ?? 0) + 1)
+  }
+  return index
+}
 
 /**
  * Doubles the rings (up to `limit`), unrolling them so the oldest entry is slot 0; the deques keep
@@ -172,9 +192,12 @@ const removeMoments = (w: SlidingWindow, t: number, v: number): void => {
 
 const evictOldest = (w: SlidingWindow): void => {
   const slot = w.head, ts = w.ts[slot]!, value = w.values[slot]!
-  const seen = w.tsCount.get(ts) ?? 0
-  if (seen <= 1) w.tsCount.delete(ts)
-  else w.tsCount.set(ts, seen - 1)
+  const index = w.tsCount
+  if (index !== null) {
+    const seen = index.get(ts) ?? 0
+    if (seen <= 1) index.delete(ts)
+    else index.set(ts, seen - 1)
+  }
   // The oldest entry, if still in a deque, can only be at its front.
   if (w.minLen > 0 && w.minQ[w.minHead] === slot) {
     w.minHead = w.minHead + 1 === w.capacity ? 0 : w.minHead + 1
@@ -184,9 +207,14 @@ const evictOldest = (w: SlidingWindow): void => {
     w.maxHead = w.maxHead + 1 === w.capacity ? 0 : w.maxHead + 1
     w.maxLen--
   }
-  if (w.flags[slot] !== 0) w.suspect--
+  if ((w.flags[slot]! & SUSPECT) !== 0) w.suspect--
   w.head = w.head + 1 === w.capacity ? 0 : w.head + 1
   w.count--
+  // The pair (oldest, next) is gone, so the next entry's descent no longer breaks the order.
+  if (w.count > 0 && (w.flags[w.head]! & DESCENT) !== 0) {
+    w.flags[w.head] = w.flags[w.head]! & SUSPECT
+    if (--w.descents === 0) w.tsCount = null
+  }
   if (w.count === 0) {
     w.huge = 0
     resetMoments(w, 0)
@@ -219,11 +247,13 @@ export const windowPush = (w: SlidingWindow, tsIn: number, valueIn: number, wind
   if (windowMs > 0) evictOlderThan(w, ts - windowMs)
   const cap = w.capacity
   const slot = (w.head + w.count) % cap
+  const descent = w.count > 0 && ts < w.ts[(w.head + w.count - 1) % cap]!
+  if (descent && w.descents++ === 0) w.tsCount = indexOf(w)
   w.ts[slot] = ts
   w.values[slot] = value
-  w.flags[slot] = suspect ? 1 : 0
+  w.flags[slot] = (suspect ? SUSPECT : 0) | (descent ? DESCENT : 0)
   if (suspect) w.suspect++
-  w.tsCount.set(ts, (w.tsCount.get(ts) ?? 0) + 1)
+  if (w.tsCount !== null) w.tsCount.set(ts, (w.tsCount.get(ts) ?? 0) + 1)
   while (w.minLen > 0 && w.values[w.minQ[(w.minHead + w.minLen - 1) % cap]!]! >= value) w.minLen--
   w.minQ[(w.minHead + w.minLen) % cap] = slot
   w.minLen++
@@ -279,7 +309,20 @@ export const windowRatePerSecond = (w: SlidingWindow): number => {
   return dt === 0 ? 0 : ((w.lastValue - w.prevValue) * 1000) / dt
 }
 
-export const windowContainsTs = (w: SlidingWindow, ts: number): boolean => w.tsCount.has(ts)
+/** O(1) with the index, O(log n) over the sorted ring without it. */
+export const windowContainsTs = (w: SlidingWindow, ts: number): boolean => {
+  if (w.tsCount !== null) return w.tsCount.has(ts)
+  let lo = 0, hi = w.count - 1
+  if (hi < 0 || ts > w.ts[(w.head + hi) % w.capacity]! || ts < w.ts[w.head]!) return false
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const at = w.ts[(w.head + mid) % w.capacity]!
+    if (at === ts) return true
+    if (at < ts) lo = mid + 1
+    else hi = mid - 1
+  }
+  return false
+}
 export const windowHasLast = (w: SlidingWindow): boolean => w.pushes > 0
 /** NaN before the first push. */
 export const windowLastValue = (w: SlidingWindow): number => w.lastValue
@@ -294,7 +337,7 @@ export const windowToSnapshot = (w: SlidingWindow): WindowSnapshot => {
   for (let k = 0, s = w.head; k < w.count; k++, s = s + 1 === w.capacity ? 0 : s + 1) {
     ts.push(w.ts[s]!)
     values.push(w.values[s]!)
-    suspect.push(w.flags[s]!)
+    suspect.push(w.flags[s]! & SUSPECT)
   }
   const snap: WindowSnapshot = { ts, values, suspect }
   if (w.pushes === 2) snap.prev = { ts: w.prevTs, value: w.prevValue }
