@@ -34,12 +34,24 @@ export class BatchCall implements BatchSink<CommitTicket> {
   private readonly firstRows: Array<number>
   private remaining: number
   private wake: (() => void) | null = null
+  /** Every batch's codes, back to back: one allocation per call instead of one per sensor batch. */
+  private readonly codes: Int32Array
+  private codesUsed = 0
 
-  constructor(readonly size: number) {
+  /** `readings`: how many readings the batches carry in all (0 when unknown). */
+  constructor(readonly size: number, readings = 0) {
+    this.codes = new Int32Array(readings)
     this.outcomes = new Array<BatchOutcome | null>(size).fill(null)
     this.tickets = new Array<CommitTicket | null>(size).fill(null)
     this.firstRows = new Array<number>(size).fill(0)
     this.remaining = size
+  }
+
+  readonly codesFor = (_slot: number, n: number): Int32Array => {
+    if (this.codesUsed + n > this.codes.length) return new Int32Array(n)
+    const from = this.codesUsed
+    this.codesUsed += n
+    return this.codes.subarray(from, from + n)
   }
 
   readonly decided = (slot: number, codes: Int32Array, ticket: CommitTicket | null, firstRow: number): void => {

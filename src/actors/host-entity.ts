@@ -46,7 +46,9 @@ const behaviour = Effect.gen(function* () {
     RecordBatches: ({ payload }) =>
       Effect.suspend(() => {
         const { batches } = payload
-        const call = new BatchCall(batches.length)
+        let readings = 0
+        for (const b of batches) readings += b.ts.length
+        const call = new BatchCall(batches.length, readings)
         for (let i = 0; i < batches.length; i++) {
           const b = batches[i]!
           // Batches of other shards ride along when the sender believes this node holds them.

@@ -63,6 +63,8 @@ export interface BatchSink<T> {
   /** Decided: `codes[i]` answers reading i; `ticket` is the commit to wait for (null: nothing to wait for). */
   readonly decided: (slot: number, codes: Int32Array, ticket: T | null, firstRow: number) => void
   readonly failed: (slot: number, failure: HostFailure) => void
+  /** Where the batch's codes go (the sink's own storage); without it the host allocates them. */
+  readonly codesFor?: (slot: number, n: number) => Int32Array
 }
 
 interface Waiting {
@@ -258,7 +260,7 @@ export class ShardHost<T> {
       sink.failed(slot, BUSY)
       return
     }
-    const out = new Int32Array(n)
+    const out = sink.codesFor?.(slot, n) ?? new Int32Array(n)
     let transitions: ReadonlyArray<StatusTransition>
     let signals: ReadonlyArray<AlertSignal> | null = null
     try {

@@ -95,23 +95,20 @@ export const decodeReadings = (body: unknown, options: DecodeOptions): Either.Ei
     const groups = new Map<string, SensorGroup>()
     const latest = options.now + options.maxFutureSkewMs
     for (let i = 0; i < items.length; i++) {
-      const fast = fastReading(items[i], options.sensor === null)
-      type Decoded = { readonly sensor?: string | undefined; readonly ts?: number | undefined; readonly value: number }
-      const decoded: Either.Either<Decoded, ParseResult.ParseError> =
-        fast !== null
-          ? Either.right(fast)
-          : options.sensor === null
-            ? decodeReading(items[i])
-            : decodeSensorReading(items[i])
-      if (Either.isLeft(decoded)) {
-        if (issues.length < MAX_ISSUES) {
-          for (const issue of ParseResult.ArrayFormatter.formatErrorSync(decoded.left)) {
-            issues.push({ path: pathOf(prefix, i, issue.path), message: issue.message })
+      // The common reading is checked without Schema (and without wrapping it in an Either).
+      let reading: { readonly sensor?: string | undefined; readonly ts?: number | undefined; readonly value: number } | null = fastReading(items[i], options.sensor === null)
+      if (reading === null) {
+        const decoded = options.sensor === null ? decodeReading(items[i]) : decodeSensorReading(items[i])
+        if (Either.isLeft(decoded)) {
+          if (issues.length < MAX_ISSUES) {
+            for (const issue of ParseResult.ArrayFormatter.formatErrorSync(decoded.left)) {
+              issues.push({ path: pathOf(prefix, i, issue.path), message: issue.message })
+            }
           }
+          continue
         }
-        continue
+        reading = decoded.right
       }
-      const reading = decoded.right
       const sensor = options.sensor ?? reading.sensor ?? ""
       const ts = reading.ts ?? options.now
       if (ts > latest) {
@@ -121,14 +118,16 @@ export const decodeReadings = (body: unknown, options: DecodeOptions): Either.Ei
         })
         continue
       }
-      let group = groups.get(sensor)
+      const group = groups.get(sensor)
       if (group === undefined) {
-        group = { sensor, index: [], ts: [], values: [] }
-        groups.set(sensor, group)
+        // Literals of one element: a first push() would reserve 17 slots in each of the three
+        // arrays, ~400 bytes per sensor of a request where most sensors send one reading.
+        groups.set(sensor, { sensor, index: [i], ts: [ts], values: [reading.value] })
+      } else {
+        group.index.push(i)
+        group.ts.push(ts)
+        group.values.push(reading.value)
       }
-      group.index.push(i)
-      group.ts.push(ts)
-      group.values.push(reading.value)
     }
     if (issues.length > 0) return Either.left({ _tag: "Invalid", issues: issues.slice(0, MAX_ISSUES) })
     return Either.right(Array.from(groups.values()))

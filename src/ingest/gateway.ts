@@ -29,7 +29,7 @@ import type { SensorConfig } from "../domain/sensor-config.js"
 import { externalId } from "../domain/tenancy.js"
 import type { CommitTicket } from "../storage/writer.js"
 import { logWarning } from "../telemetry/log.js"
-import { ingestClusterMessages, ingestPath, ingestPendingReadings } from "../telemetry/metrics.js"
+import { ingestClusterMessages, ingestPath, reportPendingReadings } from "../telemetry/metrics.js"
 
 /** One sensor's readings of a request, in arrival order (`sensor` is the node-internal id). */
 export interface IngestGroup {
@@ -62,9 +62,10 @@ class IngestCall extends BatchCall {
   abandoned = false
   constructor(
     readonly batches: ReadonlyArray<SensorBatch>,
-    private readonly reroute: (call: IngestCall, slot: number) => void
+    private readonly reroute: (call: IngestCall, slot: number) => void,
+    readings: number
   ) {
-    super(batches.length)
+    super(batches.length, readings)
   }
   override readonly failed = (slot: number, failure: HostFailure): void => {
     if (failure._tag === "Moved" && !this.abandoned) this.reroute(this, slot)
@@ -111,6 +112,7 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
     const limit = ingest.maxPendingReadings
     const deadline = Duration.millis(ingest.sendTimeoutMs)
     let pending = 0
+    yield* Effect.acquireRelease(Effect.sync(() => reportPendingReadings(() => pending)), (remove) => Effect.sync(remove))
 
     const lookup = makeShardLookup(sharding, hosts)
     const { shardOf, owned } = lookup
@@ -267,14 +269,12 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
         return
       }
       pending += n
-      ingestPendingReadings.set(pending)
       const finish = (result: SubmitResult) => {
         pending -= n
-        ingestPendingReadings.set(pending)
         done(result)
       }
       const batches = groups.map((g) => ({ sensor: g.sensor, ts: g.ts, values: g.values, receivedAt: g.receivedAt ?? receivedAt, durable }))
-      const call = new IngestCall(batches, reroute)
+      const call = new IngestCall(batches, reroute, n)
       for (let i = 0; i < batches.length; i++) {
         const b = batches[i]!
         const host = directHost(b.sensor)

@@ -15,7 +15,7 @@ import {
   writerBatchRows,
   writerFailuresTotal,
   writerFlushSeconds,
-  writerQueueRows,
+  reportWriterQueueRows,
   writerRowsTotal
 } from "../telemetry/metrics.js"
 import { isolateRefused, reportRefused } from "./flush-isolation.js"
@@ -83,6 +83,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
     /** Buffers being written, in the order they were sealed (their commits are announced in that order). */
     const inFlight: Array<WriteBuffer> = []
     let pendingRows = 0
+    yield* Effect.acquireRelease(Effect.sync(() => reportWriterQueueRows(() => pendingRows)), (remove) => Effect.sync(remove))
     let committedRows = 0
     let closing = false
     let wake: (() => void) | null = null
@@ -169,7 +170,6 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
         const buffer = inFlight.shift()!
         const outcome = buffer.outcome!
         pendingRows -= buffer.rows
-        writerQueueRows.set(pendingRows)
         buffer.done.complete(Exit.succeed(outcome.flushed))
         announce(outcome.alerts)
       }
@@ -287,7 +287,6 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
           current.dirty.set(source.sensorKey, source)
         }
         const ticket = current.done
-        writerQueueRows.set(pendingRows)
         if (current.rows >= settings.batchSize || current.dirty.size >= SNAPSHOTS_PER_FLUSH) sealCurrent()
         signal()
         return ticket

@@ -91,11 +91,31 @@ export const writerFlushSeconds = new Histogram({
   registers: [registry]
 })
 
-export const writerQueueRows = new Gauge({
-  name: "flowmesh_writer_queue_rows",
-  help: "Rows waiting in the writer (queued or being flushed)",
-  registers: [registry]
-})
+/**
+ * A gauge read at scrape time from the values its owners report: `set` on every change (per
+ * sensor batch on the hot path) cost prom-client an object per call. Each owner registers a
+ * reader and removes it when it stops; the gauge is their sum (one owner per node in practice).
+ */
+const sampledGauge = ({ name, help }: { readonly name: string; readonly help: string }) => {
+  const readers = new Set<() => number>()
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      let sum = 0
+      for (const read of readers) sum += read()
+      this.set(sum)
+    }
+  })
+  return (read: () => number): (() => void) => {
+    readers.add(read)
+    return () => readers.delete(read)
+  }
+}
+
+/** Registers the writer's queued-rows reader; returns its removal. */
+export const reportWriterQueueRows = sampledGauge({ name: "flowmesh_writer_queue_rows", help: "Rows waiting in the writer (queued or being flushed)" })
 
 export const writerRowsTotal = new Counter({
   name: "flowmesh_writer_rows_total",
@@ -210,10 +230,10 @@ export const alertLatency = new Histogram({
   registers: [registry]
 })
 
-export const ingestPendingReadings = new Gauge({
+/** Registers the ingest gateway's pending-readings reader; returns its removal. */
+export const reportPendingReadings = sampledGauge({
   name: "flowmesh_ingest_pending_readings",
-  help: "Readings handed to the ingest gateway (HTTP, WebSocket) and not answered yet (bounded by INGEST_MAX_PENDING_READINGS)",
-  registers: [registry]
+  help: "Readings handed to the ingest gateway (HTTP, WebSocket) and not answered yet (bounded by INGEST_MAX_PENDING_READINGS)"
 })
 
 export const httpResponses = new Counter({
