@@ -52,7 +52,8 @@ const behaviour = Effect.gen(function* () {
         for (let i = 0; i < batches.length; i++) {
           const b = batches[i]!
           // Batches of other shards ride along when the sender believes this node holds them.
-          const target = lookup.shardOf(b.sensor).id === host.shard ? host : lookup.localHost(b.sensor)
+          const shardId = lookup.shardOf(b.sensor)
+          const target = shardId.id === host.shard ? host : lookup.hostOfShard(shardId)
           if (target === undefined) call.failed(i, MOVED)
           else target.record(b.sensor, b.ts, b.values, b.receivedAt, b.durable, call, i)
         }

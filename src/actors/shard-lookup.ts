@@ -15,6 +15,8 @@ export interface ShardLookup {
   readonly owned: (shardId: ShardId.ShardId) => boolean
   /** The sensor's shard host, when it is open on this node and the node holds its shard. */
   readonly localHost: (sensor: string) => ShardHost<CommitTicket> | undefined
+  /** `localHost` for a shard already looked up. */
+  readonly hostOfShard: (shardId: ShardId.ShardId) => ShardHost<CommitTicket> | undefined
   /** The shards this node holds with their host open: the ownership hint a reply carries. */
   readonly openOwned: () => Array<number>
 }
@@ -36,15 +38,15 @@ export const makeShardLookup = (
     return id
   }
   const owned = (shardId: ShardId.ShardId): boolean => sharding.hasShardId(canonicalOf(shardId.id, shardId))
-  const localHost = (sensor: string) => {
-    const shardId = shardOf(sensor)
+  const hostOfShard = (shardId: ShardId.ShardId) => {
     const host = hosts.get(shardId.id)
     return host?.isOpen === true && owned(shardId) ? host : undefined
   }
+  const localHost = (sensor: string) => hostOfShard(shardOf(sensor))
   const openOwned = () => {
     const out: Array<number> = []
     for (const shard of hosts.openShards()) if (hosts.get(shard)?.isOpen === true && sharding.hasShardId(canonicalOf(shard))) out.push(shard)
     return out
   }
-  return { shardOf, owned, localHost, openOwned }
+  return { shardOf, owned, localHost, hostOfShard, openOwned }
 }

@@ -113,7 +113,11 @@ export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<I
     const { allowed: groups, refused } = partitionByScope(decoded.right, principal.scope)
     if (groups.length === 0) return done(verdictAnswer([], [], true, refused))
     const tenant = principal.tenant
-    const internal = groups.map((g) => ({ sensor: internalId(tenant, g.sensor), ts: g.ts, values: g.values }))
+    // A group already names its internal id unless its tenant prefixes it: no copy then.
+    const internal = groups.map((g) => {
+      const id = internalId(tenant, g.sensor)
+      return id === g.sensor ? g : { sensor: id, ts: g.ts, values: g.values }
+    })
     const durable = ack === "durable"
     let readings = 0
     for (const g of groups) readings += g.ts.length

@@ -13,7 +13,7 @@
  * readings (INGEST_MAX_PENDING_READINGS), so a request of 100 sensors costs what one of 1 sensor
  * with 100 readings costs.
  */
-import { EntityId, Sharding } from "@effect/cluster"
+import { EntityId, type ShardId, Sharding } from "@effect/cluster"
 import { Data, Duration, Effect, Exit, Runtime, Schedule } from "effect"
 import { BatchCall, type BatchOutcome } from "../actors/batch-call.js"
 import { hostIds } from "../actors/host-ids.js"
@@ -57,15 +57,28 @@ const SHARD_GROUP = "default"
 const MOVED_RETRY_MS = 50
 const OPEN_EVERY = Duration.seconds(1)
 
-/** A request's batches; a batch whose host turned out closed goes back through the shard's lane. */
+/**
+ * A request's groups; a group whose host turned out closed goes back through the shard's lane. The
+ * groups are handed to local hosts as they are; only a group sent through the cluster becomes a
+ * `SensorBatch` message item.
+ */
 class IngestCall extends BatchCall {
   abandoned = false
   constructor(
-    readonly batches: ReadonlyArray<SensorBatch>,
+    readonly groups: ReadonlyArray<IngestGroup>,
+    readonly receivedAt: number,
+    readonly durable: boolean,
     private readonly reroute: (call: IngestCall, slot: number) => void,
     readings: number
   ) {
-    super(batches.length, readings)
+    super(groups.length, readings)
+  }
+  receivedAtOf(slot: number): number {
+    return this.groups[slot]!.receivedAt ?? this.receivedAt
+  }
+  batchOf(slot: number): SensorBatch {
+    const g = this.groups[slot]!
+    return { sensor: g.sensor, ts: g.ts, values: g.values, receivedAt: this.receivedAtOf(slot), durable: this.durable }
   }
   override readonly failed = (slot: number, failure: HostFailure): void => {
     if (failure._tag === "Moved" && !this.abandoned) this.reroute(this, slot)
@@ -121,7 +134,8 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
     const localHost = (sensor: string) => (ingest.forceRemote ? undefined : lookup.localHost(sensor))
 
     /** The local host a new batch or call may go to directly: open here, with nothing of its shard still in its lane. */
-    const directHost = (sensor: string) => (lanes.has(shardOf(sensor).id) ? undefined : localHost(sensor))
+    const directHost = (sensor: string) => directHostOf(shardOf(sensor))
+    const directHostOf = (shardId: ShardId.ShardId) => (ingest.forceRemote || lanes.has(shardId.id) ? undefined : lookup.hostOfShard(shardId))
 
     const enqueue = (shard: number, item: Queued, front = false) => {
       let lane = lanes.get(shard)
@@ -134,7 +148,7 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
       if (!lane.busy) pump(shard, lane)
     }
 
-    const reroute = (call: IngestCall, slot: number) => enqueue(shardOf(call.batches[slot]!.sensor).id, { call, slot })
+    const reroute = (call: IngestCall, slot: number) => enqueue(shardOf(call.groups[slot]!.sensor).id, { call, slot })
 
     /**
      * Ownership hints: the node each shard was last seen on (replies name their node and the shards
@@ -153,15 +167,15 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
         lanes.delete(shard)
         return
       }
-      const host = localHost(lane.queue[0]!.call.batches[lane.queue[0]!.slot]!.sensor)
+      const host = localHost(lane.queue[0]!.call.groups[lane.queue[0]!.slot]!.sensor)
       if (host !== undefined) {
         const items = lane.queue
         lane.queue = []
         lanes.delete(shard)
         for (const { call, slot } of items) {
-          const b = call.batches[slot]!
+          const g = call.groups[slot]!
           ingestPath.local.inc()
-          host.record(b.sensor, b.ts, b.values, b.receivedAt, b.durable, call, slot)
+          host.record(g.sensor, g.ts, g.values, call.receivedAtOf(slot), call.durable, call, slot)
         }
         return
       }
@@ -207,7 +221,7 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
         parts.push({ shard, lane, items })
       }
       if (parts.length === 0) return
-      const batches = parts.flatMap((p) => p.items.map((q) => q.call.batches[q.slot]!))
+      const batches = parts.flatMap((p) => p.items.map((q) => q.call.batchOf(q.slot)))
       ingestPath.remote.inc(batches.length)
       ingestClusterMessages.batches.inc()
       // The message goes to the first lane's shard host; the rest ride along on the hint.
@@ -273,16 +287,18 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
         pending -= n
         done(result)
       }
-      const batches = groups.map((g) => ({ sensor: g.sensor, ts: g.ts, values: g.values, receivedAt: g.receivedAt ?? receivedAt, durable }))
-      const call = new IngestCall(batches, reroute, n)
-      for (let i = 0; i < batches.length; i++) {
-        const b = batches[i]!
-        const host = directHost(b.sensor)
+      const call = new IngestCall(groups, receivedAt, durable, reroute, n)
+      let local = 0
+      for (let i = 0; i < groups.length; i++) {
+        const g = groups[i]!
+        const shardId = shardOf(g.sensor)
+        const host = directHostOf(shardId)
         if (host !== undefined) {
-          ingestPath.local.inc()
-          host.record(b.sensor, b.ts, b.values, b.receivedAt, durable, call, i)
-        } else enqueue(shardOf(b.sensor).id, { call, slot: i })
+          local++
+          host.record(g.sensor, g.ts, g.values, g.receivedAt ?? receivedAt, durable, call, i)
+        } else enqueue(shardId.id, { call, slot: i })
       }
+      if (local > 0) ingestPath.local.inc(local)
       let timer: ReturnType<typeof setTimeout> | undefined
       let timedOut = false
       call.onSettled(() => {
