@@ -36,7 +36,8 @@ export const answerOf = (o: BatchOutcome | null): BatchAnswer => {
 const behaviour = Effect.gen(function* () {
   const address = yield* Entity.CurrentAddress
   const hosts = yield* LocalHosts
-  const lookup = makeShardLookup(yield* Sharding.Sharding, hosts)
+  const { cluster } = yield* AppConfig
+  const lookup = makeShardLookup(yield* Sharding.Sharding, hosts, cluster.shardsPerGroup)
   const host = hosts.open(address.shardId.id)
   yield* Effect.addFinalizer(() => hosts.close(host))
 
@@ -49,14 +50,16 @@ const behaviour = Effect.gen(function* () {
         let readings = 0
         for (const b of batches) readings += b.ts.length
         const call = new BatchCall(batches.length, readings)
-        for (let i = 0; i < batches.length; i++) {
-          const b = batches[i]!
-          // Batches of other shards ride along when the sender believes this node holds them.
-          const shardId = lookup.shardOf(b.sensor)
-          const target = shardId.id === host.shard ? host : lookup.hostOfShard(shardId)
-          if (target === undefined) call.failed(i, MOVED)
-          else target.record(b.sensor, b.ts, b.values, b.receivedAt, b.durable, call, i)
-        }
+        lookup.inTurn(() => {
+          for (let i = 0; i < batches.length; i++) {
+            const b = batches[i]!
+            // Batches of other shards ride along when the sender believes this node holds them.
+            const shard = lookup.shardOf(b.sensor)
+            const target = shard === host.shard ? host : lookup.hostOfShard(shard)
+            if (target === undefined) call.failed(i, MOVED)
+            else target.record(b.sensor, b.ts, b.values, b.receivedAt, b.durable, call, i)
+          }
+        })
         return call.settled.pipe(
           Effect.zipRight(call.committed),
           Effect.map(() => ({ answers: call.outcomes.map(answerOf), node: hosts.nodeId, owned: lookup.openOwned() }))

@@ -55,9 +55,12 @@ export type BatchAnswer = typeof BatchAnswer.Type
  * batch by batch, index-aligned; a batch whose shard the node does not hold (with its host open) is
  * answered Moved. The reply names the node and the shards it holds: the sender's ownership hints.
  */
+export const RecordBatchesReply = Schema.Struct({ answers: Schema.Array(BatchAnswer), node: Schema.String, owned: Schema.Array(Schema.Int) })
+export type RecordBatchesReply = typeof RecordBatchesReply.Type
+
 export const RecordBatches = Rpc.make("RecordBatches", {
   payload: { batches: Schema.Array(SensorBatch) },
-  success: Schema.Struct({ answers: Schema.Array(BatchAnswer), node: Schema.String, owned: Schema.Array(Schema.Int) })
+  success: RecordBatchesReply
 })
 
 const StatusLiteral = Schema.Literal("unknown", "online", "degraded", "fault")
