@@ -5,7 +5,6 @@ import {
   type SlidingWindow,
   windowContainsTs,
   windowCount,
-  windowFromSnapshot,
   windowHasLast,
   windowLastTs,
   windowLastValue,
@@ -17,9 +16,9 @@ import {
   windowSlope,
   windowStdDev,
   windowSuspectCount,
-  windowToSnapshot,
   windowVariance
 } from "../../src/actors/core/sliding-window.js"
+import { windowFromSnapshot, windowToSnapshot } from "../../src/actors/core/window-snapshot.js"
 
 interface Entry {
   readonly ts: number

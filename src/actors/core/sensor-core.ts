@@ -4,16 +4,8 @@
  * allocation-free per reading except when the status changes.
  */
 import { classify, RejectCode } from "./classify.js"
-import {
-  createWindow,
-  type SlidingWindow,
-  type WindowSnapshot,
-  windowCount,
-  windowFromSnapshot,
-  windowPush,
-  windowSuspectCount,
-  windowToSnapshot
-} from "./sliding-window.js"
+import { createWindow, type SlidingWindow, windowCount, windowPush, windowSuspectCount } from "./sliding-window.js"
+import { type WindowSnapshot, windowFromSnapshot, windowToSnapshot } from "./window-snapshot.js"
 import { decideStatus, describeStatusChange } from "./status.js"
 import { clampBucket, createBucket, type TokenBucket, takeToken } from "./throttle.js"
 import type { CoreConfig, RejectReason, SensorStatus, StatusTransition } from "./types.js"

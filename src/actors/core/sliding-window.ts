@@ -8,33 +8,21 @@
  * dropped once the last one has left. A Map of 60 boxed timestamps was ~3 KB of a full window's
  * ~4 KB of heap, on every resident sensor.
  *
- * Moments are kept Welford-style (centred), which stays accurate while the data moves far from
- * zero. Removing a value that carried most of the spread cancels digits, so every update adds its
- * magnitude to an error budget and the moments are recomputed exactly from the buffer once the
- * budget dwarfs what is left. That needs large values to have passed through since the last
- * recompute, so the O(count) recompute is rare and amortized O(1).
+ * Mean, variance and slope: window-moments.ts. Snapshots: window-snapshot.ts.
  */
+import { addMoments, isHuge, type Moments, recompute, removeMoments, resetMoments } from "./window-moments.js"
 
-/** Beyond this, squares could overflow; such a window reports NaN moments until the value leaves. */
-const HUGE = 1e150
-/** Recompute once the remaining M2 falls below this share of the accumulated error budget. */
-const CANCELLATION_LIMIT = 1e-6
 /** Guards the typed-array allocation; configs cap the window at 10_000. */
 const MAX_CAPACITY = 1_000_000
-const SUSPECT = 1
+/** Flag bit of a suspect entry (the snapshot keeps it). */
+export const SUSPECT = 1
 const DESCENT = 2
 
-export interface SlidingWindow {
+export interface SlidingWindow extends Moments {
   /** The configured size: at most this many entries. */
   readonly limit: number
-  /** Slots allocated now: rings start small and double up to `limit` as entries arrive. */
-  capacity: number
-  ts: Float64Array
-  values: Float64Array
   /** Per entry: bit SUSPECT, and bit DESCENT when its ts is below the entry before it. */
   flags: Uint8Array
-  head: number
-  count: number
   suspect: number
   /** Entries with |ts| or |value| beyond HUGE; while > 0 the moments are stale. */
   huge: number
@@ -46,25 +34,9 @@ export interface SlidingWindow {
   minQ: Int32Array
   maxQ: Int32Array
   minHead: number; minLen: number; maxHead: number; maxLen: number
-  /** Time enters the moments relative to this anchor so its squares keep their precision. */
-  anchor: number
-  meanV: number; m2V: number; meanT: number; m2T: number
-  /** Co-moment of time and value, for the slope. */
-  cTV: number
-  /** Error budgets: accumulated magnitudes of the M2 updates since the last exact recompute. */
-  errV: number; errT: number
   /** The last two pushes (0..2 known), kept even after they leave the window. */
   pushes: number
   lastTs: number; lastValue: number; prevTs: number; prevValue: number
-}
-
-/** JSON-safe window content, oldest first. `prev` and `stats` make a restore continue bit-identically. */
-export interface WindowSnapshot {
-  ts: number[]
-  values: number[]
-  suspect: number[]
-  prev?: { ts: number; value: number }
-  stats?: number[]
 }
 
 /** Slots a new window starts with: a node holds hundreds of thousands of windows, most of them young or small. */
@@ -130,66 +102,6 @@ const grow = (w: SlidingWindow): void => {
   w.maxHead = 0
 }
 
-const isHuge = (ts: number, value: number): boolean => Math.abs(value) > HUGE || Math.abs(ts) > HUGE
-
-const resetMoments = (w: SlidingWindow, anchor: number): void => {
-  w.anchor = anchor
-  w.meanV = w.m2V = w.meanT = w.m2T = w.cTV = w.errV = w.errT = 0
-}
-
-/** Exact corrected two-pass moments over the buffer; only called when no entry is huge. */
-const recompute = (w: SlidingWindow): void => {
-  const n = w.count
-  resetMoments(w, n > 0 ? w.ts[w.head]! : 0)
-  if (n === 0) return
-  let sumV = 0, sumT = 0
-  for (let k = 0, s = w.head; k < n; k++, s = s + 1 === w.capacity ? 0 : s + 1) {
-    sumV += w.values[s]!
-    sumT += w.ts[s]! - w.anchor
-  }
-  const mV = sumV / n, mT = sumT / n
-  let dV = 0, dT = 0, qV = 0, qT = 0, c = 0
-  for (let k = 0, s = w.head; k < n; k++, s = s + 1 === w.capacity ? 0 : s + 1) {
-    const dv = w.values[s]! - mV
-    const dt = w.ts[s]! - w.anchor - mT
-    dV += dv; dT += dt; qV += dv * dv; qT += dt * dt; c += dt * dv
-  }
-  w.meanV = mV + dV / n
-  w.meanT = mT + dT / n
-  w.m2V = Math.max(0, qV - (dV * dV) / n)
-  w.m2T = Math.max(0, qT - (dT * dT) / n)
-  w.cTV = c - (dT * dV) / n
-}
-
-const addMoments = (w: SlidingWindow, t: number, v: number): void => {
-  const n = w.count
-  const dv = v - w.meanV, dt = t - w.meanT
-  w.meanV += dv / n
-  w.meanT += dt / n
-  const termV = dv * (v - w.meanV), termT = dt * (t - w.meanT)
-  w.m2V += termV
-  w.m2T += termT
-  w.cTV += dt * (v - w.meanV)
-  w.errV += termV + w.m2V
-  w.errT += termT + w.m2T
-}
-
-/** Inverse of addMoments; `w.count` is already the count without the removed entry. */
-const removeMoments = (w: SlidingWindow, t: number, v: number): void => {
-  const n = w.count
-  const dv = v - w.meanV, dt = t - w.meanT
-  const meanV = w.meanV - dv / n, meanT = w.meanT - dt / n
-  const termV = dv * (v - meanV), termT = dt * (t - meanT)
-  w.cTV -= (t - meanT) * dv
-  w.meanV = meanV
-  w.meanT = meanT
-  w.m2V -= termV
-  w.m2T -= termT
-  w.errV += Math.abs(termV) + Math.abs(w.m2V)
-  w.errT += Math.abs(termT) + Math.abs(w.m2T)
-  if (w.m2V < w.errV * CANCELLATION_LIMIT || w.m2T < w.errT * CANCELLATION_LIMIT) recompute(w)
-}
-
 const evictOldest = (w: SlidingWindow): void => {
   const slot = w.head, ts = w.ts[slot]!, value = w.values[slot]!
   const index = w.tsCount
@@ -226,7 +138,8 @@ const evictOldest = (w: SlidingWindow): void => {
   }
 }
 
-const evictOlderThan = (w: SlidingWindow, cutoff: number): void => {
+/** Drops the entries older than `cutoff`. */
+export const evictOlderThan = (w: SlidingWindow, cutoff: number): void => {
   while (w.count > 0 && w.ts[w.head]! < cutoff) evictOldest(w)
 }
 
@@ -327,47 +240,3 @@ export const windowHasLast = (w: SlidingWindow): boolean => w.pushes > 0
 /** NaN before the first push. */
 export const windowLastValue = (w: SlidingWindow): number => w.lastValue
 export const windowLastTs = (w: SlidingWindow): number => w.lastTs
-
-const STATS_FIELDS = 8
-
-export const windowToSnapshot = (w: SlidingWindow): WindowSnapshot => {
-  const ts: number[] = []
-  const values: number[] = []
-  const suspect: number[] = []
-  for (let k = 0, s = w.head; k < w.count; k++, s = s + 1 === w.capacity ? 0 : s + 1) {
-    ts.push(w.ts[s]!)
-    values.push(w.values[s]!)
-    suspect.push(w.flags[s]! & SUSPECT)
-  }
-  const snap: WindowSnapshot = { ts, values, suspect }
-  if (w.pushes === 2) snap.prev = { ts: w.prevTs, value: w.prevValue }
-  const stats = [w.anchor, w.meanV, w.m2V, w.meanT, w.m2T, w.cTV, w.errV, w.errT]
-  if (w.count > 0 && w.huge === 0 && stats.every(Number.isFinite)) snap.stats = stats
-  return snap
-}
-
-/**
- * Rebuilds a window from its snapshot, keeping the newest `capacity` entries. The content is
- * taken as is (it already obeyed the time bound when saved), then `windowMs` is applied against
- * the newest entry so a changed config takes effect at once. When nothing was dropped the saved
- * moments are adopted, so a restored sensor continues exactly as if it had never been saved.
- */
-export const windowFromSnapshot = (capacity: number, snap: WindowSnapshot, windowMs: number): SlidingWindow => {
-  const w = createWindow(capacity)
-  const n = Math.min(snap.ts.length, snap.values.length)
-  for (let i = Math.max(0, n - w.limit); i < n; i++) {
-    windowPush(w, snap.ts[i]!, snap.values[i]!, 0, (snap.suspect[i] ?? 0) !== 0)
-  }
-  if (windowMs > 0 && w.count > 0) evictOlderThan(w, w.lastTs - windowMs)
-  const prev = snap.prev
-  if (prev !== undefined && w.pushes > 0 && Number.isFinite(prev.ts) && Number.isFinite(prev.value)) {
-    w.prevTs = prev.ts
-    w.prevValue = prev.value
-    w.pushes = 2
-  }
-  const st = snap.stats
-  if (st?.length === STATS_FIELDS && st.every(Number.isFinite) && w.count === n && w.huge === 0) {
-    ;[w.anchor, w.meanV, w.m2V, w.meanT, w.m2T, w.cTV, w.errV, w.errT] = [st[0]!, st[1]!, st[2]!, st[3]!, st[4]!, st[5]!, st[6]!, st[7]!]
-  }
-  return w
-}
