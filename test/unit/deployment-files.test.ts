@@ -1,7 +1,7 @@
 /**
  * The deployment files say only what the code understands: every environment variable they set is
  * a setting of src/config.ts, every port is one a node listens on, every metric the dashboard
- * charts is declared in src/telemetry/metrics.ts. (`docker compose config` and kubectl are not
+ * charts is declared in src/telemetry/metrics*.ts. (`docker compose config` and kubectl are not
  * installed here; this is the check that runs everywhere.)
  */
 import { readdirSync, readFileSync } from "node:fs"
@@ -12,7 +12,9 @@ import { parse, parseAllDocuments } from "yaml"
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8")
 
 const settings = new Set(Array.from(read("src/config.ts").matchAll(/"([A-Z][A-Z0-9_]+)"/g), (m) => m[1]))
-const metrics = new Set(Array.from(read("src/telemetry/metrics.ts").matchAll(/name: "(flowmesh_[a-z_]+)"/g), (m) => m[1]))
+const metrics = new Set(
+  ["metrics.ts", "metrics-alerts.ts", "metrics-channels.ts", "metrics-registry.ts"].flatMap((f) => Array.from(read(`src/telemetry/${f}`).matchAll(/name: "(flowmesh_[a-z_]+)"/g), (m) => m[1]))
+)
 
 // The parts of each file the checks read, decoded (anything else in the files is not looked at).
 const Env = Schema.Record({ key: Schema.String, value: Schema.String })
