@@ -9,7 +9,7 @@
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
-import { AlertView, Severity } from "../alerts/notification.js"
+import { AlertView, Severity } from "../domain/notification.js"
 import { externalId, internalId, tenantOf } from "../domain/tenancy.js"
 
 /** What a sensor's rule decided, as written to `alert_outbox.event`. */

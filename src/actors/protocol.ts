@@ -6,8 +6,8 @@ import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
 import { SensorConfig } from "../domain/sensor-config.js"
-import { rejectReasonOf, suspectReasons } from "./core/classify.js"
-import type { RejectReason, SuspectReason } from "./core/types.js"
+import { rejectReasonOf, suspectReasons } from "../core/classify.js"
+import type { RejectReason, SuspectReason } from "../domain/reasons.js"
 
 /** The writer of the sensor's node is full: nothing of the batch was taken; retry later. */
 export class SensorBusy extends Schema.TaggedError<SensorBusy>()("SensorBusy", {

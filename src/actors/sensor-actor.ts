@@ -7,10 +7,10 @@
 import { Option } from "effect"
 import { decodeStoredPatch, effectiveConfig } from "../domain/sensor-config.js"
 import type { SnapshotSource } from "../storage/write-buffer.js"
-import { createSensorCore, defaultCoreConfig, replayStored, type SensorCore } from "./core/sensor-core.js"
-import { ruleStatesFromJson, ruleStatesToJson } from "./core/rules.js"
-import type { RuleState } from "./core/rule-types.js"
-import type { CoreConfig } from "./core/types.js"
+import { createSensorCore, defaultCoreConfig, replayStored, type SensorCore } from "../core/sensor-core.js"
+import { ruleStatesFromJson, ruleStatesToJson } from "../core/rules.js"
+import type { RuleState } from "../core/rule-types.js"
+import type { CoreConfig } from "../domain/sensor-settings.js"
 import { restoreCore, serializeCore } from "./snapshot.js"
 
 export class SensorActor implements SnapshotSource {

@@ -10,12 +10,13 @@
  * `T` is the writer's commit ticket, opaque here (tests use their own writer).
  */
 import type { SnapshotSource } from "../storage/write-buffer.js"
-import { RejectCode } from "./core/classify.js"
-import { applyConfig, stepBatch } from "./core/sensor-core.js"
-import { carryRuleStates, evaluateBatch } from "./core/rules.js"
-import type { AlertSignal } from "./core/rule-types.js"
-import type { CoreConfig, StatusTransition } from "./core/types.js"
-import { windowView } from "./core/window-view.js"
+import { RejectCode } from "../core/classify.js"
+import { applyConfig, stepBatch } from "../core/sensor-core.js"
+import { carryRuleStates, evaluateBatch } from "../core/rules.js"
+import type { AlertSignal } from "../core/rule-types.js"
+import type { CoreConfig } from "../domain/sensor-settings.js"
+import type { StatusTransition } from "../domain/reasons.js"
+import { windowView } from "../core/window-view.js"
 import { type Activated, activate, SensorActor, type StoredSensor } from "./sensor-actor.js"
 
 export interface HostWriter<T> {

@@ -4,8 +4,8 @@
  * poison the actor: it starts afresh instead, and says so).
  */
 import { Either, Schema } from "effect"
-import { createSensorCore, fromSnapshot, type SensorCore, toSnapshot } from "./core/sensor-core.js"
-import type { CoreConfig } from "./core/types.js"
+import { createSensorCore, fromSnapshot, type SensorCore, toSnapshot } from "../core/sensor-core.js"
+import type { CoreConfig } from "../domain/sensor-settings.js"
 
 const Status = Schema.Literal("unknown", "online", "degraded", "fault")
 const Counts = Schema.Struct({

@@ -7,8 +7,8 @@ import {
   windowRatePerSecond,
   windowStdDev,
   windowSuspectCount
-} from "./core/sliding-window.js"
-import type { SensorCore } from "./core/sensor-core.js"
+} from "../core/sliding-window.js"
+import type { SensorCore } from "../core/sensor-core.js"
 import type { SensorStateView } from "./protocol.js"
 
 const orNull = (n: number): number | null => (Number.isFinite(n) ? n : null)

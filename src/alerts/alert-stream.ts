@@ -12,7 +12,7 @@ import { AppConfig } from "../config.js"
 import { RedisConnection } from "../storage/redis.js"
 import { logInfo, logWarning } from "../telemetry/log.js"
 import { alertNotifications } from "../telemetry/metrics.js"
-import type { Notification } from "./notification.js"
+import type { Notification } from "../domain/notification.js"
 
 /** Redis did not take the entries; none of them counts as appended. */
 export class StreamAppendFailed extends Schema.TaggedError<StreamAppendFailed>()("StreamAppendFailed", {

@@ -5,7 +5,7 @@
  * refused here rather than evaluated.
  */
 import { Schema } from "effect"
-import type { AlertRule, Severity } from "../actors/core/rule-types.js"
+import type { AlertRule, Severity } from "./rule-kinds.js"
 
 export const MAX_RULES_PER_SENSOR = 32
 const DAY_SECONDS = 86_400

@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import type { CoreConfig } from "../actors/core/types.js"
+import type { CoreConfig } from "./sensor-settings.js"
 import { AlertRuleView, AlertRules } from "./alert-rules.js"
 
 const NullableNumber = Schema.NullOr(Schema.Number.pipe(Schema.finite()))

@@ -5,7 +5,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, FiberRef } from "effect"
 import { Notifier } from "../actors/notifier-protocol.js"
-import { outwardAlert } from "../alerts/notification.js"
+import { outwardAlert } from "../domain/notification.js"
 import { internalId } from "../domain/tenancy.js"
 import { AlertRepo } from "../storage/alert-repo.js"
 import { FlowmeshApi } from "./api.js"

@@ -6,6 +6,7 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { TextParam } from "../domain/request-params.js"
 import { SensorId } from "../domain/sensor-id.js"
+import { TenantId } from "../domain/tenant-id.js"
 import { errorFields, ServiceUnavailable, withJsonBody } from "./errors.js"
 
 export class KeyNotFound extends Schema.Class<KeyNotFound>("KeyNotFound")(errorFields("key_not_found"), HttpApiSchema.annotations({ status: 404 })) {}
@@ -19,11 +20,6 @@ export class InvalidKeyRequest extends Schema.Class<InvalidKeyRequest>("InvalidK
   errorFields("invalid_request"),
   HttpApiSchema.annotations({ status: 400 })
 ) {}
-
-export const TenantId = TextParam.pipe(
-  Schema.pattern(/^[a-z0-9][a-z0-9-]{0,31}$/, { message: () => "1-32 characters of a-z 0-9 -, starting with a letter or digit" }),
-  Schema.brand("TenantId")
-).annotations({ identifier: "TenantId" })
 
 const Role = Schema.Literal("viewer", "operator", "admin")
 

@@ -4,7 +4,7 @@
  * scope rejected as `not_permitted`, every one counted once in `readings_total` by outcome, and the
  * lists in request order. HTTP builds one per request, WebSocket one per frame.
  */
-import type { RejectReason, SuspectReason } from "../actors/core/types.js"
+import type { RejectReason, SuspectReason } from "../domain/reasons.js"
 import { describeCode } from "../actors/protocol.js"
 import type { Outcome } from "../telemetry/metrics.js"
 

@@ -7,7 +7,7 @@
  */
 import { internalId } from "../domain/tenancy.js"
 import { Effect, Option } from "effect"
-import type { Notification } from "../alerts/notification.js"
+import type { Notification } from "../domain/notification.js"
 import { AppConfig } from "../config.js"
 import { RedisConnection } from "../storage/redis.js"
 import { logInfo, logWarning } from "../telemetry/log.js"

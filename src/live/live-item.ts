@@ -4,7 +4,7 @@
  * across nodes.
  */
 import { DEFAULT_TENANT, TENANT_SEPARATOR } from "../domain/tenancy.js"
-import type { Notification } from "../alerts/notification.js"
+import type { Notification } from "../domain/notification.js"
 
 export interface LiveReadings {
   readonly _tag: "Readings"

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto"
 import type { Redis } from "ioredis"
-import type { Notification } from "../alerts/notification.js"
+import type { Notification } from "../domain/notification.js"
 import { liveDropped, livePublished, liveRemoteItems, liveRemoteTopics } from "../telemetry/metrics.js"
 import type { LiveHub } from "./live-hub.js"
 import { type LiveItem, type LiveReadings, type LiveTopic, topicKey } from "./live-item.js"

@@ -6,7 +6,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import type { AlertStatus, AlertView, Severity } from "../alerts/notification.js"
+import type { AlertStatus, AlertView, Severity } from "../domain/notification.js"
 import { orUnavailable } from "./errors.js"
 
 const ALERT_COLUMNS = `a.id::float8 as id, a.notifier, a.sensor, a.rule, a.kind, a.severity, a.status, a.message, a.value,

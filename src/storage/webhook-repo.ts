@@ -25,7 +25,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
-import { SEVERITIES, type Notification } from "../alerts/notification.js"
+import { SEVERITIES, type Notification } from "../domain/notification.js"
 import { orUnavailable } from "./errors.js"
 import {
   type Delivery,

@@ -1,5 +1,5 @@
 /** Webhook targets, deliveries and dead letters as the API and the dispatcher see them, and their row mappings. */
-import { SEVERITIES, type Severity } from "../alerts/notification.js"
+import { SEVERITIES, type Severity } from "../domain/notification.js"
 
 export interface WebhookSettings {
   readonly url: string

@@ -2,15 +2,7 @@
  * Rules, batches and a stepping harness for the alert-rule tests: one sensor's rules and states,
  * stepped batch by batch the way the entity does.
  */
-import type {
-  AlertRule,
-  FlatlineRule,
-  PredictedBreachRule,
-  RateOfChangeRule,
-  StatusRule,
-  SuspectShareRule,
-  ThresholdRule
-} from "../../src/actors/core/rule-types.js"
+import type { AlertRule, FlatlineRule, PredictedBreachRule, RateOfChangeRule, StatusRule, SuspectShareRule, ThresholdRule } from "../../src/domain/rule-kinds.js"
 import {
   type AlertSignal,
   type BatchView,
@@ -19,8 +11,8 @@ import {
   type RuleState,
   type StatusChange,
   type WindowView
-} from "../../src/actors/core/rules.js"
-import type { SensorStatus } from "../../src/actors/core/types.js"
+} from "../../src/core/rules.js"
+import type { SensorStatus } from "../../src/domain/reasons.js"
 
 export const common = { severity: "warning", cooldownSeconds: null } satisfies Pick<AlertRule, "severity" | "cooldownSeconds">
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { type AlertEntry, type AlertSignalKind, afterAction, decideAlert, isForgettable } from "../../src/actors/core/alert-lifecycle.js"
-import { admit, closeWindow, createStormWindow, summaryMessage } from "../../src/actors/core/storm.js"
+import { type AlertEntry, type AlertSignalKind, afterAction, decideAlert, isForgettable } from "../../src/core/alert-lifecycle.js"
+import { admit, closeWindow, createStormWindow, summaryMessage } from "../../src/core/storm.js"
 
 const COOLDOWN = 1_000
 

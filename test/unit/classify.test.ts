@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { classify, classifyReading, decisionOf, RejectCode, rejectReasonOf, suspectReasons } from "../../src/actors/core/classify.js"
-import { defaultCoreConfig } from "../../src/actors/core/sensor-core.js"
-import { createWindow, type SlidingWindow, windowPush } from "../../src/actors/core/sliding-window.js"
-import { type CoreConfig, SuspectFlag } from "../../src/actors/core/types.js"
+import { classify, classifyReading, decisionOf, RejectCode, rejectReasonOf, suspectReasons } from "../../src/core/classify.js"
+import { defaultCoreConfig } from "../../src/core/sensor-core.js"
+import { createWindow, type SlidingWindow, windowPush } from "../../src/core/sliding-window.js"
+import type { CoreConfig } from "../../src/domain/sensor-settings.js"
+import { SuspectFlag } from "../../src/domain/reasons.js"
 
 const cfg = (patch: Partial<CoreConfig> = {}): CoreConfig => ({ ...defaultCoreConfig, ...patch })
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import type { ThresholdRule } from "../../src/actors/core/rule-types.js"
+import type { ThresholdRule } from "../../src/domain/rule-kinds.js"
 import {
   type AlertSignal,
   carryRuleStates,
   createRuleStates,
   ruleStatesFromJson,
   ruleStatesToJson
-} from "../../src/actors/core/rules.js"
+} from "../../src/core/rules.js"
 import {
   flatline,
   predicted,

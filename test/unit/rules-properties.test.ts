@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import type { AlertRule } from "../../src/actors/core/rule-types.js"
+import type { AlertRule } from "../../src/domain/rule-kinds.js"
 import { flatline, kinds, type Reading, rate, sensor, threshold } from "../support/rule-fixtures.js"
 
 describe("alert rule properties", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { createRuleStates, type StatusChange, type WindowView } from "../../src/actors/core/rules.js"
+import { createRuleStates, type StatusChange, type WindowView } from "../../src/core/rules.js"
 import {
   common,
   flatline,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { RejectCode } from "../../src/actors/core/classify.js"
+import { RejectCode } from "../../src/core/classify.js"
 import {
   applyConfig,
   createSensorCore,
@@ -12,9 +12,10 @@ import {
   type SensorSnapshot,
   stepBatch,
   toSnapshot
-} from "../../src/actors/core/sensor-core.js"
-import { windowContainsTs, windowCount, windowMax, windowMin } from "../../src/actors/core/sliding-window.js"
-import { type CoreConfig, SuspectFlag } from "../../src/actors/core/types.js"
+} from "../../src/core/sensor-core.js"
+import { windowContainsTs, windowCount, windowMax, windowMin } from "../../src/core/sliding-window.js"
+import type { CoreConfig } from "../../src/domain/sensor-settings.js"
+import { SuspectFlag } from "../../src/domain/reasons.js"
 import { DEFAULT_WINDOW_SIZE } from "../../src/storage/sensor-activation.js"
 
 const cfg = (patch: Partial<CoreConfig> = {}): CoreConfig => ({ ...defaultCoreConfig, ...patch })

@@ -17,8 +17,8 @@ import {
   windowStdDev,
   windowSuspectCount,
   windowVariance
-} from "../../src/actors/core/sliding-window.js"
-import { windowFromSnapshot, windowToSnapshot } from "../../src/actors/core/window-snapshot.js"
+} from "../../src/core/sliding-window.js"
+import { windowFromSnapshot, windowToSnapshot } from "../../src/core/window-snapshot.js"
 
 interface Entry {
   readonly ts: number

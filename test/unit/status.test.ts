@@ -6,8 +6,8 @@ import {
   FAULT_RECOVERY_ACCEPTED,
   nextStatus,
   type StatusInput
-} from "../../src/actors/core/status.js"
-import type { SensorStatus } from "../../src/actors/core/types.js"
+} from "../../src/core/status.js"
+import type { SensorStatus } from "../../src/domain/reasons.js"
 
 const cfg = { degradedRatio: 0.3, faultInvalidCount: 10 }
 const input = (patch: Partial<StatusInput> = {}): StatusInput => ({

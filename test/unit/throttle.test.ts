@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { clampBucket, createBucket, retryAfterMs, takeToken } from "../../src/actors/core/throttle.js"
+import { clampBucket, createBucket, retryAfterMs, takeToken } from "../../src/core/throttle.js"
 
 describe("token bucket", () => {
   it("starts full and admits exactly the burst at one instant", () => {

@@ -1,8 +1,8 @@
 /**
- * Plain data of the sensor's pure core. No Effect, no I/O: the entity owns one `SensorCore`
- * per sensor and steps it synchronously per batch.
+ * A sensor's settings as the pure core reads them (defaults applied, validated at the edge by
+ * sensor-config.ts): shared vocabulary of the API, the core, the actors and storage.
  */
-import type { AlertRule } from "./rule-types.js"
+import type { AlertRule } from "./rule-kinds.js"
 
 /** Per-sensor settings the core reads. All times in milliseconds, rates per second. */
 export interface CoreConfig {
@@ -34,31 +34,4 @@ export interface CoreConfig {
   readonly faultInvalidCount: number
   /** Alert rules, evaluated after each batch (see rules.ts); at most 32, ids unique. */
   readonly rules: ReadonlyArray<AlertRule>
-}
-
-/** Bit flags of why an accepted reading is suspect; stored as a small integer (0 = good). */
-export const SuspectFlag = {
-  spike: 1,
-  rate_of_change: 2,
-  stuck: 4,
-  out_of_range: 8
-} as const
-export type SuspectReason = keyof typeof SuspectFlag
-
-export type RejectReason = "invalid" | "out_of_order" | "duplicate" | "throttled"
-
-export type SensorStatus = "unknown" | "online" | "degraded" | "fault"
-
-/** Outcome of one reading. `quality` 0 is good, otherwise a SuspectFlag bit set; `reject` set means rejected. */
-export interface Decision {
-  readonly quality: number
-  readonly reject: RejectReason | null
-}
-
-export interface StatusTransition {
-  readonly from: SensorStatus
-  readonly to: SensorStatus
-  /** Receipt time (epoch ms) of the batch that caused it. */
-  readonly at: number
-  readonly reason: string
 }

@@ -13,8 +13,10 @@ import {
   windowMean,
   windowStdDev
 } from "./sliding-window.js"
-import type { CoreConfig, Decision, RejectReason, SuspectReason } from "./types.js"
-import { SuspectFlag } from "./types.js"
+import type { Decision } from "./types.js"
+import type { CoreConfig } from "../domain/sensor-settings.js"
+import type { RejectReason, SuspectReason } from "../domain/reasons.js"
+import { SuspectFlag } from "../domain/reasons.js"
 
 export const RejectCode = {
   invalid: -1,

@@ -4,7 +4,8 @@
  */
 import { flatlineBreach, flatlineCleared, rateCleared, rateRaised, thresholdCleared, thresholdRaised } from "./rule-messages.js"
 import { breaching, clear, type Emitter, raise } from "./rule-signals.js"
-import type { BatchView, FlatlineRule, RateOfChangeRule, RuleState, ThresholdRule } from "./rule-types.js"
+import type { BatchView, RuleState } from "./rule-types.js"
+import type { FlatlineRule, RateOfChangeRule, ThresholdRule } from "../domain/rule-kinds.js"
 
 const stepThreshold = (em: Emitter, rule: ThresholdRule, st: RuleState, ts: number, v: number): void => {
   if ((rule.high !== null && v > rule.high) || (rule.low !== null && v < rule.low)) {

@@ -2,7 +2,8 @@
  * Rule states across the things that happen between batches: a config change (carry what is
  * still valid, close what is not) and a save/restore through JSON (passivation, handover).
  */
-import type { AlertRule, AlertSignal, RuleState } from "./rule-types.js"
+import type { AlertSignal, RuleState } from "./rule-types.js"
+import type { AlertRule } from "../domain/rule-kinds.js"
 
 export const freshRuleState = (): RuleState => ({
   active: false,

@@ -2,7 +2,7 @@
  * The human text of alert signals. Built only when a signal is emitted, never per reading, and
  * always naming the rule's limit so a notification makes sense without looking the rule up.
  */
-import type { FlatlineRule, PredictedBreachRule, RateOfChangeRule, SuspectShareRule, ThresholdRule } from "./rule-types.js"
+import type { FlatlineRule, PredictedBreachRule, RateOfChangeRule, SuspectShareRule, ThresholdRule } from "../domain/rule-kinds.js"
 
 /** Ten significant digits: 0.1 + 0.2 reads as 0.3 while real differences still show. */
 export const formatNumber = (x: number): string => String(Number(x.toPrecision(10)))

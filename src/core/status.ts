@@ -10,7 +10,8 @@
  * `decideStatus` is the allocation-free form the step calls per reading; `nextStatus` adds the
  * human reason and is called only when something changed.
  */
-import type { CoreConfig, SensorStatus } from "./types.js"
+import type { CoreConfig } from "../domain/sensor-settings.js"
+import type { SensorStatus } from "../domain/reasons.js"
 
 export const FAULT_RECOVERY_ACCEPTED = 5
 /** Fewer readings than this say too little about the suspect share to call a sensor degraded. */

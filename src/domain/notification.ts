@@ -7,7 +7,7 @@
  * `tenant` says whose it is (a receiver shared by tenants tells them apart by it).
  */
 import { Schema } from "effect"
-import { externalId, TENANT_SEPARATOR } from "../domain/tenancy.js"
+import { externalId, TENANT_SEPARATOR } from "./tenancy.js"
 
 export const SEVERITIES = ["info", "warning", "critical"] as const
 export const Severity = Schema.Literal(...SEVERITIES)

@@ -8,7 +8,8 @@ import { createWindow, type SlidingWindow, windowCount, windowPush, windowSuspec
 import { type WindowSnapshot, windowFromSnapshot, windowToSnapshot } from "./window-snapshot.js"
 import { decideStatus, describeStatusChange } from "./status.js"
 import { clampBucket, createBucket, type TokenBucket, takeToken } from "./throttle.js"
-import type { CoreConfig, RejectReason, SensorStatus, StatusTransition } from "./types.js"
+import type { CoreConfig } from "../domain/sensor-settings.js"
+import type { RejectReason, SensorStatus, StatusTransition } from "../domain/reasons.js"
 
 export const MAX_TRANSITIONS = 20
 

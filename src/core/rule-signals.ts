@@ -2,7 +2,8 @@
  * How the evaluators emit: one output per batch, each rule's raised/cleared signals folded so a
  * rule gives at most two per batch while raised and cleared still alternate.
  */
-import type { AlertRule, AlertSignal, RuleState } from "./rule-types.js"
+import type { AlertSignal, RuleState } from "./rule-types.js"
+import type { AlertRule } from "../domain/rule-kinds.js"
 
 /** One per batch: the output and where the current rule's signals begin in it. */
 export interface Emitter {

@@ -5,8 +5,9 @@
  */
 import { predictedBreached, predictedCleared, predictedRaised, shareCleared, shareRaised, statusMessage } from "./rule-messages.js"
 import { clear, type Emitter, raise } from "./rule-signals.js"
-import type { PredictedBreachRule, RuleState, StatusChange, StatusRule, SuspectShareRule, WindowView } from "./rule-types.js"
-import type { SensorStatus } from "./types.js"
+import type { RuleState, StatusChange, WindowView } from "./rule-types.js"
+import type { PredictedBreachRule, StatusRule, SuspectShareRule } from "../domain/rule-kinds.js"
+import type { SensorStatus } from "../domain/reasons.js"
 
 export const evaluateShare = (em: Emitter, rule: SuspectShareRule, st: RuleState, w: WindowView, accepted: number): void => {
   if (accepted === 0 || w.count <= 0 || w.count < rule.minSamples) return

@@ -18,8 +18,9 @@ import {
   thresholdBreach
 } from "./rule-messages.js"
 import { type Emitter, makeSignal } from "./rule-signals.js"
-import type { AlertRule, AlertSignal, BatchView, RuleState, StatusChange, WindowView } from "./rule-types.js"
-import type { SensorStatus } from "./types.js"
+import type { AlertSignal, BatchView, RuleState, StatusChange, WindowView } from "./rule-types.js"
+import type { AlertRule } from "../domain/rule-kinds.js"
+import type { SensorStatus } from "../domain/reasons.js"
 
 export type { AlertSignal, BatchView, RuleState, StatusChange, WindowView } from "./rule-types.js"
 export {
