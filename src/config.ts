@@ -3,7 +3,7 @@
  * start-up: a bad value stops the node with a message naming the variable and what it accepts.
  * Nothing else in the code reads `process.env`.
  */
-import { Config, Context, Effect, Layer, type Option, Redacted } from "effect"
+import { Config, Context, Effect, Layer, Redacted } from "effect"
 
 const intIn = (name: string, min: number, max: number, fallback: number) =>
   Config.integer(name).pipe(
@@ -17,154 +17,6 @@ const intIn = (name: string, min: number, max: number, fallback: number) =>
 const oneOf = <const A extends string>(name: string, values: ReadonlyArray<A>, fallback: A) =>
   Config.literal(...values)(name).pipe(Config.withDefault(fallback))
 
-export type AckMode = "durable" | "accepted"
-export type LogFormat = "json" | "pretty"
-
-export interface AppConfigShape {
-  readonly host: string
-  readonly port: number
-  /** None: start the embedded PostgreSQL under `dataDir`. */
-  readonly databaseUrl: Option.Option<Redacted.Redacted>
-  readonly dataDir: string
-  readonly dbPoolMax: number
-  readonly redisUrl: Option.Option<Redacted.Redacted>
-  readonly writer: {
-    readonly batchSize: number
-    readonly flushIntervalMs: number
-    /** Flushes in flight at once (each holds a pool connection while it commits). */
-    readonly concurrency: number
-    readonly queueRows: number
-    readonly retryMaxDelayMs: number
-    readonly drainTimeoutSeconds: number
-    /** A flush trying this long without committing (failing or hung) makes /ready answer 503. */
-    readonly stallMs: number
-  }
-  readonly ingest: {
-    readonly defaultAck: AckMode
-    readonly ackTimeoutMs: number
-    readonly maxBodyBytes: number
-    readonly maxReadingsPerRequest: number
-    readonly maxFutureSkewMs: number
-    readonly retryAfterSeconds: number
-    readonly drainTimeoutMs: number
-    /** Readings handed to the ingest gateway and not answered yet; past it ingest is refused (503). */
-    readonly maxPendingReadings: number
-    /** Send every batch through the cluster, local shards too (tests of the remote path on one node). */
-    readonly forceRemote: boolean
-    /** The longest the edge waits for a sensor message's answer (longer than ackTimeoutMs); past it, 503. */
-    readonly sendTimeoutMs: number
-  }
-  /** Limits of the HTTP server itself: a client that sends its headers or body too slowly is cut off (408). */
-  readonly http: {
-    readonly headersTimeoutMs: number
-    readonly requestTimeoutMs: number
-    readonly maxHeaderBytes: number
-  }
-  /** Browser origins allowed to call the API (none by default: CORS closed); writes only with allowWrites. */
-  readonly cors: { readonly origins: ReadonlyArray<string>; readonly allowWrites: boolean }
-  /** Requests per second and burst per client address and per key; 0 turns a limit off. */
-  readonly limits: {
-    readonly ipPerSecond: number
-    readonly ipBurst: number
-    readonly keyPerSecond: number
-    readonly keyBurst: number
-  }
-  readonly history: { readonly defaultLimit: number; readonly maxLimit: number }
-  readonly entity: {
-    readonly maxIdleMs: number
-    readonly mailboxCapacity: number
-    readonly snapshotIntervalMs: number
-    /** Past this many sensors in memory, idle ones are evicted sooner (the idle time halves each sweep). */
-    readonly maxResidentSensors: number
-  }
-  readonly cluster: {
-    readonly shardsPerGroup: number
-    readonly simulateRemoteSerialization: boolean
-    /** Some: this node is one runner of a multi-node cluster, reachable by the others at this host. */
-    readonly runnerHost: Option.Option<string>
-    readonly runnerPort: number
-    readonly runnerListenHost: string
-    readonly lockRefreshMs: number
-    readonly lockExpirationMs: number
-    readonly refreshAssignmentsMs: number
-    readonly healthCheckMs: number
-    readonly entityTerminationMs: number
-  }
-  readonly storage: { readonly retentionDays: number; readonly partitionsAheadDays: number }
-  readonly ws: {
-    readonly maxFrameBytes: number
-    readonly maxInflightFrames: number
-    readonly maxReadingsPerFrame: number
-    readonly badFrameLimit: number
-    readonly badFrameWindowMs: number
-    readonly heartbeatMs: number
-    readonly socketHighWaterBytes: number
-    readonly maxDeviceConnections: number
-    /** Device connections from one client address (a gateway's NAT may carry many). */
-    readonly maxDeviceConnectionsPerIp: number
-    readonly shutdownTimeoutMs: number
-    readonly coalesceWindowMs: number
-    readonly coalesceMaxReadings: number
-  }
-  readonly live: {
-    readonly intervalMs: number
-    readonly bufferReadings: number
-    readonly maxSubscriptions: number
-    readonly maxConnections: number
-    /** Dashboard connections from one client address. */
-    readonly maxConnectionsPerIp: number
-    readonly publishTickMs: number
-    readonly interestRefreshMs: number
-  }
-  readonly alerts: {
-    /** While a rule's condition holds, the sensor sends the notifier an update at most this often. */
-    readonly updateIntervalMs: number
-    /** After an alert resolves, the same (sensor, rule) does not raise again for this long (a rule may override). */
-    readonly cooldownMs: number
-    /** Per notifier, per paging channel (Redis stream, webhooks), notifications per storm window; the rest become one summary. */
-    readonly stormPerMinute: number
-    /** The storm window (a minute by default; shorter in tests). */
-    readonly stormWindowMs: number
-    /** How often the sweeper looks for offline sensors and undelivered outbox rows. */
-    readonly sweepMs: number
-    /** Outbox rows older than this were left by a node that died; the sweeper sends them again. */
-    readonly outboxRedeliverMs: number
-    readonly streamKey: string
-    readonly streamMaxLen: number
-    readonly notifierMaxIdleMs: number
-    /** Resolved alerts (with their history), storm summaries and dead letters older than this are deleted. */
-    readonly retentionDays: number
-  }
-  readonly webhooks: {
-    readonly timeoutMs: number
-    readonly maxAttempts: number
-    readonly backoffBaseMs: number
-    readonly backoffMaxMs: number
-    readonly breakerFailures: number
-    readonly breakerOpenMs: number
-    readonly queueMax: number
-    readonly leaseMs: number
-  }
-  readonly auth: {
-    /** none: every caller is the default tenant's superuser (the embedded two-command start); required: a credential on every non-public endpoint. */
-    readonly mode: "none" | "required"
-    /** The server-side secret of key hashes (HMAC-SHA256); without it keys cannot be created or checked. */
-    readonly pepper: Option.Option<Redacted.Redacted>
-    /** A superuser key from configuration, for a fresh install's first tenant and keys. */
-    readonly bootstrapAdminKey: Option.Option<Redacted.Redacted>
-    /** How long a key (or token) stays trusted in a node's cache: a revoked key is refused within this on every node. */
-    readonly cacheTtlMs: number
-    readonly cacheMaxEntries: number
-    readonly jwtSecret: Option.Option<Redacted.Redacted>
-    readonly jwtJwksUrl: Option.Option<string>
-    readonly jwtIssuer: Option.Option<string>
-    readonly jwtAudience: Option.Option<string>
-    /** Whether /metrics needs a viewer credential in required mode (public by default, for Prometheus on the cluster network). */
-    readonly metricsPublic: boolean
-  }
-  readonly log: { readonly level: "debug" | "info" | "warning" | "error"; readonly format: LogFormat }
-}
-
 const secretOfAtLeast = (name: string, min: number) =>
   Config.option(
     Config.redacted(name).pipe(
@@ -172,9 +24,10 @@ const secretOfAtLeast = (name: string, min: number) =>
     )
   )
 
-export const appConfig: Config.Config<AppConfigShape> = Config.all({
+export const appConfig = Config.all({
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
   port: intIn("PORT", 0, 65535, 8080),
+  /** None: start the embedded PostgreSQL under `dataDir`. */
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
   dataDir: Config.nonEmptyString("DATA_DIR").pipe(Config.withDefault("./data")),
   dbPoolMax: intIn("DB_POOL_MAX", 4, 200, 12),
@@ -182,10 +35,12 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   writer: Config.all({
     batchSize: intIn("WRITER_BATCH_SIZE", 1, 50_000, 2_000),
     flushIntervalMs: intIn("WRITER_FLUSH_MS", 1, 10_000, 10),
+    /** Flushes in flight at once (each holds a pool connection while it commits). */
     concurrency: intIn("WRITER_CONCURRENCY", 1, 16, 2),
     queueRows: intIn("WRITER_QUEUE_ROWS", 100, 10_000_000, 200_000),
     retryMaxDelayMs: intIn("WRITER_RETRY_MAX_MS", 10, 60_000, 2_000),
     drainTimeoutSeconds: intIn("WRITER_DRAIN_TIMEOUT_S", 1, 600, 15),
+    /** A flush trying this long without committing (failing or hung) makes /ready answer 503. */
     stallMs: intIn("WRITER_STALL_MS", 100, 600_000, 5_000)
   }),
   ingest: Config.all({
@@ -196,8 +51,11 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     maxFutureSkewMs: intIn("MAX_FUTURE_SKEW_MS", 0, 7 * 86_400_000, 300_000),
     retryAfterSeconds: intIn("RETRY_AFTER_SECONDS", 1, 3_600, 1),
     drainTimeoutMs: intIn("HTTP_DRAIN_TIMEOUT_MS", 0, 600_000, 10_000),
+    /** Readings handed to the ingest gateway and not answered yet; past it ingest is refused (503). */
     maxPendingReadings: intIn("INGEST_MAX_PENDING_READINGS", 1, 100_000_000, 100_000),
+    /** Send every batch through the cluster, local shards too (tests of the remote path on one node). */
     forceRemote: Config.boolean("INGEST_FORCE_REMOTE").pipe(Config.withDefault(false)),
+    /** The longest the edge waits for a sensor message's answer (longer than ackTimeoutMs); past it, 503. */
     sendTimeoutMs: intIn("EDGE_SEND_TIMEOUT_MS", 1_000, 600_000, 15_000)
   }).pipe(
     Config.validate({
@@ -205,6 +63,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
       validation: (i) => i.sendTimeoutMs > i.ackTimeoutMs
     })
   ),
+  /** Limits of the HTTP server itself: a client that sends its headers or body too slowly is cut off (408). */
   http: Config.all({
     headersTimeoutMs: intIn("HTTP_HEADERS_TIMEOUT_MS", 100, 600_000, 10_000),
     requestTimeoutMs: intIn("HTTP_REQUEST_TIMEOUT_MS", 100, 3_600_000, 30_000),
@@ -215,6 +74,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
       validation: (h) => h.requestTimeoutMs >= h.headersTimeoutMs
     })
   ),
+  /** Browser origins allowed to call the API (none by default: CORS closed); writes only with allowWrites. */
   cors: Config.all({
     origins: Config.string("CORS_ORIGINS").pipe(
       Config.withDefault(""),
@@ -226,6 +86,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     ),
     allowWrites: Config.boolean("CORS_ALLOW_WRITES").pipe(Config.withDefault(false))
   }),
+  /** Requests per second and burst per client address and per key; 0 turns a limit off. */
   limits: Config.all({
     ipPerSecond: intIn("RATE_LIMIT_IP_PER_SECOND", 0, 10_000_000, 1_000),
     ipBurst: intIn("RATE_LIMIT_IP_BURST", 1, 10_000_000, 2_000),
@@ -238,6 +99,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   }),
   entity: Config.all({
     maxIdleMs: intIn("ENTITY_MAX_IDLE_MS", 1_000, 86_400_000, 120_000),
+    /** Past this many sensors in memory, idle ones are evicted sooner (the idle time halves each sweep). */
     maxResidentSensors: intIn("MAX_RESIDENT_SENSORS", 1_000, 100_000_000, 200_000),
     mailboxCapacity: intIn("ENTITY_MAILBOX_CAPACITY", 16, 1_000_000, 4_096),
     snapshotIntervalMs: intIn("SNAPSHOT_INTERVAL_MS", 0, 3_600_000, 30_000)
@@ -245,6 +107,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
   cluster: Config.all({
     shardsPerGroup: intIn("CLUSTER_SHARDS", 1, 10_000, 300),
     simulateRemoteSerialization: Config.boolean("CLUSTER_SIMULATE_SERIALIZATION").pipe(Config.withDefault(false)),
+    /** Some: this node is one runner of a multi-node cluster, reachable by the others at this host. */
     runnerHost: Config.option(Config.nonEmptyString("RUNNER_HOST")),
     runnerPort: intIn("RUNNER_PORT", 1, 65535, 34431),
     runnerListenHost: Config.nonEmptyString("RUNNER_LISTEN_HOST").pipe(Config.withDefault("0.0.0.0")),
@@ -267,6 +130,7 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     heartbeatMs: intIn("WS_HEARTBEAT_MS", 100, 3_600_000, 30_000),
     socketHighWaterBytes: intIn("WS_SOCKET_HIGH_WATER_BYTES", 1_024, 1024 * 1024 * 1024, 256 * 1024),
     maxDeviceConnections: intIn("WS_MAX_DEVICE_CONNECTIONS", 1, 1_000_000, 20_000),
+    /** Device connections from one client address (a gateway's NAT may carry many). */
     maxDeviceConnectionsPerIp: intIn("WS_MAX_DEVICE_CONNECTIONS_PER_IP", 1, 1_000_000, 5_000),
     shutdownTimeoutMs: intIn("WS_SHUTDOWN_TIMEOUT_MS", 0, 600_000, 5_000),
     coalesceWindowMs: intIn("COALESCE_WINDOW_MS", 0, 10_000, 5),
@@ -277,20 +141,28 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     bufferReadings: intIn("LIVE_BUFFER_READINGS", 10, 10_000_000, 10_000),
     maxSubscriptions: intIn("LIVE_MAX_SUBSCRIPTIONS", 1, 1_000_000, 1_000),
     maxConnections: intIn("LIVE_MAX_CONNECTIONS", 1, 1_000_000, 2_000),
+    /** Dashboard connections from one client address. */
     maxConnectionsPerIp: intIn("LIVE_MAX_CONNECTIONS_PER_IP", 1, 1_000_000, 500),
     publishTickMs: intIn("LIVE_PUBLISH_TICK_MS", 1, 10_000, 10),
     interestRefreshMs: intIn("LIVE_INTEREST_REFRESH_MS", 100, 3_600_000, 15_000)
   }),
   alerts: Config.all({
+    /** While a rule's condition holds, the sensor sends the notifier an update at most this often. */
     updateIntervalMs: intIn("ALERT_UPDATE_INTERVAL_MS", 100, 3_600_000, 10_000),
+    /** After an alert resolves, the same (sensor, rule) does not raise again for this long (a rule may override). */
     cooldownMs: intIn("ALERT_COOLDOWN_MS", 0, 86_400_000, 300_000),
+    /** Per notifier, per paging channel (Redis stream, webhooks), notifications per storm window; the rest become one summary. */
     stormPerMinute: intIn("ALERT_STORM_PER_MINUTE", 1, 1_000_000, 30),
+    /** The storm window (a minute by default; shorter in tests). */
     stormWindowMs: intIn("ALERT_STORM_WINDOW_MS", 100, 3_600_000, 60_000),
+    /** How often the sweeper looks for offline sensors and undelivered outbox rows. */
     sweepMs: intIn("ALERT_SWEEP_MS", 100, 3_600_000, 5_000),
+    /** Outbox rows older than this were left by a node that died; the sweeper sends them again. */
     outboxRedeliverMs: intIn("ALERT_OUTBOX_REDELIVER_MS", 100, 3_600_000, 10_000),
     streamKey: Config.nonEmptyString("ALERT_STREAM_KEY").pipe(Config.withDefault("iot:alerts")),
     streamMaxLen: intIn("ALERT_STREAM_MAXLEN", 100, 100_000_000, 100_000),
     notifierMaxIdleMs: intIn("NOTIFIER_MAX_IDLE_MS", 1_000, 86_400_000, 600_000),
+    /** Resolved alerts (with their history), storm summaries and dead letters older than this are deleted. */
     retentionDays: intIn("ALERT_RETENTION_DAYS", 1, 3_650, 90)
   }),
   webhooks: Config.all({
@@ -304,15 +176,20 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     leaseMs: intIn("WEBHOOK_LEASE_MS", 1_000, 3_600_000, 60_000)
   }),
   auth: Config.all({
+    /** none: every caller is the default tenant's superuser (the embedded two-command start); required: a credential on every non-public endpoint. */
     mode: oneOf("AUTH_MODE", ["none", "required"], "none"),
+    /** The server-side secret of key hashes (HMAC-SHA256); without it keys cannot be created or checked. */
     pepper: secretOfAtLeast("AUTH_PEPPER", 32),
+    /** A superuser key from configuration, for a fresh install's first tenant and keys. */
     bootstrapAdminKey: secretOfAtLeast("AUTH_BOOTSTRAP_ADMIN_KEY", 32),
+    /** How long a key (or token) stays trusted in a node's cache: a revoked key is refused within this on every node. */
     cacheTtlMs: intIn("AUTH_CACHE_TTL_MS", 0, 3_600_000, 10_000),
     cacheMaxEntries: intIn("AUTH_CACHE_MAX_ENTRIES", 1, 10_000_000, 100_000),
     jwtSecret: secretOfAtLeast("JWT_SECRET", 32),
     jwtJwksUrl: Config.option(Config.url("JWT_JWKS_URL").pipe(Config.map((u) => u.toString()))),
     jwtIssuer: Config.option(Config.nonEmptyString("JWT_ISSUER")),
     jwtAudience: Config.option(Config.nonEmptyString("JWT_AUDIENCE")),
+    /** Whether /metrics needs a viewer credential in required mode (public by default, for Prometheus on the cluster network). */
     metricsPublic: Config.boolean("METRICS_PUBLIC").pipe(Config.withDefault(true))
   }).pipe(
     Config.validate({
@@ -325,6 +202,11 @@ export const appConfig: Config.Config<AppConfigShape> = Config.all({
     format: oneOf("LOG_FORMAT", ["json", "pretty"], "json")
   })
 })
+
+/** Every setting, as read: its type is the definition's, so a setting is declared once. */
+export type AppConfigShape = Config.Config.Success<typeof appConfig>
+export type AckMode = AppConfigShape["ingest"]["defaultAck"]
+export type LogFormat = AppConfigShape["log"]["format"]
 
 export class AppConfig extends Context.Tag("flowmesh/AppConfig")<AppConfig, AppConfigShape>() {
   static readonly layer = Layer.effect(AppConfig, appConfig)
