@@ -91,11 +91,14 @@ export const runAuthPhase = async (log: (line: string) => void, track: (t: NodeT
         )
         const rate = readingsPerSec(m.result)
         const t = m.result.tally
-        errors += Object.values(t.errors).reduce((a, b) => a + b, 0) + (t.statuses["401"] ?? 0) + (t.statuses["403"] ?? 0)
+        // Any answer but 202 is an error of this row: a refusal (401/403, or 429 from a limit) would
+        // make one side look cheaper or dearer than it is.
+        const refused = Object.entries(t.statuses).reduce((n, [status, count]) => (status === "202" ? n : n + count), 0)
+        errors += Object.values(t.errors).reduce((a, b) => a + b, 0) + refused
         rates[side.name].push(rate)
         readings[side.name] += t.acceptedDurable
         cpuSeconds[side.name] += (m.cpu.child * m.result.elapsedMs) / 1000
-        log(`    turn ${turn + 1}, AUTH_MODE=${side.name}: ${Math.round(rate).toLocaleString("en-US")} readings/s durable, node CPU ${m.cpu.child.toFixed(2)} cores`)
+        log(`    turn ${turn + 1}, AUTH_MODE=${side.name}: ${Math.round(rate).toLocaleString("en-US")} readings/s durable, node CPU ${m.cpu.child.toFixed(2)} cores${refused > 0 ? `, ${refused} answers not 202` : ""}`)
       }
     }
     const none = median(rates.none)
