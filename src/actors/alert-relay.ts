@@ -5,14 +5,25 @@
  * died) costs nothing: the rows stay in the outbox and the sweeper hands them on again. The sweeper
  * also uses it to remind notifiers of notifications whose fan-out was cut short.
  */
-import { Effect, Runtime, Schema } from "effect"
+import { Effect, Either, ParseResult, Runtime, Schema } from "effect"
+import { SensorAlertEvent } from "../domain/alert-event.js"
+import { AlertRepo } from "../storage/alert-repo.js"
 import { Writer } from "../storage/writer.js"
 import { logWarning } from "../telemetry/log.js"
-import { Notifier, type OutboxEntry, SensorAlertEvent } from "./notifier-protocol.js"
+import { alertOutboxUndecodable } from "../telemetry/metrics.js"
+import { Notifier, type OutboxEntry } from "./notifier-protocol.js"
 
-const decodeEvent = Schema.decodeUnknownOption(SensorAlertEvent)
+const decodeEvent = Schema.decodeUnknownEither(SensorAlertEvent)
 
+/** An outbox row as committed by this node's writer. */
 export interface OutboxRow {
+  readonly id: number
+  readonly notifier: string
+  readonly event: SensorAlertEvent
+}
+
+/** An outbox row as read back from PostgreSQL: its event is whatever JSON the row holds. */
+export interface StoredOutboxRow {
   readonly id: number
   readonly notifier: string
   readonly event: unknown
@@ -21,16 +32,15 @@ export interface OutboxRow {
 export class AlertRelay extends Effect.Service<AlertRelay>()("flowmesh/AlertRelay", {
   scoped: Effect.gen(function* () {
     const writer = yield* Writer
+    const repo = yield* AlertRepo
     const notifiers = yield* Notifier.client
     const runtime = yield* Effect.runtime<never>()
 
     const grouped = (rows: ReadonlyArray<OutboxRow>) => {
       const groups = new Map<string, Array<OutboxEntry>>()
       for (const row of rows) {
-        const decoded = decodeEvent(row.event)
-        if (decoded._tag === "None") continue
         const entries = groups.get(row.notifier)
-        const entry = { seq: row.id, event: decoded.value }
+        const entry = { seq: row.id, event: row.event }
         if (entries === undefined) groups.set(row.notifier, [entry])
         else entries.push(entry)
       }
@@ -53,6 +63,29 @@ export class AlertRelay extends Effect.Service<AlertRelay>()("flowmesh/AlertRela
         { concurrency: "unbounded" }
       ).pipe(Effect.map((misses) => misses.reduce((a, b) => a + b, 0)))
 
+    /**
+     * Rows read back from the outbox (the sweeper's redelivery): each event is decoded first. One
+     * that does not decode can never be applied; it is logged with its content, counted and
+     * removed, instead of being skipped on every sweep.
+     */
+    const sendStored = (rows: ReadonlyArray<StoredOutboxRow>) =>
+      Effect.suspend(() => {
+        const good: Array<OutboxRow> = []
+        const bad: Array<{ readonly id: number; readonly notifier: string; readonly event: unknown; readonly error: string }> = []
+        for (const row of rows) {
+          const decoded = decodeEvent(row.event)
+          if (Either.isRight(decoded)) good.push({ id: row.id, notifier: row.notifier, event: decoded.right })
+          else bad.push({ ...row, error: ParseResult.TreeFormatter.formatErrorSync(decoded.left) })
+        }
+        if (bad.length === 0) return send(good)
+        alertOutboxUndecodable.inc(bad.length)
+        return logWarning("alert outbox rows whose event does not decode were removed; nothing can apply them", { rows: bad }).pipe(
+          Effect.zipRight(repo.discardOutbox(bad.map((b) => b.id))),
+          Effect.catchAll((e) => logWarning("undecodable outbox rows could not be removed; the next sweep tries again", { error: e.message })),
+          Effect.zipRight(send(good))
+        )
+      })
+
     /** Reminds each notifier of notifications it committed and has not delivered to every channel; it answers at once. */
     const resumeFanOut = (names: ReadonlyArray<string>) =>
       Effect.forEach(
@@ -65,9 +98,9 @@ export class AlertRelay extends Effect.Service<AlertRelay>()("flowmesh/AlertRela
       )
 
     writer.onAlertsCommitted((alerts) => {
-      Runtime.runFork(runtime)(send(alerts.map((a) => ({ id: a.id, notifier: a.notifier, event: a.event }))))
+      Runtime.runFork(runtime)(send(alerts))
     })
 
-    return { send, resumeFanOut } as const
+    return { send, sendStored, resumeFanOut } as const
   })
 }) {}

@@ -16,7 +16,8 @@ import { OfflineRepo, type ReturnedSensor, type SilentSensor } from "../storage/
 import { logWarning } from "../telemetry/log.js"
 import { alertOutboxRedelivered } from "../telemetry/metrics.js"
 import { AlertRelay } from "./alert-relay.js"
-import { notifierOf, type SensorAlertEvent } from "./notifier-protocol.js"
+import type { SensorAlertEvent } from "../domain/alert-event.js"
+import { notifierOf } from "./notifier-protocol.js"
 
 const BATCH = 1_000
 /** The stored rule is the user's patch, where severity may be left to its default. */
@@ -75,7 +76,7 @@ const sweep = Effect.gen(function* () {
   const stale = yield* repo.staleOutbox(alerts.outboxRedeliverMs, BATCH)
   if (stale.length > 0) {
     alertOutboxRedelivered.inc(stale.length)
-    yield* relay.send(stale)
+    yield* relay.sendStored(stale)
   }
   const owing = yield* repo.owingNotifiers(alerts.outboxRedeliverMs, BATCH)
   if (owing.length > 0) yield* relay.resumeFanOut(owing)

@@ -9,26 +9,9 @@
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
-import { AlertView, Severity } from "../domain/notification.js"
+import { SensorAlertEvent } from "../domain/alert-event.js"
+import { AlertView } from "../domain/notification.js"
 import { externalId, internalId, tenantOf } from "../domain/tenancy.js"
-
-/** What a sensor's rule decided, as written to `alert_outbox.event`. */
-export const SensorAlertEvent = Schema.Struct({
-  sensor: Schema.String,
-  rule: Schema.String,
-  kind: Schema.String,
-  severity: Severity,
-  signal: Schema.Literal("raised", "continues", "cleared"),
-  /** The deciding reading's ts (epoch ms). */
-  at: Schema.Number,
-  /** When the edge received the deciding reading (or the sweeper decided): alert latency starts here. */
-  receivedAt: Schema.Number,
-  value: Schema.NullOr(Schema.Number),
-  count: Schema.Number,
-  message: Schema.String,
-  cooldownMs: Schema.NullOr(Schema.Number)
-})
-export type SensorAlertEvent = typeof SensorAlertEvent.Type
 
 export const OutboxEntry = Schema.Struct({ seq: Schema.Number, event: SensorAlertEvent })
 export type OutboxEntry = typeof OutboxEntry.Type

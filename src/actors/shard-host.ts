@@ -14,6 +14,7 @@ import { RejectCode } from "../core/classify.js"
 import { applyConfig, stepBatch } from "../core/sensor-core.js"
 import { carryRuleStates, evaluateBatch } from "../core/rules.js"
 import type { AlertSignal } from "../core/rule-types.js"
+import type { SensorAlertEvent } from "../domain/alert-event.js"
 import type { CoreConfig } from "../domain/sensor-settings.js"
 import type { StatusTransition } from "../domain/reasons.js"
 import { windowView } from "../core/window-view.js"
@@ -26,7 +27,7 @@ export interface HostWriter<T> {
   readonly commitPoint: (source: SnapshotSource | null) => T
   /** The ticket of the newest pending buffer: everything handed over so far. */
   readonly barrier: () => T
-  readonly pushAlert: (notifier: string, event: object) => void
+  readonly pushAlert: (notifier: string, event: SensorAlertEvent) => void
   /** Calls back once the ticket's buffer committed (true) or failed to (false). */
   readonly whenCommitted: (ticket: T, done: (committed: boolean) => void) => void
 }

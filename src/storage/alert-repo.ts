@@ -248,6 +248,10 @@ export class AlertRepo extends Effect.Service<AlertRepo>()("flowmesh/AlertRepo",
         group by notifier limit ${limit}`.pipe(Effect.map((rows) => rows.map((r) => r.notifier)))
 
     /** Outbox rows left behind (their node died before handing them on), oldest first. */
+    /** Removes outbox rows nothing can apply (their event does not decode). */
+    const discardOutbox = (ids: ReadonlyArray<number>) =>
+      sql`delete from alert_outbox where id = any(${`{${ids.join(",")}}`}::int8[])`.pipe(Effect.asVoid)
+
     const staleOutbox = (olderThanMs: number, limit: number) =>
       sql<{ id: number; notifier: string; event: unknown }>`
         select id::float8 as id, notifier, event from alert_outbox
@@ -298,6 +302,7 @@ export class AlertRepo extends Effect.Service<AlertRepo>()("flowmesh/AlertRepo",
     return {
       prune,
       claimOutbox,
+      discardOutbox,
       lockNotifier,
       loadEntries,
       open,

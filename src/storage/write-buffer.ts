@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import { Commit, type WaiterFailed } from "./commit.js"
+import type { SensorAlertEvent } from "../domain/alert-event.js"
 
 /** The buffer was not committed within the ack timeout; its rows stay queued and are still written. */
 export class CommitTimeout extends Schema.TaggedError<CommitTimeout>()("CommitTimeout", {
@@ -41,8 +42,8 @@ export interface SealedSnapshot {
 export interface OutboxEvent {
   /** The notifier entity it is addressed to. */
   readonly n: string
-  /** JSON-safe event, opaque here (the notifier decodes it). */
-  readonly e: object
+  /** The event, JSON-safe as it stands. */
+  readonly e: SensorAlertEvent
 }
 
 export class WriteBuffer {
@@ -57,7 +58,7 @@ export class WriteBuffer {
   /** When its statement was first sent (null until then). */
   startedAt: number | null = null
   /** Set once its statement is done; the writer then completes buffers in seal order. */
-  outcome: { readonly flushed: Flushed; readonly alerts: ReadonlyArray<{ readonly id: number; readonly notifier: string; readonly event: object }> } | null = null
+  outcome: { readonly flushed: Flushed; readonly alerts: ReadonlyArray<{ readonly id: number; readonly notifier: string; readonly event: SensorAlertEvent }> } | null = null
 
   readonly done: Commit
 

@@ -10,6 +10,7 @@ import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Exit, Fiber, Option, Runtime, Schedule, Schema } from "effect"
 import { type Commit, doneCommit } from "./commit.js"
+import type { SensorAlertEvent } from "../domain/alert-event.js"
 import { AppConfig } from "../config.js"
 import {
   writerBatchRows,
@@ -43,7 +44,7 @@ export class WriterOverloaded extends Schema.TaggedError<WriterOverloaded>()("Wr
 export interface CommittedAlert {
   readonly id: number
   readonly notifier: string
-  readonly event: object
+  readonly event: SensorAlertEvent
 }
 export type AlertListener = (alerts: ReadonlyArray<CommittedAlert>) => void
 
@@ -295,7 +296,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
        * Queues an alert event for `alert_outbox`, committed with the rows pushed before the next
        * `commitPoint`; once committed it is handed to the listener set with `onAlertsCommitted`.
        */
-      pushAlert: (notifier: string, event: object): void => {
+      pushAlert: (notifier: string, event: SensorAlertEvent): void => {
         if (current.isEmpty) current.openedAt = Date.now()
         current.alerts.push({ n: notifier, e: event })
       },

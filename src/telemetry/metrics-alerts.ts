@@ -26,6 +26,12 @@ const alertNotificationsTotal = new Counter({
 export const alertNotifications = (channel: "live" | "stream" | "webhook", outcome: "sent" | "storm_suppressed" | "summary" | "failed") =>
   alertNotificationsTotal.labels(channel, outcome)
 
+export const alertOutboxUndecodable = new Counter({
+  name: "flowmesh_alert_outbox_undecodable_total",
+  help: "Outbox rows whose event did not decode (written by an incompatible version, or edited by hand): logged with their content and removed",
+  registers: [registry]
+})
+
 export const alertOutboxRedelivered = new Counter({
   name: "flowmesh_alert_outbox_redelivered_total",
   help: "Outbox events the sweeper handed on again because the node that committed them did not (it died or could not reach the notifier)",

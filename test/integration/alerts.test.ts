@@ -232,6 +232,22 @@ describe("alerts", () => {
     expect(await metricValue(node.url, "flowmesh_alert_outbox_redelivered_total")).toBeGreaterThanOrEqual(2)
   })
 
+  it("removes and counts an outbox row whose event does not decode, and still applies the good rows beside it", async () => {
+    const sensor = "plant-e/valve"
+    expect((await rules(sensor, [{ id: "manual", kind: "threshold", high: 1_000 }])).status).toBe(200)
+    const good = { sensor, rule: "manual", kind: "threshold", severity: "critical", signal: "raised", at: Date.now(), receivedAt: Date.now(), value: 1, count: 1, message: "beside a bad row", cooldownMs: null }
+    const before = await metricValue(node.url, "flowmesh_alert_outbox_undecodable_total")
+    await node.sql("insert into alert_outbox (notifier, event) values ($1, $2::jsonb), ($1, $3::jsonb)", [
+      "plant-e",
+      JSON.stringify({ sensor, rule: "manual", signal: "exploded" }),
+      JSON.stringify(good)
+    ])
+    const alert = await openAlert(sensor, "manual")
+    expect(alert.message).toBe("beside a bad row")
+    await until("outbox empty", async () => ((await node.sql<{ n: number }>("select count(*)::int as n from alert_outbox"))[0]?.n === 0 ? true : undefined))
+    expect(await metricValue(node.url, "flowmesh_alert_outbox_undecodable_total")).toBe(before + 1)
+  })
+
   it("raises offline for a silent sensor and clears it when it reports again", async () => {
     const sensor = "plant-d/meter"
     await rules(sensor, [{ id: "silent", kind: "offline", afterSeconds: 1 }])

@@ -5,6 +5,7 @@
  * shutting down stays bounded. Plus the decode boundary: whatever the reading decoder accepts, the
  * flush statement stores exactly; and an eviction wave's snapshots go out in bounded statements.
  */
+import type { SensorAlertEvent } from "../../src/domain/alert-event.js"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { ConfigProvider, Context, Duration, Effect, Either, Exit, Layer, Logger, LogLevel, Schedule, Scope } from "effect"
@@ -94,16 +95,29 @@ layer(DatabaseForTest, { excludeTestServices: true, timeout: "90 seconds" })("wr
         writer.onAlertsCommitted((alerts) => committed.push(...alerts.map((a) => a.id)))
         const before = yield* Effect.promise(() => counterValue("flowmesh_writer_unstored_total", { kind: "alert" }))
         writer.push(key, Date.UTC(2026, 10, 2), 1, 0)
-        writer.pushAlert("n1", { kind: "opened", note: "fine" })
+        const event = (message: string): SensorAlertEvent => ({
+          sensor: "poison/b",
+          rule: "r",
+          kind: "threshold",
+          severity: "warning",
+          signal: "raised",
+          at: 1,
+          receivedAt: 1,
+          value: 1,
+          count: 1,
+          message,
+          cooldownMs: null
+        })
+        writer.pushAlert("n1", event("fine"))
         // jsonb cannot hold a NUL character: PostgreSQL refuses this one event for its data.
-        writer.pushAlert("n1", { kind: "opened", note: "bad\u0000byte" })
-        writer.pushAlert("n1", { kind: "opened", note: "also fine" })
+        writer.pushAlert("n1", event("bad\u0000byte"))
+        writer.pushAlert("n1", event("also fine"))
         const flushed = yield* writer.awaitCommit(writer.commitPoint(null))
         expect(flushed.unstored).toEqual([])
         expect(yield* storedCount(key)).toBe(1)
         expect(committed).toHaveLength(2)
         const sql = yield* SqlClient.SqlClient
-        const notes = yield* sql<{ note: string }>`select event->>'note' as note from alert_outbox order by id`
+        const notes = yield* sql<{ note: string }>`select event->>'message' as note from alert_outbox order by id`
         expect(notes.map((n) => n.note)).toEqual(["fine", "also fine"])
         expect(yield* Effect.promise(() => counterValue("flowmesh_writer_unstored_total", { kind: "alert" }))).toBe(before + 1)
       })
