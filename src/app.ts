@@ -31,6 +31,7 @@ import { EdgeServer } from "./http/ws/edge-server.js"
 import { LiveEndpointLive } from "./http/ws/live-endpoint.js"
 import { LiveFeed } from "./live/live-feed.js"
 import { AlertRepo } from "./storage/alert-repo.js"
+import { AlertStore } from "./storage/alert-store.js"
 import { DatabaseLive } from "./storage/database.js"
 import { HistoryRepo } from "./storage/history-repo.js"
 import { KeyRepo } from "./storage/key-repo.js"
@@ -63,7 +64,7 @@ const StorageLive = Layer.mergeAll(
  */
 const AlertingLive = Layer.mergeAll(NotifierEntityLive, AlertSweeperLive).pipe(
   Layer.provideMerge(AlertRelay.Default),
-  Layer.provide(AlertStream.Default),
+  Layer.provide(Layer.mergeAll(AlertStream.Default, AlertStore.Default)),
   Layer.provideMerge(WebhookDispatcher.Default)
 )
 

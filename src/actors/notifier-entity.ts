@@ -1,36 +1,74 @@
 /**
  * The Notifier actor: one per site (see notifier-protocol.ts). It applies the alert events of its
  * sensors exactly once (claiming their outbox rows in the same transaction), keeps the lifecycle in
- * PostgreSQL (`open → acknowledged → resolved`, one unresolved alert per sensor and rule, cooldown
- * before a rule re-raises) and fans every transition out through rows written in that same
+ * the AlertStore (`open → acknowledged → resolved`, one unresolved alert per sensor and rule,
+ * cooldown before a rule re-raises) and fans every transition out through rows written in that same
  * transaction (notifier-fanout.ts): dashboards always, the Redis stream and webhooks within the
  * storm limit, the rest folded into one summary per minute. Its transactions hold a lock on the
  * notifier, so a run that starts while an earlier run's commit is still in flight waits for it.
+ *
+ * The decisions are the core's (alert-lifecycle.ts, storm.ts); this file is their plumbing, in
+ * small steps: load what the store knows, apply a batch, a manual transition, a storm summary.
  */
 import { Entity } from "@effect/cluster"
-import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Layer } from "effect"
-import { type Notification, type NotificationType, outwardAlert } from "../domain/notification.js"
 import { AppConfig } from "../config.js"
+import { type AlertEntry, afterAction, decideAlert, isForgettable, type LifecycleAction } from "../core/alert-lifecycle.js"
+import { admit, closeWindow, createStormWindow, type StormWindow, summaryMessage } from "../core/storm.js"
+import type { SensorAlertEvent } from "../domain/alert-event.js"
+import { type Notification, type NotificationType, outwardAlert } from "../domain/notification.js"
 import { externalId, tenantOf } from "../domain/tenancy.js"
-import { AlertRepo, type Transition } from "../storage/alert-repo.js"
+import { AlertStore, type StoredEntry, type Transition } from "../storage/alert-store.js"
+import type { DatabaseUnavailable } from "../storage/errors.js"
 import { logWarning } from "../telemetry/log.js"
 import { alertLatency, alertNotifications, alertsOpen, alertTransitions } from "../telemetry/metrics.js"
-import { type AlertEntry, afterAction, decideAlert, isForgettable } from "../core/alert-lifecycle.js"
-import { admit, closeWindow, createStormWindow, summaryMessage } from "../core/storm.js"
 import { makeNotifierFanOut } from "./notifier-fanout.js"
 import { AlertAlreadyResolved, AlertNotFound, Notifier, NotifierUnavailable, type OutboxEntry } from "./notifier-protocol.js"
 
 const keyOf = (sensor: string, rule: string): string => `${sensor}\u0000${rule}`
+
+/** What the store's rows say about each (sensor, rule), as the lifecycle decides over it. */
+export const entriesOf = (rows: ReadonlyArray<StoredEntry>, defaultCooldownMs: number): Map<string, AlertEntry> => {
+  const entries = new Map<string, AlertEntry>()
+  for (const r of rows) {
+    entries.set(keyOf(r.sensor, r.rule), {
+      openId: r.status === "resolved" ? null : r.id,
+      resolvedAt: r.resolvedAt,
+      cooldownMs: r.cooldownMs ?? defaultCooldownMs,
+      lastSeq: r.lastEventSeq
+    })
+  }
+  return entries
+}
+
+const openCountOf = (entries: ReadonlyMap<string, AlertEntry>): number => {
+  let open = 0
+  for (const entry of entries.values()) if (entry.openId !== null) open++
+  return open
+}
+
+/** What one applied batch changed, handed from the transaction to the after-commit step. */
+interface Applied {
+  readonly working: Map<string, AlertEntry>
+  readonly notes: ReadonlyArray<Notification>
+  /** Seconds from a reading's receipt to its alert being opened. */
+  readonly latencies: ReadonlyArray<number>
+  readonly suppressed: ReadonlyArray<SensorAlertEvent>
+}
+
+/** The counters of a committed batch. */
+const countApplied = ({ notes, latencies, suppressed }: Applied) => {
+  for (const n of notes) if (n.alert !== null) alertTransitions(n.alert.kind, n.alert.severity, n.type === "alert.opened" ? "opened" : "resolved").inc()
+  for (const s of suppressed) alertTransitions(s.kind, s.severity, "suppressed").inc()
+  for (const seconds of latencies) alertLatency.observe(seconds)
+}
 
 const behaviour = Effect.gen(function* () {
   const notifier = (yield* Entity.CurrentAddress).entityId
   // What its notifications say: the tenant, and the site as the tenant names it.
   const tenant = tenantOf(notifier)
   const site = externalId(notifier)
-  const sql = yield* SqlClient.SqlClient
-  const repo = yield* AlertRepo
+  const store = yield* AlertStore
   const { alerts: settings } = yield* AppConfig
   const scope = yield* Effect.scope
   const lock = yield* Effect.makeSemaphore(1)
@@ -40,7 +78,7 @@ const behaviour = Effect.gen(function* () {
 
   let entries: Map<string, AlertEntry> | null = null
   let openCount = 0
-  const storm = createStormWindow(Date.now())
+  const storm: StormWindow = createStormWindow(Date.now())
   let summaryDue = false
 
   const setOpen = (n: number) => {
@@ -49,31 +87,22 @@ const behaviour = Effect.gen(function* () {
   }
   yield* Effect.addFinalizer(() => Effect.sync(() => setOpen(0)))
 
-  const unavailable = (e: { readonly message: string }) => {
+  /** The store failed: what this run knows may be stale, so it reloads next time; the caller retries. */
+  const unavailable = (e: DatabaseUnavailable) => {
     entries = null
     return logWarning("notifier could not apply alert events; they stay in the outbox", { notifier, error: e.message }).pipe(
       Effect.zipRight(Effect.fail(new NotifierUnavailable({ message: "alert storage unavailable; retry later" })))
     )
   }
 
-  const ensureLoaded: Effect.Effect<Map<string, AlertEntry>, SqlError> = Effect.suspend(() => {
+  const ensureLoaded: Effect.Effect<Map<string, AlertEntry>, DatabaseUnavailable> = Effect.suspend(() => {
     if (entries !== null) return Effect.succeed(entries)
-    return repo.loadEntries(notifier).pipe(
-      Effect.map((rows) => {
-        const loaded = new Map<string, AlertEntry>()
-        for (const r of rows) {
-          loaded.set(keyOf(r.sensor, r.rule), {
-            openId: r.status === "resolved" ? null : r.id,
-            resolvedAt: r.resolvedAt,
-            cooldownMs: r.cooldownMs ?? settings.cooldownMs,
-            lastSeq: r.lastEventSeq
-          })
-        }
-        entries = loaded
-        setOpen(rows.filter((r) => r.status !== "resolved").length)
-        return loaded
-      })
-    )
+    return Effect.map(store.loadEntries(notifier), (rows) => {
+      const loaded = entriesOf(rows, settings.cooldownMs)
+      entries = loaded
+      setOpen(openCountOf(loaded))
+      return loaded
+    })
   })
 
   /**
@@ -81,9 +110,9 @@ const behaviour = Effect.gen(function* () {
    * (counting, local state, waking the fan-out): an interruption (the shard moving away) lands
    * before the commit or after all of that, never in between.
    */
-  const commit = <A, E>(body: Effect.Effect<A, E>, committed: (a: A) => void): Effect.Effect<A, E | SqlError> =>
+  const commit = <A, E>(body: Effect.Effect<A, E>, committed: (a: A) => void): Effect.Effect<A, E | DatabaseUnavailable> =>
     Effect.uninterruptibleMask((restore) =>
-      sql.withTransaction(restore(Effect.zipRight(repo.lockNotifier(notifier), body))).pipe(
+      store.transaction(notifier, restore(body)).pipe(
         Effect.tap((a) =>
           Effect.sync(() => {
             committed(a)
@@ -122,90 +151,102 @@ const behaviour = Effect.gen(function* () {
     return Effect.asVoid(Effect.forkIn(summaryAfter(storm.startedAt + settings.stormWindowMs - Date.now()), scope))
   })
 
+  const writeSummary = Effect.gen(function* () {
+    summaryDue = false
+    const now = Date.now()
+    const { suppressed, from } = closeWindow(storm, now)
+    if (suppressed === 0) return
+    const summary = { suppressed, from, to: now, message: summaryMessage(suppressed, site) }
+    yield* commit(
+      Effect.gen(function* () {
+        const ev = yield* store.summaryEvent(notifier, summary)
+        const note: Notification = { id: ev.id, type: "alert.summary", at: ev.at, tenant, notifier: site, severity: "warning", alert: null, summary }
+        yield* fanOut.record([note], new Set([note]))
+      }),
+      () => alertNotifications("webhook", "summary").inc()
+    )
+  })
+
   const summaryAfter = (delayMs: number): Effect.Effect<void> =>
     Effect.sleep(Duration.millis(Math.max(0, delayMs))).pipe(
-      Effect.zipRight(
-        lock.withPermits(1)(
-          Effect.gen(function* () {
-            summaryDue = false
-            const now = Date.now()
-            const { suppressed, from } = closeWindow(storm, now)
-            if (suppressed === 0) return
-            const summary = { suppressed, from, to: now, message: summaryMessage(suppressed, site) }
-            yield* commit(
-              Effect.gen(function* () {
-                const ev = yield* repo.summaryEvent(notifier, summary)
-                const note: Notification = { id: ev.id, type: "alert.summary", at: ev.at, tenant, notifier: site, severity: "warning", alert: null, summary }
-                yield* fanOut.record([note], new Set([note]))
-              }),
-              () => alertNotifications("webhook", "summary").inc()
-            )
-          })
-        )
-      ),
+      Effect.zipRight(lock.withPermits(1)(writeSummary)),
       Effect.catchAll((e) => logWarning("storm summary could not be stored", { notifier, error: String(e) }))
     )
 
+  /** Carries out one lifecycle action in the store; the alert it opened, if any. */
+  const carryOut = (action: LifecycleAction, event: SensorAlertEvent, seq: number, cooldownMs: number, out: { notes: Array<Notification>; latencies: Array<number>; suppressed: Array<SensorAlertEvent> }) =>
+    Effect.gen(function* () {
+      switch (action._tag) {
+        case "Open": {
+          const t = yield* store.open({ notifier, ...event, kind: event.kind, cooldownMs, seq, count: Math.max(1, event.count) })
+          if (t === null) return null
+          out.notes.push(notificationOf("alert.opened", t))
+          // Offline alerts have no reading to measure from: the sweep decides them.
+          if (event.kind !== "offline") out.latencies.push(Math.max(0, Date.now() - event.receivedAt) / 1000)
+          return t.alert.id
+        }
+        case "Update":
+          yield* store.update(action.alertId, event.count, event.value, event.at, seq)
+          return null
+        case "Resolve": {
+          const t = yield* store.resolve(action.alertId, "auto", seq)
+          if (t !== null) out.notes.push(notificationOf("alert.resolved", t))
+          return null
+        }
+        case "Suppress":
+          out.suppressed.push(event)
+          return null
+        case "Ignore":
+          return null
+      }
+    })
+
+  /** Inside the transaction: claims the batch's outbox rows and applies those it got, in seq order. */
+  const applyClaimed = (sorted: ReadonlyArray<OutboxEntry>, now: number) =>
+    Effect.gen(function* () {
+      const state = yield* ensureLoaded
+      const claimed = yield* store.claimOutbox(sorted.map((e) => e.seq))
+      const working = new Map<string, AlertEntry>()
+      const out = { notes: [] as Array<Notification>, latencies: [] as Array<number>, suppressed: [] as Array<SensorAlertEvent> }
+      for (const { seq, event } of sorted) {
+        if (!claimed.has(seq)) continue
+        const key = keyOf(event.sensor, event.rule)
+        const entry = working.get(key) ?? state.get(key)
+        const action = decideAlert(entry, event.signal, seq, now)
+        const cooldownMs = event.cooldownMs ?? settings.cooldownMs
+        const openedId = yield* carryOut(action, event, seq, cooldownMs, out)
+        working.set(key, afterAction(entry, action, seq, now, cooldownMs, openedId))
+      }
+      yield* record(out.notes)
+      return { working, ...out } satisfies Applied
+    })
+
+  /** After the commit: what the batch changed becomes this run's state. */
+  const adopt = (applied: Applied, now: number) => {
+    const state = entries
+    if (state === null) return
+    for (const [key, entry] of applied.working) {
+      if (isForgettable(entry, now)) state.delete(key)
+      else state.set(key, entry)
+    }
+    setOpen(openCountOf(state))
+    countApplied(applied)
+  }
+
   const apply = (batch: ReadonlyArray<OutboxEntry>) =>
-    lock.withPermits(1)(
-      Effect.gen(function* () {
-        const sorted = [...batch].sort((a, b) => a.seq - b.seq)
-        const now = Date.now()
-        yield* commit(
-          Effect.gen(function* () {
-            const state = yield* ensureLoaded
-            const claimed = yield* repo.claimOutbox(sorted.map((e) => e.seq))
-            const working = new Map<string, AlertEntry>()
-            const notes: Array<Notification> = []
-            const latencies: Array<number> = []
-            const suppressed: Array<{ readonly kind: string; readonly severity: string }> = []
-            for (const { seq, event } of sorted) {
-              if (!claimed.has(seq)) continue
-              const key = keyOf(event.sensor, event.rule)
-              const entry = working.get(key) ?? state.get(key)
-              const action = decideAlert(entry, event.signal, seq, now)
-              const cooldownMs = event.cooldownMs ?? settings.cooldownMs
-              let openedId: number | null = null
-              if (action._tag === "Open") {
-                const t = yield* repo.open({ notifier, ...event, kind: event.kind, cooldownMs, seq, count: Math.max(1, event.count) })
-                if (t !== null) {
-                  openedId = t.alert.id
-                  notes.push(notificationOf("alert.opened", t))
-                  // Offline alerts have no reading to measure from: the sweep decides them.
-                  if (event.kind !== "offline") latencies.push(Math.max(0, Date.now() - event.receivedAt) / 1000)
-                }
-              } else if (action._tag === "Update") {
-                yield* repo.update(action.alertId, event.count, event.value, event.at, seq)
-              } else if (action._tag === "Resolve") {
-                const t = yield* repo.resolve(action.alertId, "auto", seq)
-                if (t !== null) notes.push(notificationOf("alert.resolved", t))
-              } else if (action._tag === "Suppress") {
-                suppressed.push(event)
-              }
-              working.set(key, afterAction(entry, action, seq, now, cooldownMs, openedId))
-            }
-            yield* record(notes)
-            return { state, working, notes, latencies, suppressed }
-          }),
-          ({ state, working, notes, latencies, suppressed }) => {
-            for (const [key, entry] of working) {
-              if (isForgettable(entry, now)) state.delete(key)
-              else state.set(key, entry)
-            }
-            let open = 0
-            for (const entry of state.values()) if (entry.openId !== null) open++
-            setOpen(open)
-            for (const n of notes) if (n.alert !== null) alertTransitions(n.alert.kind, n.alert.severity, n.type === "alert.opened" ? "opened" : "resolved").inc()
-            for (const s of suppressed) alertTransitions(s.kind, s.severity, "suppressed").inc()
-            for (const seconds of latencies) alertLatency.observe(seconds)
-          }
-        )
-        yield* scheduleSummary
-      })
-    ).pipe(Effect.catchTag("SqlError", unavailable))
+    lock
+      .withPermits(1)(
+        Effect.gen(function* () {
+          const sorted = [...batch].sort((a, b) => a.seq - b.seq)
+          const now = Date.now()
+          yield* commit(applyClaimed(sorted, now), (applied) => adopt(applied, now))
+          yield* scheduleSummary
+        })
+      )
+      .pipe(Effect.catchTag("DatabaseUnavailable", unavailable))
 
   /** A manual transition (ack or resolve) and its fan-out; null when the alert was not in a state to take it. */
-  const manual = (type: "alert.acknowledged" | "alert.resolved", change: Effect.Effect<Transition | null, SqlError>, committed: (t: Transition) => void) =>
+  const manual = (type: "alert.acknowledged" | "alert.resolved", change: Effect.Effect<Transition | null, DatabaseUnavailable>, committed: (t: Transition) => void) =>
     Effect.gen(function* () {
       const t = yield* commit(
         Effect.gen(function* () {
@@ -221,7 +262,7 @@ const behaviour = Effect.gen(function* () {
       )
       yield* scheduleSummary
       return t
-    }).pipe(Effect.catchTag("SqlError", unavailable))
+    }).pipe(Effect.catchTag("DatabaseUnavailable", unavailable))
 
   /** A manual resolve: the alert's (sensor, rule) is in its cooldown from now, as after an automatic one. */
   const resolvedByHand = (t: Transition) => {
@@ -233,7 +274,7 @@ const behaviour = Effect.gen(function* () {
   }
 
   const existing = (id: number) =>
-    repo.find(id, tenant).pipe(
+    store.find(id, tenant).pipe(
       Effect.mapError((e) => new NotifierUnavailable({ message: e.message })),
       Effect.flatMap((a) => (a === null ? Effect.fail(new AlertNotFound({ id })) : Effect.succeed(a)))
     )
@@ -243,7 +284,7 @@ const behaviour = Effect.gen(function* () {
     AcknowledgeAlert: ({ payload }) =>
       lock.withPermits(1)(
         Effect.gen(function* () {
-          const t = yield* manual("alert.acknowledged", repo.acknowledge(payload.id, payload.by), () => {})
+          const t = yield* manual("alert.acknowledged", store.acknowledge(payload.id, payload.by), () => {})
           if (t !== null) return t.alert
           const a = yield* existing(payload.id)
           return a.status === "resolved" ? yield* Effect.fail(new AlertAlreadyResolved({ id: payload.id })) : a
@@ -252,7 +293,7 @@ const behaviour = Effect.gen(function* () {
     ResolveAlert: ({ payload }) =>
       lock.withPermits(1)(
         Effect.gen(function* () {
-          const t = yield* manual("alert.resolved", Effect.zipRight(ensureLoaded, repo.resolve(payload.id, payload.by, null)), resolvedByHand)
+          const t = yield* manual("alert.resolved", Effect.zipRight(ensureLoaded, store.resolve(payload.id, payload.by, null)), resolvedByHand)
           return t === null ? yield* existing(payload.id) : t.alert
         })
       ),

@@ -11,16 +11,14 @@
  * anything newer: every committed notification reaches every channel at least once, in order per
  * channel. A repeat is possible (cut after delivering, before deleting); receivers dedupe by `id`.
  */
-import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Queue, Schedule, Schema } from "effect"
 import { AlertStream } from "../alerts/alert-stream.js"
 import { Notification } from "../domain/notification.js"
 import { WebhookDispatcher } from "../alerts/webhooks/dispatcher.js"
 import { AppConfig } from "../config.js"
 import { LiveFeed } from "../live/live-feed.js"
-import { AlertRepo, type FanOutChannel } from "../storage/alert-repo.js"
-import { WebhookRepo } from "../storage/webhook-repo.js"
+import { AlertStore, type FanOutChannel } from "../storage/alert-store.js"
+import type { DatabaseUnavailable } from "../storage/errors.js"
 import { logWarning } from "../telemetry/log.js"
 import { alertNotifications } from "../telemetry/metrics.js"
 
@@ -38,7 +36,7 @@ interface Owed {
 
 export interface NotifierFanOut {
   /** Inside the committing transaction: what each channel is owed for these notifications (`paging`: admitted by the storm limit). */
-  readonly record: (notes: ReadonlyArray<Notification>, paging: ReadonlySet<Notification>) => Effect.Effect<void, SqlError>
+  readonly record: (notes: ReadonlyArray<Notification>, paging: ReadonlySet<Notification>) => Effect.Effect<void, DatabaseUnavailable>
   /** After the commit: wakes the drainers of the channels `record` wrote rows for. Never waits. */
   readonly committed: () => void
   /** Wakes every channel's drainer (rows may be left from an earlier run of the notifier). Never waits. */
@@ -47,9 +45,7 @@ export interface NotifierFanOut {
 
 /** The fan-out of one notifier (internal id); its drainers live in the caller's scope (the entity's). */
 export const makeNotifierFanOut = Effect.fn("NotifierFanOut.make")(function* (notifier: string) {
-  const sql = yield* SqlClient.SqlClient
-  const repo = yield* AlertRepo
-  const webhooks = yield* WebhookRepo
+  const store = yield* AlertStore
   const dispatcher = yield* WebhookDispatcher
   const stream = yield* AlertStream
   const live = yield* LiveFeed
@@ -59,7 +55,7 @@ export const makeNotifierFanOut = Effect.fn("NotifierFanOut.make")(function* (no
   /** The channel's oldest owed notifications; a row that no longer decodes is dropped (it would block the channel forever). */
   const owed = (channel: FanOutChannel) =>
     Effect.gen(function* () {
-      const rows = yield* repo.pendingFanOut(notifier, channel, DRAIN_BATCH)
+      const rows = yield* store.pendingFanOut(notifier, channel, DRAIN_BATCH)
       const out: Array<Owed> = []
       const broken: Array<number> = []
       for (const row of rows) {
@@ -69,7 +65,7 @@ export const makeNotifierFanOut = Effect.fn("NotifierFanOut.make")(function* (no
       }
       if (broken.length > 0) {
         yield* logWarning("undecodable alert notifications dropped from the fan-out", { notifier, channel, ids: broken.join(",") })
-        yield* repo.fanOutDone(broken)
+        yield* store.fanOutDone(broken)
       }
       return { owed: out, full: rows.length === DRAIN_BATCH }
     })
@@ -94,7 +90,7 @@ export const makeNotifierFanOut = Effect.fn("NotifierFanOut.make")(function* (no
               for (const o of fresh) sent.add(o.id)
             })
           ),
-          Effect.zipRight(repo.fanOutDone(ids(batch))),
+          Effect.zipRight(store.fanOutDone(ids(batch))),
           Effect.tap(() =>
             Effect.sync(() => {
               for (const o of batch) sent.delete(o.id)
@@ -115,23 +111,13 @@ export const makeNotifierFanOut = Effect.fn("NotifierFanOut.make")(function* (no
   // Redis was configured) is let go rather than kept forever.
   const deliverStream = sentThenDone((notes) => (stream.enabled ? stream.append(notes) : Effect.void))
 
-  // The delivery rows and the hand-over in one transaction, and the rows to this node's dispatcher
-  // right after the commit with no interruption between: no row is left leased to nobody.
+  // The delivery rows and the hand-over in one transaction; the deliveries to this node's dispatcher.
   const deliverWebhooks = (batch: ReadonlyArray<Owed>) =>
-    Effect.uninterruptibleMask((restore) =>
-      sql
-        .withTransaction(
-          restore(
-            Effect.zipLeft(
-              webhooks.insertDeliveries(
-                batch.map((o) => o.note),
-                hooks.leaseMs
-              ),
-              repo.fanOutDone(ids(batch))
-            )
-          )
-        )
-        .pipe(Effect.tap((deliveries) => Effect.sync(() => dispatcher.enqueue(deliveries))))
+    store.handOverToWebhooks(
+      batch.map((o) => o.note),
+      ids(batch),
+      hooks.leaseMs,
+      dispatcher.enqueue
     )
 
   /** One drainer: woken (wakes coalesce), it delivers until nothing is owed, retrying failed steps. */
@@ -176,7 +162,7 @@ export const makeNotifierFanOut = Effect.fn("NotifierFanOut.make")(function* (no
         rows.push({ channel: "webhooks", payload: note })
       }
       for (const row of rows) recorded.add(row.channel)
-      return repo.recordFanOut(notifier, rows)
+      return store.recordFanOut(notifier, rows)
     },
     committed: () => {
       for (const channel of recorded) wakers[channel]()
