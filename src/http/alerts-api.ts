@@ -2,6 +2,7 @@
  * The alerts API contract: list (filtered, newest first, keyset-paginated), one alert with its
  * history, and the two manual transitions. Who acknowledges or resolves is recorded (`by`).
  */
+import { RequiredAccess } from "./auth/policy.js"
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { AlertJson } from "../actors/notifier-protocol.js"
@@ -35,7 +36,7 @@ const Actor = Schema.Struct({
 
 export class AlertsApi extends HttpApiGroup.make("alerts")
   .add(
-    HttpApiEndpoint.get("list", "/api/v1/alerts")
+    HttpApiEndpoint.get("list", "/api/v1/alerts").annotate(RequiredAccess, "viewer")
       .setUrlParams(
         Schema.Struct({
           status: Schema.optional(Schema.Literal("open", "acknowledged", "resolved")),
@@ -52,14 +53,14 @@ export class AlertsApi extends HttpApiGroup.make("alerts")
       .addError(ServiceUnavailable)
   )
   .add(
-    HttpApiEndpoint.get("get", "/api/v1/alerts/:id")
+    HttpApiEndpoint.get("get", "/api/v1/alerts/:id").annotate(RequiredAccess, "viewer")
       .setPath(AlertPath)
       .addSuccess(AlertWithHistory)
       .addError(AlertNotFoundError)
       .addError(ServiceUnavailable)
   )
   .add(
-    HttpApiEndpoint.post("ack", "/api/v1/alerts/:id/ack")
+    HttpApiEndpoint.post("ack", "/api/v1/alerts/:id/ack").annotate(RequiredAccess, "operator")
       .setPath(AlertPath)
       .setPayload(Actor)
       .addSuccess(AlertJson)
@@ -69,7 +70,7 @@ export class AlertsApi extends HttpApiGroup.make("alerts")
       .pipe(withJsonBody)
   )
   .add(
-    HttpApiEndpoint.post("resolve", "/api/v1/alerts/:id/resolve")
+    HttpApiEndpoint.post("resolve", "/api/v1/alerts/:id/resolve").annotate(RequiredAccess, "operator")
       .setPath(AlertPath)
       .setPayload(Actor)
       .addSuccess(AlertJson)

@@ -2,6 +2,7 @@
  * The HTTP contract: endpoints, their schemas and errors. Handlers live beside it, one module per
  * group. The OpenAPI document at /openapi.json and /docs is generated from this file.
  */
+import { type Access, accessTable, RequiredAccess } from "./auth/policy.js"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { SensorStateView } from "../actors/protocol.js"
@@ -28,6 +29,7 @@ const SensorPath = Schema.Struct({ id: TextParam })
 
 const ingest = <const Name extends string, const Path extends HttpApiEndpoint.PathSegment>(name: Name, path: Path) =>
   HttpApiEndpoint.post(name, path)
+    .annotate(RequiredAccess, "ingest")
     .setUrlParams(AckParams)
     .addSuccess(IngestResult, { status: 202 })
     .addError(ValidationFailed)
@@ -85,7 +87,7 @@ export const HistoryPage = Schema.Struct({
 
 export class SensorsApi extends HttpApiGroup.make("sensors")
   .add(
-    HttpApiEndpoint.get("list", "/api/v1/sensors")
+    HttpApiEndpoint.get("list", "/api/v1/sensors").annotate(RequiredAccess, "viewer")
       .setUrlParams(
         Schema.Struct({
           prefix: Schema.optional(TextParam),
@@ -97,14 +99,14 @@ export class SensorsApi extends HttpApiGroup.make("sensors")
       .addError(ServiceUnavailable)
   )
   .add(
-    HttpApiEndpoint.get("get", "/api/v1/sensors/:id")
+    HttpApiEndpoint.get("get", "/api/v1/sensors/:id").annotate(RequiredAccess, "viewer")
       .setPath(SensorPath)
       .addSuccess(SensorView)
       .addError(SensorNotFound)
       .addError(ServiceUnavailable)
   )
   .add(
-    HttpApiEndpoint.put("put", "/api/v1/sensors/:id")
+    HttpApiEndpoint.put("put", "/api/v1/sensors/:id").annotate(RequiredAccess, "operator")
       .setPath(SensorPath)
       .setPayload(SensorConfigPatch)
       .addSuccess(SensorView)
@@ -113,14 +115,14 @@ export class SensorsApi extends HttpApiGroup.make("sensors")
       .pipe(withJsonBody)
   )
   .add(
-    HttpApiEndpoint.del("delete", "/api/v1/sensors/:id")
+    HttpApiEndpoint.del("delete", "/api/v1/sensors/:id").annotate(RequiredAccess, "operator")
       .setPath(SensorPath)
       .addSuccess(HttpApiSchema.NoContent)
       .addError(SensorNotFound)
       .addError(ServiceUnavailable)
   )
   .add(
-    HttpApiEndpoint.get("history", "/api/v1/sensors/:id/readings")
+    HttpApiEndpoint.get("history", "/api/v1/sensors/:id/readings").annotate(RequiredAccess, "viewer")
       .setPath(SensorPath)
       .setUrlParams(
         Schema.Struct({
@@ -155,14 +157,14 @@ export const Readiness = Schema.Struct({
 })
 
 export class SystemApi extends HttpApiGroup.make("system")
-  .add(HttpApiEndpoint.get("health", "/health").addSuccess(Health))
+  .add(HttpApiEndpoint.get("health", "/health").annotate(RequiredAccess, "public").addSuccess(Health))
   .add(
-    HttpApiEndpoint.get("ready", "/ready")
+    HttpApiEndpoint.get("ready", "/ready").annotate(RequiredAccess, "public")
       .addSuccess(Readiness)
       .addError(Readiness.annotations(HttpApiSchema.annotations({ status: 503 })))
   )
   .add(
-    HttpApiEndpoint.get("metrics", "/metrics")
+    HttpApiEndpoint.get("metrics", "/metrics").annotate(RequiredAccess, "public")
       .addSuccess(HttpApiSchema.Text({ contentType: "text/plain; version=0.0.4" }))
       .annotate(OpenApi.Description, "Prometheus metrics")
   )
@@ -178,4 +180,7 @@ export class FlowmeshApi extends HttpApi.make("flowmesh")
   .add(SystemApi)
   .annotate(OpenApi.Title, "flowmesh")
   .annotate(OpenApi.Description, "Real-time IoT telemetry: ingest readings, manage sensors, read history")
-  .annotate(OpenApi.Transform, addSecurity) {}
+  .annotate(OpenApi.Transform, (spec) => addSecurity(spec, ENDPOINT_ACCESS)) {}
+
+/** Every endpoint's access by `group.endpoint` (its OpenAPI operationId), read off the definitions above. */
+export const ENDPOINT_ACCESS: Readonly<Record<string, Access>> = accessTable(FlowmeshApi)

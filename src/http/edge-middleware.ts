@@ -50,7 +50,7 @@ export const routePatterns = (): ReadonlyArray<RoutePattern> => {
         method: endpoint.method,
         regex: toRegex(endpoint.path),
         name,
-        access: accessOf(name),
+        access: accessOf(endpoint),
         path: endpoint.path.includes(":") ? null : endpoint.path,
         body: Option.isSome(endpoint.payloadSchema) && endpoint.method !== "GET"
       })

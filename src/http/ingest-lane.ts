@@ -20,7 +20,8 @@ import { logError } from "../telemetry/log.js"
 import { httpIngestPath, httpResponses } from "../telemetry/metrics.js"
 import { Authenticator, isRefusal } from "./auth/authenticator.js"
 import { readCredential } from "./auth/credentials.js"
-import { accessOf, authorize } from "./auth/policy.js"
+import { ENDPOINT_ACCESS } from "./api.js"
+import { authorize } from "./auth/policy.js"
 import { ANONYMOUS, type Principal } from "./auth/principal.js"
 import { SECURITY_HEADERS } from "./edge-middleware.js"
 import type { BodyShape } from "./ingest-body.js"
@@ -75,7 +76,7 @@ export const IngestLaneLive = Layer.scopedDiscard(
       let principal = ANONYMOUS
       if (auth.required) {
         const known = auth.cached(readCredential(req.headers), Date.now())
-        if (known === undefined || isRefusal(known) || authorize(accessOf(endpoint), known)._tag === "Forbidden") return null
+        if (known === undefined || isRefusal(known) || authorize(ENDPOINT_ACCESS[endpoint] ?? "superuser", known)._tag === "Forbidden") return null
         principal = known
       }
       if (limiter.enabled) {

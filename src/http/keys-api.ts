@@ -2,6 +2,7 @@
  * The access contract: tenants (managed by the superuser) and their device and API keys. A key is
  * returned once, in the answer that creates it; listings show its hint (first characters) only.
  */
+import { RequiredAccess } from "./auth/policy.js"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { TextParam } from "../domain/request-params.js"
@@ -64,7 +65,7 @@ export const CreateTenant = Schema.Struct({ id: TenantId, name: TextParam.pipe(S
 
 export class KeysApi extends HttpApiGroup.make("keys")
   .add(
-    HttpApiEndpoint.post("create", "/api/v1/keys")
+    HttpApiEndpoint.post("create", "/api/v1/keys").annotate(RequiredAccess, "admin")
       .setPayload(CreateKey)
       .addSuccess(CreatedKey, { status: 201 })
       .addError(InvalidKeyRequest)
@@ -73,9 +74,9 @@ export class KeysApi extends HttpApiGroup.make("keys")
       .addError(ServiceUnavailable)
       .pipe(withJsonBody)
   )
-  .add(HttpApiEndpoint.get("list", "/api/v1/keys").addSuccess(Schema.Struct({ keys: Schema.Array(KeyView) })).addError(ServiceUnavailable))
+  .add(HttpApiEndpoint.get("list", "/api/v1/keys").annotate(RequiredAccess, "admin").addSuccess(Schema.Struct({ keys: Schema.Array(KeyView) })).addError(ServiceUnavailable))
   .add(
-    HttpApiEndpoint.del("revoke", "/api/v1/keys/:id")
+    HttpApiEndpoint.del("revoke", "/api/v1/keys/:id").annotate(RequiredAccess, "admin")
       .setPath(Schema.Struct({ id: TextParam.pipe(Schema.maxLength(64)) }))
       .addSuccess(HttpApiSchema.NoContent)
       .addError(KeyNotFound)
@@ -85,12 +86,12 @@ export class KeysApi extends HttpApiGroup.make("keys")
 
 export class TenantsApi extends HttpApiGroup.make("tenants")
   .add(
-    HttpApiEndpoint.post("create", "/api/v1/tenants")
+    HttpApiEndpoint.post("create", "/api/v1/tenants").annotate(RequiredAccess, "superuser")
       .setPayload(CreateTenant)
       .addSuccess(Tenant, { status: 201 })
       .addError(TenantExists)
       .addError(ServiceUnavailable)
       .pipe(withJsonBody)
   )
-  .add(HttpApiEndpoint.get("list", "/api/v1/tenants").addSuccess(Schema.Struct({ tenants: Schema.Array(Tenant) })).addError(ServiceUnavailable))
+  .add(HttpApiEndpoint.get("list", "/api/v1/tenants").annotate(RequiredAccess, "superuser").addSuccess(Schema.Struct({ tenants: Schema.Array(Tenant) })).addError(ServiceUnavailable))
   .annotate(OpenApi.Title, "Tenants") {}

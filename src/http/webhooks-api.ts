@@ -3,6 +3,7 @@
  * alerts/webhooks/signature.ts), and the dead letters of deliveries that kept failing. A webhook's
  * secret is write-only: no answer ever contains it.
  */
+import { RequiredAccess } from "./auth/policy.js"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { IntParam, TextParam } from "../domain/request-params.js"
@@ -79,12 +80,12 @@ export const DeadLetterPage = Schema.Struct({
 
 export class WebhooksApi extends HttpApiGroup.make("webhooks")
   .add(
-    HttpApiEndpoint.get("list", "/api/v1/webhooks")
+    HttpApiEndpoint.get("list", "/api/v1/webhooks").annotate(RequiredAccess, "admin")
       .addSuccess(Schema.Struct({ webhooks: Schema.Array(WebhookView) }))
       .addError(ServiceUnavailable)
   )
   .add(
-    HttpApiEndpoint.put("put", "/api/v1/webhooks/:id")
+    HttpApiEndpoint.put("put", "/api/v1/webhooks/:id").annotate(RequiredAccess, "admin")
       .setPath(WebhookPath)
       .setPayload(WebhookPut)
       .addSuccess(WebhookView)
@@ -92,7 +93,7 @@ export class WebhooksApi extends HttpApiGroup.make("webhooks")
       .pipe(withJsonBody)
   )
   .add(
-    HttpApiEndpoint.del("delete", "/api/v1/webhooks/:id")
+    HttpApiEndpoint.del("delete", "/api/v1/webhooks/:id").annotate(RequiredAccess, "admin")
       .setPath(WebhookPath)
       .addSuccess(HttpApiSchema.NoContent)
       .addError(WebhookNotFound)
@@ -100,7 +101,7 @@ export class WebhooksApi extends HttpApiGroup.make("webhooks")
       .annotate(OpenApi.Description, "Removes the webhook, its pending deliveries and its dead letters")
   )
   .add(
-    HttpApiEndpoint.get("deadLetters", "/api/v1/dead-letters")
+    HttpApiEndpoint.get("deadLetters", "/api/v1/dead-letters").annotate(RequiredAccess, "operator")
       .setUrlParams(
         Schema.Struct({
           webhook: Schema.optional(WebhookId),
@@ -113,7 +114,7 @@ export class WebhooksApi extends HttpApiGroup.make("webhooks")
       .annotate(OpenApi.Description, "Deliveries that failed for good, oldest first")
   )
   .add(
-    HttpApiEndpoint.post("replay", "/api/v1/webhooks/:id/replay")
+    HttpApiEndpoint.post("replay", "/api/v1/webhooks/:id/replay").annotate(RequiredAccess, "admin")
       .setPath(WebhookPath)
       .addSuccess(Schema.Struct({ replayed: Schema.Number }))
       .addError(WebhookNotFound)

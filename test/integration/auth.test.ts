@@ -7,7 +7,7 @@
  */
 import { SignJWT } from "jose"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ACCESS } from "../../src/http/auth/policy.js"
+import { ENDPOINT_ACCESS as ACCESS } from "../../src/http/api.js"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
 import { counterValue, metricValue } from "../support/metrics.js"
 import { type RunningNode, startNode } from "../support/node-harness.js"

@@ -6,7 +6,7 @@
  */
 import { JSONSchema, Option, type Schema, SchemaAST } from "effect"
 import { Forbidden, RateLimited, Unauthorized } from "../errors.js"
-import { ACCESS, type Access } from "./policy.js"
+import type { Access } from "./policy.js"
 
 const SCHEMES = {
   bearer: { type: "http", scheme: "bearer", description: "A device key (fmd_…), an API key (fms_…) or a JWT" },
@@ -42,7 +42,8 @@ const refusalResponses = (definitions: Record<string, JSONSchema.JsonSchema7>) =
     })
   )
 
-export const addSecurity = (spec: Record<string, unknown>): Record<string, unknown> => {
+/** `access`: every endpoint's access by operationId (`group.endpoint`); one missing needs the superuser. */
+export const addSecurity = (spec: Record<string, unknown>, access: Readonly<Record<string, Access>>): Record<string, unknown> => {
   const components = isRecord(spec.components) ? spec.components : {}
   const paths = isRecord(spec.paths) ? spec.paths : {}
   const schemas: Record<string, JSONSchema.JsonSchema7> = {}
@@ -51,14 +52,14 @@ export const addSecurity = (spec: Record<string, unknown>): Record<string, unkno
     if (!isRecord(item)) continue
     for (const op of Object.values(item)) {
       if (!isRecord(op) || typeof op.operationId !== "string") continue
-      const access = ACCESS[op.operationId] ?? "superuser"
-      if (access === "public") {
+      const needed = access[op.operationId] ?? "superuser"
+      if (needed === "public") {
         op.security = []
         continue
       }
-      op.security = access === "ingest" ? [{ bearer: [] }, { deviceKey: [] }, { apiKey: [] }] : [{ bearer: [] }, { apiKey: [] }]
+      op.security = needed === "ingest" ? [{ bearer: [] }, { deviceKey: [] }, { apiKey: [] }] : [{ bearer: [] }, { apiKey: [] }]
       op.responses = { ...(isRecord(op.responses) ? op.responses : {}), ...refusals }
-      const needs = `Needs ${NEEDS[access]} when AUTH_MODE=required.`
+      const needs = `Needs ${NEEDS[needed]} when AUTH_MODE=required.`
       op.description = typeof op.description === "string" && op.description !== "" ? `${op.description}\n\n${needs}` : needs
     }
   }

@@ -1,44 +1,37 @@
 /**
- * Who may call what: one entry per API endpoint (`group.endpoint`), checked by the edge before the
- * handler runs. An endpoint without an entry needs the superuser (deny by default), and a unit test
+ * Who may call what: each endpoint of the API carries the access it needs as an annotation of its
+ * definition (RequiredAccess), checked by the edge before the handler runs and shown in the
+ * OpenAPI document. An endpoint without one needs the superuser (deny by default), and a unit test
  * fails until it gets one, so an endpoint added later cannot slip past the middleware.
  */
+import { HttpApi, type HttpApiGroup } from "@effect/platform"
+import { Context, Option } from "effect"
 import type { Principal } from "./principal.js"
 import { type Role, roleAtLeast } from "./roles.js"
 
 /** `public`: no credential; `ingest`: a device key, or a service or user of role operator or above. */
 export type Access = "public" | "ingest" | Role | "superuser"
 
-export const ACCESS: Readonly<Record<string, Access>> = {
-  "ingest.postReadings": "ingest",
-  "ingest.postSensorReadings": "ingest",
-  "ingest.postIngestReadings": "ingest",
-  "ingest.postDeviceReadings": "ingest",
-  "sensors.list": "viewer",
-  "sensors.get": "viewer",
-  "sensors.history": "viewer",
-  "sensors.put": "operator",
-  "sensors.delete": "operator",
-  "alerts.list": "viewer",
-  "alerts.get": "viewer",
-  "alerts.ack": "operator",
-  "alerts.resolve": "operator",
-  "webhooks.list": "admin",
-  "webhooks.put": "admin",
-  "webhooks.delete": "admin",
-  "webhooks.deadLetters": "operator",
-  "webhooks.replay": "admin",
-  "keys.create": "admin",
-  "keys.list": "admin",
-  "keys.revoke": "admin",
-  "tenants.create": "superuser",
-  "tenants.list": "superuser",
-  "system.health": "public",
-  "system.ready": "public",
-  "system.metrics": "public"
-}
+/**
+ * The access an endpoint needs, attached to its definition (`.annotate(RequiredAccess, "viewer")`),
+ * so an endpoint and its policy are declared together; one without it needs the superuser.
+ */
+export class RequiredAccess extends Context.Tag("flowmesh/RequiredAccess")<RequiredAccess, Access>() {}
 
-export const accessOf = (endpoint: string): Access => ACCESS[endpoint] ?? "superuser"
+/** The access of an endpoint definition: its annotation, or the superuser (deny by default). */
+export const accessOf = (endpoint: { readonly annotations: Context.Context<never> }): Access => Option.getOrElse(Context.getOption(endpoint.annotations, RequiredAccess), () => "superuser" as const)
+
+/** Every endpoint's access by `group.endpoint` (its OpenAPI operationId). */
+export const accessTable = (api: HttpApi.HttpApi.Any): Record<string, Access> => {
+  const table: Record<string, Access> = {}
+  HttpApi.reflect(api as HttpApi.HttpApi<string, HttpApiGroup.HttpApiGroup.Any, never, never>, {
+    onGroup: () => {},
+    onEndpoint: ({ endpoint, group }) => {
+      table[`${group.identifier}.${endpoint.name}`] = accessOf(endpoint)
+    }
+  })
+  return table
+}
 
 export type Decision = { readonly _tag: "Allowed" } | { readonly _tag: "Forbidden"; readonly message: string }
 
