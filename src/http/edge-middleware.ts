@@ -20,7 +20,7 @@ import { Authenticator, isRefusal } from "./auth/authenticator.js"
 import { readCredential } from "./auth/credentials.js"
 import { type Access, accessOf, authorize } from "./auth/policy.js"
 import { ANONYMOUS, currentPrincipal, type Principal } from "./auth/principal.js"
-import { errorJson, isTooDeep } from "./errors.js"
+import { errorJson, Forbidden, InternalError, InvalidRequest, isTooDeep, MalformedJson, MethodNotAllowed, PayloadTooLarge, RateLimited, RouteNotFound, ServiceUnavailable, Unauthorized, UnsupportedMediaType } from "./errors.js"
 import { RateLimiter, type Verdict } from "./limits/rate-limiter.js"
 import { hasBody, isJsonMediaType, targetProblem } from "./request-shape.js"
 import { drainBound, EdgeServer } from "./ws/edge-server.js"
@@ -76,7 +76,7 @@ const decodeErrorResponse = (e: HttpApiDecodeError) => {
   const first = named[0]
   // Parameters decode as a struct, so a failure of the whole value is the body's.
   const where = first === undefined || first.path === "" ? "body" : first.path
-  return errorJson(400, "invalid_request", `${where}: ${first?.message ?? e.message}`, { issues: named })
+  return errorJson(InvalidRequest, `${where}: ${first?.message ?? e.message}`, { issues: named })
 }
 
 const pathOf = (url: string) => {
@@ -89,10 +89,10 @@ const routeMiss = (request: HttpServerRequest.HttpServerRequest, patterns: Reado
   const allowed = patterns.filter((p) => p.regex.test(path)).map((p) => p.method)
   // The router refused a path the patterns take for this very method: no such resource, not a wrong method.
   return allowed.length > 0 && !allowed.includes(request.method)
-    ? errorJson(405, "method_not_allowed", `${request.method} ${path}: allowed ${allowed.join(", ")}`, undefined, {
+    ? errorJson(MethodNotAllowed, `${request.method} ${path}: allowed ${allowed.join(", ")}`, undefined, {
         allow: allowed.join(", ")
       })
-    : errorJson(404, "not_found", `${request.method} ${path}: no such route`)
+    : errorJson(RouteNotFound, `${request.method} ${path}: no such route`)
 }
 
 const isRouteNotFound = (u: unknown) =>
@@ -133,10 +133,7 @@ export const routeIndex = (patterns: ReadonlyArray<RoutePattern>) => {
 /** 429 with Retry-After and the draft RateLimit-* fields of the limit that refused. */
 const tooManyRequests = (v: Extract<Verdict, { readonly allowed: false }>) => {
   const { limit, scope, setting } = v.check
-  return errorJson(
-    429,
-    "rate_limited",
-    `over the ${scope === "ip" ? "client address" : "key"} limit of ${limit.ratePerSec} requests/s (burst ${limit.burst}, ${setting}); retry after Retry-After`,
+  return errorJson(RateLimited, `over the ${scope === "ip" ? "client address" : "key"} limit of ${limit.ratePerSec} requests/s (burst ${limit.burst}, ${setting}); retry after Retry-After`,
     { scope, retryAfterMs: Math.ceil(v.retryAfterMs) },
     {
       "retry-after": String(Math.max(1, Math.ceil(v.retryAfterMs / 1000))),
@@ -149,7 +146,7 @@ const tooManyRequests = (v: Extract<Verdict, { readonly allowed: false }>) => {
 }
 
 const unauthorized = (message: string) =>
-  errorJson(401, "unauthorized", message, undefined, { "www-authenticate": 'Bearer realm="flowmesh"' })
+  errorJson(Unauthorized, message, undefined, { "www-authenticate": 'Bearer realm="flowmesh"' })
 
 /**
  * API-level, so it runs inside HttpApi where route misses and decode errors are still errors
@@ -182,10 +179,7 @@ export const edgeMiddleware = (retryAfterSeconds: number) =>
       const tooLarge = (route: RoutePattern | undefined, size: string, drained: boolean) =>
         refusedIngest(
           route,
-          errorJson(
-            413,
-            "payload_too_large",
-            `body: ${size}; the limit is ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`,
+          errorJson(PayloadTooLarge, `body: ${size}; the limit is ${ingest.maxBodyBytes} bytes (MAX_BODY_BYTES)`,
             undefined,
             drained ? undefined : { connection: "close" }
           )
@@ -198,7 +192,7 @@ export const edgeMiddleware = (retryAfterSeconds: number) =>
        */
       const refuseShape = (request: HttpServerRequest.HttpServerRequest, route: RoutePattern | undefined) => {
         const target = targetProblem(request.url)
-        if (target !== null) return errorJson(400, "invalid_request", target)
+        if (target !== null) return errorJson(InvalidRequest, target)
         const declared = Number(request.headers["content-length"] ?? 0)
         if (declared > ingest.maxBodyBytes) return tooLarge(route, `${declared} bytes`, declared <= drainBound(ingest.maxBodyBytes))
         const chunked = server.oversizedBody(NodeHttpServerRequest.toIncomingMessage(request))
@@ -212,9 +206,9 @@ export const edgeMiddleware = (retryAfterSeconds: number) =>
         const type = request.headers["content-type"]
         const present = hasBody(request.headers)
         if (type === undefined ? present : !isJsonMediaType(type)) {
-          return refusedIngest(route, errorJson(415, "unsupported_media_type", `content-type: expected application/json, got ${type ?? "none"}`))
+          return refusedIngest(route, errorJson(UnsupportedMediaType, `content-type: expected application/json, got ${type ?? "none"}`))
         }
-        return present ? null : refusedIngest(route, errorJson(400, "malformed_json", "body: is empty; expected a JSON document"))
+        return present ? null : refusedIngest(route, errorJson(MalformedJson, "body: is empty; expected a JSON document"))
       }
 
       /**
@@ -233,7 +227,7 @@ export const edgeMiddleware = (retryAfterSeconds: number) =>
             const known = auth.cached(credential, Date.now()) ?? (yield* auth.resolve(credential))
             if (isRefusal(known)) return unauthorized(`${target}: ${known.message}`)
             const decision = authorize(access, known)
-            if (decision._tag === "Forbidden") return errorJson(403, "forbidden", `${target}: ${decision.message}`)
+            if (decision._tag === "Forbidden") return errorJson(Forbidden, `${target}: ${decision.message}`)
             principal = known
           }
           if (!limiter.enabled) return principal
@@ -251,17 +245,17 @@ export const edgeMiddleware = (retryAfterSeconds: number) =>
             if (isRouteNotFound(failure)) return Effect.succeed(routeMiss(request, patterns))
             if (failure instanceof HttpApiDecodeError) return Effect.succeed(decodeErrorResponse(failure))
             const undecodable = undecodableBody(failure)
-            if (undecodable !== null) return Effect.succeed(errorJson(400, "malformed_json", `body: is not valid JSON (${undecodable})`))
-            if (failure instanceof DatabaseUnavailable) return Effect.succeed(errorJson(503, "unavailable", failure.message))
-            if (isTooDeep(failure)) return Effect.succeed(errorJson(400, "invalid_request", "body: nested too deeply to decode"))
+            if (undecodable !== null) return Effect.succeed(errorJson(MalformedJson, `body: is not valid JSON (${undecodable})`))
+            if (failure instanceof DatabaseUnavailable) return Effect.succeed(errorJson(ServiceUnavailable, failure.message))
+            if (isTooDeep(failure)) return Effect.succeed(errorJson(InvalidRequest, "body: nested too deeply to decode"))
             // Work the request waited on was interrupted (an actor whose shard moved, a node losing its
             // shard locks): the platform would answer a bare 503; answer ours, which carries Retry-After.
             if (Cause.isInterruptedOnly(cause)) {
-              return Effect.succeed(errorJson(503, "unavailable", "the work this request waited on was interrupted (a shard moving, the node stopping); retry after Retry-After"))
+              return Effect.succeed(errorJson(ServiceUnavailable, "the work this request waited on was interrupted (a shard moving, the node stopping); retry after Retry-After"))
             }
             // Typed API errors go on to the framework, which encodes them with their status.
             if (!Cause.isDie(cause)) return Effect.failCause(cause)
-            return Effect.logError("request failed", cause).pipe(Effect.as(errorJson(500, "internal", "internal error; it was logged")))
+            return Effect.logError("request failed", cause).pipe(Effect.as(errorJson(InternalError, "internal error; it was logged")))
           })
         )
 
@@ -278,6 +272,6 @@ export const edgeMiddleware = (retryAfterSeconds: number) =>
           }
           httpResponses.labels(`${Math.floor(response.status / 100)}xx`).inc()
           return withSecurityHeaders(response)
-        }).pipe(Effect.catchTag("DatabaseUnavailable", (e) => Effect.succeed(errorJson(503, "unavailable", `${e.message}; credentials could not be checked`, undefined, { "retry-after": String(retryAfterSeconds) }))))
+        }).pipe(Effect.catchTag("DatabaseUnavailable", (e) => Effect.succeed(errorJson(ServiceUnavailable, `${e.message}; credentials could not be checked`, undefined, { "retry-after": String(retryAfterSeconds) }))))
     })
   )

@@ -79,6 +79,21 @@ export class AlertConflict extends Schema.Class<AlertConflict>("AlertConflict")(
   HttpApiSchema.annotations({ status: 409, description: "The alert is already resolved" })
 ) {}
 
+export class RouteNotFound extends Schema.Class<RouteNotFound>("RouteNotFound")(
+  errorFields("not_found"),
+  HttpApiSchema.annotations({ status: 404, description: "No route has this path" })
+) {}
+
+export class MethodNotAllowed extends Schema.Class<MethodNotAllowed>("MethodNotAllowed")(
+  errorFields("method_not_allowed"),
+  HttpApiSchema.annotations({ status: 405, description: "The path exists for other methods (listed in Allow)" })
+) {}
+
+export class InternalError extends Schema.Class<InternalError>("InternalError")(
+  errorFields("internal"),
+  HttpApiSchema.annotations({ status: 500, description: "A defect; it was logged" })
+) {}
+
 export class ServiceUnavailable extends Schema.Class<ServiceUnavailable>("ServiceUnavailable")(
   errorFields("unavailable"),
   HttpApiSchema.annotations({
@@ -100,10 +115,30 @@ export interface Answer {
   readonly headers?: Readonly<Record<string, string>>
 }
 
-/** The API's error shape, `{ error, message, details? }`, as data. */
-export const errorAnswer = (status: number, error: string, message: string, details?: unknown, headers?: Readonly<Record<string, string>>): Answer => ({
-  status,
-  body: details === undefined ? { error, message } : { error, message, details },
+/** A declared error of the API: a schema of the `{ error, message, details? }` shape whose status is annotated. */
+export interface ErrorClass {
+  new (props: { readonly message: string; readonly details?: unknown }): unknown
+  readonly ast: Schema.Schema.AnyNoContext["ast"]
+}
+
+const encoders = new Map<ErrorClass, (u: unknown) => unknown>()
+const encoderOf = (cls: ErrorClass) => {
+  let encode = encoders.get(cls)
+  if (encode === undefined) {
+    encode = Schema.encodeUnknownSync(cls as unknown as Schema.Schema.AnyNoContext)
+    encoders.set(cls, encode)
+  }
+  return encode
+}
+
+/**
+ * An error answer as data, made by the declared error class itself: its status from the class's
+ * annotation, its body by encoding an instance (so `error` is the class's code). No answer of the
+ * API is spelled out by hand beside its declaration.
+ */
+export const errorAnswer = (cls: ErrorClass, message: string, details?: unknown, headers?: Readonly<Record<string, string>>): Answer => ({
+  status: HttpApiSchema.getStatusErrorAST(cls.ast),
+  body: encoderOf(cls)(new cls(details === undefined ? { message } : { message, details })),
   ...(headers === undefined ? {} : { headers })
 })
 
@@ -112,13 +147,8 @@ export const toServerResponse = (a: Answer): HttpServerResponse.HttpServerRespon
   HttpServerResponse.unsafeJson(a.body, { status: a.status, ...(a.headers === undefined ? {} : { headers: a.headers }) })
 
 /** An error answer in the API's shape, for handlers that build their responses themselves. */
-export const errorJson = (
-  status: number,
-  error: string,
-  message: string,
-  details?: unknown,
-  headers?: Record<string, string>
-): HttpServerResponse.HttpServerResponse => toServerResponse(errorAnswer(status, error, message, details, headers))
+export const errorJson = (cls: ErrorClass, message: string, details?: unknown, headers?: Record<string, string>): HttpServerResponse.HttpServerResponse =>
+  toServerResponse(errorAnswer(cls, message, details, headers))
 
 /**
  * Decoding a body nested thousands of levels deep overflows the stack (found by the fuzz test): the

@@ -15,7 +15,7 @@ import { type IngestGateway, reachedActors } from "../ingest/gateway.js"
 import { closeVerdicts, newVerdicts, noteCode, noteNotPermitted } from "../ingest/verdicts.js"
 import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
 import { inScope, type Principal, type SensorScope } from "./auth/principal.js"
-import { type Answer, errorAnswer, refusingTooDeep } from "./errors.js"
+import { type Answer, errorAnswer, InvalidRequest, MalformedJson, PayloadTooLarge, refusingTooDeep, ServiceUnavailable, ValidationFailed } from "./errors.js"
 import { type BodyProblem, type BodyShape, decodeReadings, parseJson, type SensorGroup } from "./ingest-body.js"
 
 const counters = readingsCounter.http
@@ -25,25 +25,22 @@ const decidedCodes = (outcomes: ReadonlyArray<BatchOutcome>) => outcomes.map((o)
 export const problemAnswer = (problem: BodyProblem): Answer => {
   switch (problem._tag) {
     case "Malformed":
-      return errorAnswer(400, "malformed_json", problem.message, { position: problem.position })
+      return errorAnswer(MalformedJson, problem.message, { position: problem.position })
     case "TooMany":
-      return errorAnswer(
-        413,
-        "payload_too_large",
-        `readings: ${problem.count} readings in one request; the limit is ${problem.limit} (MAX_READINGS_PER_REQUEST)`,
+      return errorAnswer(PayloadTooLarge, `readings: ${problem.count} readings in one request; the limit is ${problem.limit} (MAX_READINGS_PER_REQUEST)`,
         { count: problem.count, limit: problem.limit }
       )
     case "Invalid": {
       const first = problem.issues[0]
       const message = first === undefined ? "invalid body" : `${first.path === "" ? "body" : first.path}: ${first.message}`
-      return errorAnswer(422, "validation_failed", message, { issues: problem.issues })
+      return errorAnswer(ValidationFailed, message, { issues: problem.issues })
     }
   }
 }
 
 /** A body past MAX_BODY_BYTES that the platform met while reading it (no declared length said so). */
 export const bodyTooLarge = (maxBodyBytes: number): Answer =>
-  errorAnswer(413, "payload_too_large", `body: over the limit of ${maxBodyBytes} bytes (MAX_BODY_BYTES)`)
+  errorAnswer(PayloadTooLarge, `body: over the limit of ${maxBodyBytes} bytes (MAX_BODY_BYTES)`)
 
 const NOTHING_REFUSED: ReadonlyArray<SensorGroup> = []
 
@@ -92,7 +89,7 @@ export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<I
   /** 503: every reading of the request was refused (counted as overloaded, as a WebSocket frame's are). */
   const unavailable = (failure: IngestFailure, readings: number): Answer => {
     counters.overloaded.inc(readings)
-    return errorAnswer(503, "unavailable", failureMessage(failure), undefined, retryAfter)
+    return errorAnswer(ServiceUnavailable, failureMessage(failure), undefined, retryAfter)
   }
   return (text, { shape, sensor, ack, principal, receivedAt }, done) => {
     const decoded = refusingTooDeep<Either.Either<ReadonlyArray<SensorGroup>, BodyProblem> | null>(
@@ -104,7 +101,7 @@ export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<I
     )
     if (decoded === null) {
       counters.malformed.inc()
-      return done(errorAnswer(400, "invalid_request", "body: nested too deeply to decode"))
+      return done(errorAnswer(InvalidRequest, "body: nested too deeply to decode"))
     }
     if (Either.isLeft(decoded)) {
       counters.malformed.inc()

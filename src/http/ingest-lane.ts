@@ -25,7 +25,7 @@ import { authorize } from "./auth/policy.js"
 import { ANONYMOUS, type Principal } from "./auth/principal.js"
 import { SECURITY_HEADERS } from "./edge-middleware.js"
 import type { BodyShape } from "./ingest-body.js"
-import { type Answer, errorAnswer } from "./errors.js"
+import { type Answer, errorAnswer, InternalError } from "./errors.js"
 import { makeIngestFlow } from "./ingest-flow.js"
 import { RateLimiter } from "./limits/rate-limiter.js"
 import { isJsonMediaType } from "./request-shape.js"
@@ -121,7 +121,7 @@ export const IngestLaneLive = Layer.scopedDiscard(
           })
         } catch (error) {
           runFork(logError("request failed", { path: url, error: String(error) }))
-          if (!res.destroyed && !res.headersSent) writeAnswer(res, errorAnswer(500, "internal", "internal error; it was logged"))
+          if (!res.destroyed && !res.headersSent) writeAnswer(res, errorAnswer(InternalError, "internal error; it was logged"))
         }
       })
       return true
