@@ -13,94 +13,49 @@ export const errorFields = <Code extends string>(code: Code) => ({
   details: Schema.optionalWith(Schema.Unknown, { exact: true })
 })
 
-export class MalformedJson extends Schema.Class<MalformedJson>("MalformedJson")(
-  errorFields("malformed_json"),
-  HttpApiSchema.annotations({ status: 400, description: "The body is not valid JSON" })
-) {}
+/**
+ * The base class of one declared error of the API: its code, its HTTP status and what it means
+ * (shown in the OpenAPI document). `class X extends apiError<X>()("X", "code", 404) {}`.
+ */
+export const apiError =
+  <Self>() =>
+  <const Code extends string>(identifier: string, code: Code, status: number, description?: string) =>
+    Schema.Class<Self>(identifier)(errorFields(code), HttpApiSchema.annotations(description === undefined ? { status } : { status, description }))
 
-export class InvalidRequest extends Schema.Class<InvalidRequest>("InvalidRequest")(
-  errorFields("invalid_request"),
-  HttpApiSchema.annotations({ status: 400, description: "A path or query parameter is invalid" })
-) {}
+export class MalformedJson extends apiError<MalformedJson>()("MalformedJson", "malformed_json", 400, "The body is not valid JSON") {}
 
-export class ValidationFailed extends Schema.Class<ValidationFailed>("ValidationFailed")(
-  errorFields("validation_failed"),
-  HttpApiSchema.annotations({ status: 422, description: "The body is JSON but not a valid document" })
-) {}
+export class InvalidRequest extends apiError<InvalidRequest>()("InvalidRequest", "invalid_request", 400, "A path or query parameter is invalid") {}
 
-export class PayloadTooLarge extends Schema.Class<PayloadTooLarge>("PayloadTooLarge")(
-  errorFields("payload_too_large"),
-  HttpApiSchema.annotations({ status: 413, description: "Body size or readings per request over the limit" })
-) {}
+export class ValidationFailed extends apiError<ValidationFailed>()("ValidationFailed", "validation_failed", 422, "The body is JSON but not a valid document") {}
 
-export class UnsupportedMediaType extends Schema.Class<UnsupportedMediaType>("UnsupportedMediaType")(
-  errorFields("unsupported_media_type"),
-  HttpApiSchema.annotations({ status: 415, description: "Send Content-Type: application/json (optionally with charset=utf-8)" })
-) {}
+export class PayloadTooLarge extends apiError<PayloadTooLarge>()("PayloadTooLarge", "payload_too_large", 413, "Body size or readings per request over the limit") {}
+
+export class UnsupportedMediaType extends apiError<UnsupportedMediaType>()("UnsupportedMediaType", "unsupported_media_type", 415, "Send Content-Type: application/json (optionally with charset=utf-8)") {}
 
 /** What the edge answers about any JSON body before its schema is looked at: not JSON, too large, not application/json. */
 export const withJsonBody = <N extends string, M extends HttpMethod, P, U, B, H, S, E, R, RE>(
   endpoint: HttpApiEndpoint.HttpApiEndpoint<N, M, P, U, B, H, S, E, R, RE>
 ) => endpoint.addError(MalformedJson).addError(PayloadTooLarge).addError(UnsupportedMediaType)
 
-export class Unauthorized extends Schema.Class<Unauthorized>("Unauthorized")(
-  errorFields("unauthorized"),
-  HttpApiSchema.annotations({
-    status: 401,
-    description: "No credential, or one that is unknown, revoked or expired (with WWW-Authenticate); the message says which"
-  })
-) {}
+export class Unauthorized extends apiError<Unauthorized>()("Unauthorized", "unauthorized", 401, "No credential, or one that is unknown, revoked or expired (with WWW-Authenticate); the message says which") {}
 
-export class Forbidden extends Schema.Class<Forbidden>("Forbidden")(
-  errorFields("forbidden"),
-  HttpApiSchema.annotations({ status: 403, description: "The caller's role does not allow this; the message names the role needed" })
-) {}
+export class Forbidden extends apiError<Forbidden>()("Forbidden", "forbidden", 403, "The caller's role does not allow this; the message names the role needed") {}
 
-export class RateLimited extends Schema.Class<RateLimited>("RateLimited")(
-  errorFields("rate_limited"),
-  HttpApiSchema.annotations({
-    status: 429,
-    description: "Over the client address or key rate limit; retry after Retry-After (RateLimit-* headers say more)"
-  })
-) {}
+export class RateLimited extends apiError<RateLimited>()("RateLimited", "rate_limited", 429, "Over the client address or key rate limit; retry after Retry-After (RateLimit-* headers say more)") {}
 
-export class SensorNotFound extends Schema.Class<SensorNotFound>("SensorNotFound")(
-  errorFields("sensor_not_found"),
-  HttpApiSchema.annotations({ status: 404 })
-) {}
+export class SensorNotFound extends apiError<SensorNotFound>()("SensorNotFound", "sensor_not_found", 404) {}
 
-export class AlertNotFoundError extends Schema.Class<AlertNotFoundError>("AlertNotFoundError")(
-  errorFields("alert_not_found"),
-  HttpApiSchema.annotations({ status: 404 })
-) {}
+export class AlertNotFoundError extends apiError<AlertNotFoundError>()("AlertNotFoundError", "alert_not_found", 404) {}
 
-export class AlertConflict extends Schema.Class<AlertConflict>("AlertConflict")(
-  errorFields("alert_resolved"),
-  HttpApiSchema.annotations({ status: 409, description: "The alert is already resolved" })
-) {}
+export class AlertConflict extends apiError<AlertConflict>()("AlertConflict", "alert_resolved", 409, "The alert is already resolved") {}
 
-export class RouteNotFound extends Schema.Class<RouteNotFound>("RouteNotFound")(
-  errorFields("not_found"),
-  HttpApiSchema.annotations({ status: 404, description: "No route has this path" })
-) {}
+export class RouteNotFound extends apiError<RouteNotFound>()("RouteNotFound", "not_found", 404, "No route has this path") {}
 
-export class MethodNotAllowed extends Schema.Class<MethodNotAllowed>("MethodNotAllowed")(
-  errorFields("method_not_allowed"),
-  HttpApiSchema.annotations({ status: 405, description: "The path exists for other methods (listed in Allow)" })
-) {}
+export class MethodNotAllowed extends apiError<MethodNotAllowed>()("MethodNotAllowed", "method_not_allowed", 405, "The path exists for other methods (listed in Allow)") {}
 
-export class InternalError extends Schema.Class<InternalError>("InternalError")(
-  errorFields("internal"),
-  HttpApiSchema.annotations({ status: 500, description: "A defect; it was logged" })
-) {}
+export class InternalError extends apiError<InternalError>()("InternalError", "internal", 500, "A defect; it was logged") {}
 
-export class ServiceUnavailable extends Schema.Class<ServiceUnavailable>("ServiceUnavailable")(
-  errorFields("unavailable"),
-  HttpApiSchema.annotations({
-    status: 503,
-    description: "Overloaded or the database is unreachable; retry after the Retry-After header"
-  })
-) {}
+export class ServiceUnavailable extends apiError<ServiceUnavailable>()("ServiceUnavailable", "unavailable", 503, "Overloaded or the database is unreachable; retry after the Retry-After header") {}
 
 /** One field-level problem, as listed in `details` of a 422. */
 export interface FieldIssue {

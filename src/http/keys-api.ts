@@ -8,19 +8,13 @@ import { Schema } from "effect"
 import { TextParam } from "../domain/request-params.js"
 import { SensorId } from "../domain/sensor-id.js"
 import { TenantId } from "../domain/tenant-id.js"
-import { errorFields, ServiceUnavailable, withJsonBody } from "./errors.js"
+import { apiError, ServiceUnavailable, withJsonBody } from "./errors.js"
 
-export class KeyNotFound extends Schema.Class<KeyNotFound>("KeyNotFound")(errorFields("key_not_found"), HttpApiSchema.annotations({ status: 404 })) {}
-export class TenantNotFound extends Schema.Class<TenantNotFound>("TenantNotFound")(errorFields("tenant_not_found"), HttpApiSchema.annotations({ status: 404 })) {}
-export class TenantExists extends Schema.Class<TenantExists>("TenantExists")(errorFields("tenant_exists"), HttpApiSchema.annotations({ status: 409 })) {}
-export class KeysDisabled extends Schema.Class<KeysDisabled>("KeysDisabled")(
-  errorFields("keys_disabled"),
-  HttpApiSchema.annotations({ status: 409, description: "AUTH_PEPPER is not set: keys cannot be issued" })
-) {}
-export class InvalidKeyRequest extends Schema.Class<InvalidKeyRequest>("InvalidKeyRequest")(
-  errorFields("invalid_request"),
-  HttpApiSchema.annotations({ status: 400 })
-) {}
+export class KeyNotFound extends apiError<KeyNotFound>()("KeyNotFound", "key_not_found", 404) {}
+export class TenantNotFound extends apiError<TenantNotFound>()("TenantNotFound", "tenant_not_found", 404) {}
+export class TenantExists extends apiError<TenantExists>()("TenantExists", "tenant_exists", 409) {}
+export class KeysDisabled extends apiError<KeysDisabled>()("KeysDisabled", "keys_disabled", 409, "AUTH_PEPPER is not set: keys cannot be issued") {}
+export class InvalidKeyRequest extends apiError<InvalidKeyRequest>()("InvalidKeyRequest", "invalid_request", 400) {}
 
 const Role = Schema.Literal("viewer", "operator", "admin")
 
