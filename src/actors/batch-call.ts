@@ -7,7 +7,7 @@
 import { Cause, Effect, Exit, Option } from "effect"
 import type { CommitTicket, Flushed } from "../storage/writer.js"
 import { UNSTORABLE_CODE } from "./protocol.js"
-import type { BatchSink, HostFailure } from "./shard-host.js"
+import type { BatchSink, HostFailure } from "./host-ports.js"
 
 export type BatchOutcome =
   | { readonly _tag: "Decided"; readonly codes: Int32Array }

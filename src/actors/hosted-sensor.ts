@@ -6,7 +6,8 @@
 import { Effect } from "effect"
 import { SensorUnavailable } from "./protocol.js"
 import { SensorActor } from "./sensor-actor.js"
-import type { HostFailure, ShardHost } from "./shard-host.js"
+import type { ShardHost } from "./shard-host.js"
+import type { HostFailure } from "./host-ports.js"
 
 export const unavailableOf = (f: HostFailure): SensorUnavailable =>
   new SensorUnavailable({ message: f._tag === "Unavailable" ? f.message : f._tag === "Busy" ? "the writer is full" : "the sensor's shard is moving; retry" })

@@ -13,7 +13,8 @@ import { type CommitTicket, Writer } from "../storage/writer.js"
 import { logDebug, logInfo, logWarning } from "../telemetry/log.js"
 import { hostingGauges, sensorTransitions } from "../telemetry/metrics.js"
 import { notifierOf } from "./notifier-protocol.js"
-import { type HostPorts, ShardHost } from "./shard-host.js"
+import { ShardHost } from "./shard-host.js"
+import type { HostPorts } from "./host-ports.js"
 
 const SWEEP_MS = 1_000
 const SWEEP_SLICE_MS = 10

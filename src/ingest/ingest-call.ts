@@ -5,7 +5,7 @@
  */
 import { BatchCall } from "../actors/batch-call.js"
 import type { SensorBatch } from "../actors/protocol.js"
-import type { HostFailure } from "../actors/shard-host.js"
+import type { HostFailure } from "../actors/host-ports.js"
 
 /** One sensor's readings of a request, in arrival order (`sensor` is the node-internal id). */
 export interface IngestGroup {

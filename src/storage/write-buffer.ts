@@ -46,6 +46,19 @@ export interface OutboxEvent {
   readonly e: SensorAlertEvent
 }
 
+/** An alert event now in `alert_outbox` under `id`. */
+export interface CommittedAlert {
+  readonly id: number
+  readonly notifier: string
+  readonly event: SensorAlertEvent
+}
+
+/** What a buffer's statement did: which rows it could not store, and the alert events it committed. */
+export interface FlushOutcome {
+  readonly flushed: Flushed
+  readonly alerts: ReadonlyArray<CommittedAlert>
+}
+
 export class WriteBuffer {
   readonly keys: number[] = []
   readonly ts: number[] = []
@@ -58,7 +71,7 @@ export class WriteBuffer {
   /** When its statement was first sent (null until then). */
   startedAt: number | null = null
   /** Set once its statement is done; the writer then completes buffers in seal order. */
-  outcome: { readonly flushed: Flushed; readonly alerts: ReadonlyArray<{ readonly id: number; readonly notifier: string; readonly event: SensorAlertEvent }> } | null = null
+  outcome: FlushOutcome | null = null
 
   readonly done: Commit
 

@@ -7,31 +7,22 @@
  * the readings in PostgreSQL.
  */
 import { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
 import { Duration, Effect, Exit, Fiber, Option, Runtime, Schedule, Schema } from "effect"
 import { type Commit, doneCommit } from "./commit.js"
 import type { SensorAlertEvent } from "../domain/alert-event.js"
 import { AppConfig } from "../config.js"
-import {
-  writerBatchRows,
-  writerFailuresTotal,
-  writerFlushSeconds,
-  reportWriterQueueRows,
-  writerRowsTotal
-} from "../telemetry/metrics.js"
-import { isolateRefused, reportRefused } from "./flush-isolation.js"
-import { FLUSH_SQL, type FlushPart, flushParams, outboxIds, wholeBuffer } from "./flush-statement.js"
-import { describeSqlFailure, isDataFailure } from "./sql-failure.js"
+import { reportWriterQueueRows } from "../telemetry/metrics.js"
+import { makeFlushBuffer } from "./flush-buffer.js"
 import {
   ALL_STORED,
   CommitTimeout,
   type Flushed,
   makeBuffer,
-  type OutboxEvent,
+  type CommittedAlert,
   type SnapshotSource,
   type WriteBuffer
 } from "./write-buffer.js"
-import { logError, logInfo, logWarning } from "../telemetry/log.js"
+import { logError, logInfo } from "../telemetry/log.js"
 
 export { CommitTimeout, type Flushed, type SnapshotSource } from "./write-buffer.js"
 
@@ -40,12 +31,7 @@ export class WriterOverloaded extends Schema.TaggedError<WriterOverloaded>()("Wr
   capacityRows: Schema.Number
 }) {}
 
-/** An alert event now in `alert_outbox` under `id`. */
-export interface CommittedAlert {
-  readonly id: number
-  readonly notifier: string
-  readonly event: SensorAlertEvent
-}
+export type { CommittedAlert } from "./write-buffer.js"
 export type AlertListener = (alerts: ReadonlyArray<CommittedAlert>) => void
 
 /** A commit to wait for: the sealed-or-open buffer the caller's rows went into. */
@@ -113,53 +99,12 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
     const announce = (committed: ReadonlyArray<CommittedAlert>) => {
       if (committed.length > 0) alertListener(committed)
     }
-    const committedAlerts = (events: ReadonlyArray<OutboxEvent>, ids: (index: number) => number | undefined) => {
-      const committed: Array<CommittedAlert> = []
-      for (let i = 0; i < events.length; i++) {
-        const id = ids(i)
-        if (id !== undefined) committed.push({ id, notifier: events[i]!.n, event: events[i]!.e })
-      }
-      return committed
-    }
 
     // How the last attempt of a flush failed, for /ready (the oldest flush in flight says how long).
     let lastError: string | null = null
-
-    const retryPolicy = Schedule.exponential("20 millis", 2).pipe(
-      Schedule.union(Schedule.spaced(Duration.millis(settings.retryMaxDelayMs))),
-      Schedule.jittered,
-      Schedule.tapOutput(() => Effect.sync(() => writerFailuresTotal.inc()))
-    )
-
-    /** One statement for a part of the buffer; transient failures are retried until they pass. */
-    const runPart = (buffer: WriteBuffer, part: FlushPart): Effect.Effect<ReadonlyArray<number>, SqlError> =>
-      sql.unsafe<{ readonly id: unknown }>(FLUSH_SQL, flushParams(buffer, part)).pipe(
-        Effect.map(outboxIds),
-        Effect.tapError((error) =>
-          Effect.zipRight(
-            Effect.sync(() => {
-              lastError = describeSqlFailure(error)
-            }),
-            isDataFailure(error)
-              ? Effect.void
-              : logWarning("writer flush failed; retrying", { rows: part.rows[1] - part.rows[0], error: describeSqlFailure(error) })
-          )
-        ),
-        Effect.retry({ schedule: retryPolicy, while: (error) => !isDataFailure(error) })
-      )
-
-    /** PostgreSQL refused the flush for its data: store everything it accepts, report the rest. */
-    const isolate = (buffer: WriteBuffer, error: SqlError) =>
-      Effect.gen(function* () {
-        yield* logWarning("PostgreSQL refused a flush for its data; isolating the refused rows", { rows: buffer.rows, error: describeSqlFailure(error) })
-        const isolated = yield* isolateRefused(buffer, (part) => runPart(buffer, part))
-        yield* reportRefused(buffer, isolated)
-        const unstored = isolated.rows.map((r) => r.index)
-        return {
-          flushed: unstored.length === 0 ? ALL_STORED : { unstored },
-          alerts: committedAlerts(buffer.alerts, (i) => isolated.alertIds.get(i))
-        }
-      })
+    const flushBuffer = makeFlushBuffer(sql, settings.retryMaxDelayMs, (error) => {
+      lastError = error
+    })
 
     /**
      * Completes, in seal order, every buffer at the head of `inFlight` whose statement is done: a
@@ -176,23 +121,12 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
       }
     })
 
-    const write = Effect.fn("Writer.flush")(function* (buffer: WriteBuffer) {
-      const started = performance.now()
-      buffer.startedAt = Date.now()
-      lastError = null
-      const outcome = yield* runPart(buffer, wholeBuffer(buffer)).pipe(
-        Effect.map((ids) => ({ flushed: ALL_STORED, alerts: committedAlerts(buffer.alerts, (i) => ids[i]) })),
-        Effect.catchAll((error) => isolate(buffer, error))
-      )
-      lastError = null
-      writerFlushSeconds.observe((performance.now() - started) / 1000)
-      writerBatchRows.observe(buffer.rows)
-      const stored = buffer.rows - outcome.flushed.unstored.length
-      writerRowsTotal.inc(stored)
-      committedRows += stored
-      buffer.outcome = outcome
-      yield* completeInOrder
-    })
+    const write = (buffer: WriteBuffer) =>
+      Effect.flatMap(flushBuffer(buffer), (outcome) => {
+        committedRows += buffer.rows - outcome.flushed.unstored.length
+        buffer.outcome = outcome
+        return completeInOrder
+      })
 
     /**
      * Up to WRITER_CONCURRENCY flushes at once (each on its own pool connection), so that one
