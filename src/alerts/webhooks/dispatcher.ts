@@ -29,6 +29,7 @@ import type { Delivery } from "../../storage/webhook-repo.js"
 import { WebhookRepo } from "../../storage/webhook-repo.js"
 import { classifyStatus, retryAfterMs, retryDelayMs } from "./backoff.js"
 import { type BreakerState, blockedUntil, canAttempt, closedBreaker, isTripped, recordFailure, recordSuccess } from "./breaker.js"
+import { makeDeliveredRows } from "./delivered-rows.js"
 import { Fifo } from "./fifo.js"
 import { type Endpoint, postDelivery } from "./request.js"
 
@@ -58,8 +59,7 @@ export class WebhookDispatcher extends Effect.Service<WebhookDispatcher>()("flow
     /** Ids queued or in flight on this node (their leases are renewed). */
     const held = new Set<number>()
     /** Ids delivered, whose rows are not deleted yet (batched; their leases are renewed too). */
-    const deleting = new Set<number>()
-    let wakeDeleter: (() => void) | null = null
+    const delivered = yield* makeDeliveredRows(repo, settings.backoffMaxMs)
     let closing = false
 
     const workers = yield* FiberSet.make<void, never>()
@@ -98,10 +98,9 @@ export class WebhookDispatcher extends Effect.Service<WebhookDispatcher>()("flow
           release(d)
           return yield* deadLetter(d, d.attempts + 1, error)
         }
-        deleting.add(d.id)
+        delivered.add(d.id)
         release(d)
         webhookDeliveries.delivered.inc()
-        wakeDeleter?.()
         return
       }
       const attempts = d.attempts + 1
@@ -126,7 +125,7 @@ export class WebhookDispatcher extends Effect.Service<WebhookDispatcher>()("flow
     const mustWait = (d: Delivery) =>
       d.eventType === "alert.opened" || d.eventType === "alert.summary"
         ? Effect.succeed(false)
-        : repo.earlierOfSameAlert(d.id).pipe(Effect.map((ids) => ids.some((id) => !deleting.has(id))))
+        : repo.earlierOfSameAlert(d.id).pipe(Effect.map((ids) => ids.some((id) => !delivered.has(id))))
 
     /** Lets go of a delivery that would overtake an earlier event of its alert; the recovery loop takes it after that one. */
     const park = (t: Target, d: Delivery) =>
@@ -229,7 +228,7 @@ export class WebhookDispatcher extends Effect.Service<WebhookDispatcher>()("flow
     const enqueue = (deliveries: ReadonlyArray<Delivery>): void => {
       if (closing) return
       for (const d of deliveries) {
-        if (held.has(d.id) || deleting.has(d.id)) continue
+        if (held.has(d.id) || delivered.has(d.id)) continue
         const t = targetOf(d.webhookId)
         if (t.queue.size >= settings.queueMax) {
           webhookDeliveries.overflow.inc()
@@ -242,32 +241,7 @@ export class WebhookDispatcher extends Effect.Service<WebhookDispatcher>()("flow
       depthChanged()
     }
 
-    // Deletes of delivered rows, batched: whatever completed while the last delete ran goes in the next.
-    const flushDeletes = Effect.suspend(() => {
-      const ids = [...deleting]
-      return repo.delivered(ids).pipe(
-        Effect.tap(() => {
-          for (const id of ids) deleting.delete(id)
-        })
-      )
-    })
-    const waitForDeletes = Effect.async<void>((resume) => {
-      if (deleting.size > 0) return resume(Effect.void)
-      wakeDeleter = () => {
-        wakeDeleter = null
-        resume(Effect.void)
-      }
-      return Effect.sync(() => {
-        wakeDeleter = null
-      })
-    })
-    yield* waitForDeletes.pipe(
-      Effect.zipRight(flushDeletes.pipe(Effect.catchAll(() => Effect.sleep(Duration.millis(settings.backoffMaxMs))))),
-      Effect.forever,
-      Effect.forkScoped
-    )
-
-    yield* Effect.suspend(() => repo.renewLeases([...held, ...deleting], settings.leaseMs)).pipe(
+    yield* Effect.suspend(() => repo.renewLeases([...held, ...delivered.ids()], settings.leaseMs)).pipe(
       Effect.catchAll(() => Effect.void),
       Effect.repeat(Schedule.spaced(Duration.millis(Math.floor(settings.leaseMs / 3)))),
       Effect.forkScoped
@@ -286,7 +260,7 @@ export class WebhookDispatcher extends Effect.Service<WebhookDispatcher>()("flow
         closing = true
       }).pipe(
         Effect.zipRight(FiberSet.clear(workers)),
-        Effect.zipRight(flushDeletes),
+        Effect.zipRight(delivered.flush),
         Effect.timeout(Duration.millis(settings.timeoutMs)),
         Effect.ignore
       )
