@@ -4,14 +4,13 @@
  * and closes it when the shard leaves: every dirty snapshot is committed before the lock goes.
  * Messages reach it only from other nodes, or from this node's gateway before the host is open.
  */
-import { Entity, Sharding } from "@effect/cluster"
+import { Entity } from "@effect/cluster"
 import { Duration, Effect, Layer } from "effect"
 import { AppConfig } from "../config.js"
 import { externalId } from "../domain/tenancy.js"
 import { BatchCall, type BatchOutcome } from "./batch-call.js"
 import { LocalHosts } from "./local-hosts.js"
 import { MOVED } from "./host-ports.js"
-import { makeShardLookup } from "./shard-lookup.js"
 import { onHostedSensor } from "./hosted-sensor.js"
 import { type BatchAnswer, ShardHostEntity, type SensorStateView } from "./protocol.js"
 import type { SensorActor } from "./sensor-actor.js"
@@ -36,8 +35,7 @@ export const answerOf = (o: BatchOutcome | null): BatchAnswer => {
 const behaviour = Effect.gen(function* () {
   const address = yield* Entity.CurrentAddress
   const hosts = yield* LocalHosts
-  const { cluster } = yield* AppConfig
-  const lookup = makeShardLookup(yield* Sharding.Sharding, hosts, cluster.shardsPerGroup)
+  const { lookup } = hosts
   const host = hosts.open(address.shardId.id)
   yield* Effect.addFinalizer(() => hosts.close(host))
 

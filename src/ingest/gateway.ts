@@ -20,7 +20,6 @@ import { hostIds } from "../actors/host-ids.js"
 import { LocalHosts } from "../actors/local-hosts.js"
 import { SensorUnavailable, ShardHostEntity, type SensorStateView } from "../actors/protocol.js"
 import { onHostedSensor } from "../actors/hosted-sensor.js"
-import { makeShardLookup } from "../actors/shard-lookup.js"
 import type { SensorActor } from "../actors/sensor-actor.js"
 import { toStateView } from "../actors/state-view.js"
 import type { ShardHost } from "../actors/shard-host.js"
@@ -63,7 +62,7 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
     let pending = 0
     yield* Effect.acquireRelease(Effect.sync(() => reportPendingReadings(() => pending)), (remove) => Effect.sync(remove))
 
-    const lookup = makeShardLookup(sharding, hosts, cluster.shardsPerGroup)
+    const { lookup } = hosts
     const { shardOf, owned } = lookup
 
     /** The shard's open host here, when batches may go to it in-process (never with INGEST_FORCE_REMOTE). */
