@@ -5,6 +5,7 @@
 import { Entity } from "@effect/cluster"
 import { Rpc } from "@effect/rpc"
 import { Schema } from "effect"
+import { InternalIdSchema } from "../domain/tenancy.js"
 import { SensorConfig } from "../domain/sensor-config.js"
 import { rejectReasonOf, suspectReasons } from "../core/classify.js"
 import type { RejectReason, SuspectReason } from "../domain/reasons.js"
@@ -27,7 +28,7 @@ export class SensorUnavailable extends Schema.TaggedError<SensorUnavailable>()("
 
 /** One sensor's readings in arrival order, as the ingest gateway hands them to the sensor's ShardHost. */
 export const SensorBatch = Schema.Struct({
-  sensor: Schema.String,
+  sensor: InternalIdSchema,
   ts: Schema.Array(Schema.Number),
   values: Schema.Array(Schema.Number),
   receivedAt: Schema.Number,

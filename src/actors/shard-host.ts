@@ -16,6 +16,7 @@ import type { AlertSignal } from "../core/rule-types.js"
 import type { CoreConfig } from "../domain/sensor-settings.js"
 import type { StatusTransition } from "../domain/reasons.js"
 import { windowView } from "../core/window-view.js"
+import type { InternalId } from "../domain/tenancy.js"
 import { BUSY, type BatchSink, type HostFailure, type HostPorts, MOVED } from "./host-ports.js"
 import { activate, SensorActor } from "./sensor-actor.js"
 
@@ -63,7 +64,7 @@ export class ShardHost<T> {
   }
 
   /** Decides one sensor's batch now if it is resident, else once it is loaded; the answer goes to `sink`. */
-  record(sensor: string, ts: ReadonlyArray<number>, values: ReadonlyArray<number>, receivedAt: number, durable: boolean, sink: BatchSink<T>, slot: number): void {
+  record(sensor: InternalId, ts: ReadonlyArray<number>, values: ReadonlyArray<number>, receivedAt: number, durable: boolean, sink: BatchSink<T>, slot: number): void {
     if (this.closed) {
       sink.failed(slot, MOVED)
       return

@@ -7,6 +7,20 @@
  * only ever names and sees its own tenant's ids, and another tenant's sensor is simply not there.
  * Webhook ids are scoped the same way. Plain functions, no allocation for the default tenant.
  */
+import { type Brand, Schema } from "effect"
+
+/**
+ * An id inside the node (a sensor's, a webhook's, a notifier's): made only by `internalId` from a
+ * tenant and the id it knows, or read back from where the node stored one. A brand, so a tenant's
+ * own id cannot be handed where the node's is meant; it costs nothing at run time.
+ */
+export type InternalId = string & Brand.Brand<"InternalId">
+
+/** The same brand as a schema, for ids that cross a process boundary (cluster messages). */
+export const InternalIdSchema = Schema.String.pipe(Schema.brand("InternalId"))
+
+/** An id the node stored itself (PostgreSQL, a cluster message), taken as internal. */
+export const storedInternalId = (id: string): InternalId => id as InternalId
 
 export const DEFAULT_TENANT = "default"
 export const TENANT_SEPARATOR = "~"
@@ -17,8 +31,8 @@ export const TENANT_SEPARATOR = "~"
  * tenant can ever have created (`default~acme~x`, `acme~beta~x`), so naming another tenant's
  * internal id finds nothing instead of its sensor.
  */
-export const internalId = (tenant: string, id: string): string =>
-  tenant === DEFAULT_TENANT && !id.includes(TENANT_SEPARATOR) ? id : `${tenant}${TENANT_SEPARATOR}${id}`
+export const internalId = (tenant: string, id: string): InternalId =>
+  (tenant === DEFAULT_TENANT && !id.includes(TENANT_SEPARATOR) ? id : `${tenant}${TENANT_SEPARATOR}${id}`) as InternalId
 
 /** The id the tenant knows. */
 export const externalId = (internal: string): string => {

@@ -11,7 +11,7 @@ import type { AckMode, AppConfigShape } from "../config.js"
 import type { IngestResult } from "../domain/reading.js"
 import { internalId } from "../domain/tenancy.js"
 import { failureMessage, firstFailure, type IngestFailure } from "../ingest/failures.js"
-import { type IngestGateway, reachedActors } from "../ingest/gateway.js"
+import { type IngestGateway, type IngestGroup, reachedActors } from "../ingest/gateway.js"
 import { closeVerdicts, newVerdicts, noteCode, noteNotPermitted } from "../ingest/verdicts.js"
 import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
 import { inScope, type Principal, type SensorScope } from "./auth/principal.js"
@@ -111,9 +111,10 @@ export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<I
     if (groups.length === 0) return done(verdictAnswer([], [], true, refused))
     const tenant = principal.tenant
     // A group already names its internal id unless its tenant prefixes it: no copy then.
-    const internal = groups.map((g) => {
+    const internal = groups.map((g): IngestGroup => {
       const id = internalId(tenant, g.sensor)
-      return id === g.sensor ? g : { sensor: id, ts: g.ts, values: g.values }
+      // The same string is the internal id as it stands: the group is handed on as it is.
+      return id === g.sensor ? (g as unknown as IngestGroup) : { sensor: id, ts: g.ts, values: g.values }
     })
     const durable = ack === "durable"
     let readings = 0

@@ -25,7 +25,7 @@ import { toStateView } from "../actors/state-view.js"
 import type { ShardHost } from "../actors/shard-host.js"
 import { AppConfig } from "../config.js"
 import type { SensorConfig } from "../domain/sensor-config.js"
-import { externalId } from "../domain/tenancy.js"
+import { externalId, type InternalId } from "../domain/tenancy.js"
 import type { CommitTicket } from "../storage/writer.js"
 import { ingestClusterMessages, ingestPath, reportPendingReadings } from "../telemetry/metrics.js"
 import { IngestCall, type IngestGroup } from "./ingest-call.js"
@@ -170,11 +170,11 @@ export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/Ing
       limit,
       pending: (): number => pending,
       /** The sensor's live state (loaded from its snapshot if it was not resident). */
-      state: (sensor: string): Effect.Effect<SensorStateView, SensorUnavailable> =>
+      state: (sensor: InternalId): Effect.Effect<SensorStateView, SensorUnavailable> =>
         onSensor(sensor, (a) => toStateView(externalId(a.id), a.core), hostOf(sensor).GetState({ sensor })),
-      configure: (sensor: string, config: typeof SensorConfig.Type): Effect.Effect<void, SensorUnavailable> =>
+      configure: (sensor: InternalId, config: typeof SensorConfig.Type): Effect.Effect<void, SensorUnavailable> =>
         onSensor(sensor, (a, host) => host.configure(a, config), hostOf(sensor).Configure({ sensor, config })),
-      forget: (sensor: string): Effect.Effect<void, SensorUnavailable> =>
+      forget: (sensor: InternalId): Effect.Effect<void, SensorUnavailable> =>
         Effect.suspend(() => {
           const host = directHost(shardOf(sensor))
           return host === undefined ? viaCluster(hostOf(sensor).Forget({ sensor })) : Effect.sync(() => host.forget(sensor))

@@ -6,10 +6,11 @@
 import { BatchCall } from "../actors/batch-call.js"
 import type { SensorBatch } from "../actors/protocol.js"
 import type { HostFailure } from "../actors/host-ports.js"
+import type { InternalId } from "../domain/tenancy.js"
 
 /** One sensor's readings of a request, in arrival order (`sensor` is the node-internal id). */
 export interface IngestGroup {
-  readonly sensor: string
+  readonly sensor: InternalId
   readonly ts: ReadonlyArray<number>
   readonly values: ReadonlyArray<number>
   /** When the edge received them, if not the request's time (coalesced WebSocket frames). */

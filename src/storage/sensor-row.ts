@@ -1,8 +1,10 @@
 /** A sensor's registry row with its last snapshot, as the repositories read it. */
+import type { InternalId } from "../domain/tenancy.js"
 
 export interface SensorRow {
   readonly key: number
-  readonly id: string
+  /** The node's id of the sensor (as stored). */
+  readonly id: InternalId
   readonly config: unknown
   readonly createdAt: number
   readonly updatedAt: number
@@ -13,7 +15,7 @@ export interface SensorRow {
 
 export interface RawSensorRow {
   readonly key: number
-  readonly id: string
+  readonly id: InternalId
   readonly config: unknown
   readonly created_at: number
   readonly updated_at: number

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import { Coalescer, type FrameTicket, fail, newTicket, type SensorBatch, settle } from "../../src/http/ws/coalescer.js"
-import type { SensorGroup } from "../../src/http/ingest-body.js"
+import { type InternalId, storedInternalId } from "../../src/domain/tenancy.js"
+import type { InternalGroup } from "../../src/http/ws/coalescer.js"
 
-const group = (sensor: string, values: ReadonlyArray<number>, firstIndex = 0): SensorGroup => ({
-  sensor,
+const group = (sensor: string, values: ReadonlyArray<number>, firstIndex = 0): InternalGroup => ({
+  sensor: storedInternalId(sensor),
   index: values.map((_, i) => firstIndex + i),
   ts: values.map((v) => v),
   values: [...values]
@@ -121,11 +122,11 @@ describe("coalescer", () => {
     let n = 0
     frames.forEach((readings, seq) => {
       const ticket = newTicket(o, seq, 0, readings.length)
-      const bySensor = new Map<string, SensorGroup>()
+      const bySensor = new Map<string, { sensor: InternalId; index: Array<number>; ts: Array<number>; values: Array<number> }>()
       readings.forEach((r, i) => {
         const v = n++
         arrived.set(r.sensor, [...(arrived.get(r.sensor) ?? []), v])
-        const g = bySensor.get(r.sensor) ?? { sensor: r.sensor, index: [], ts: [], values: [] }
+        const g = bySensor.get(r.sensor) ?? { sensor: storedInternalId(r.sensor), index: [], ts: [], values: [] }
         g.index.push(i)
         g.ts.push(v)
         g.values.push(r.value)

@@ -16,6 +16,7 @@ import { ShardHostEntity } from "../../src/actors/protocol.js"
 import { defaultCoreConfig } from "../../src/core/sensor-core.js"
 import { shardNumber, type ShardLookup } from "../../src/actors/shard-lookup.js"
 import { AppConfig, appConfig } from "../../src/config.js"
+import { storedInternalId } from "../../src/domain/tenancy.js"
 import { doneCommit } from "../../src/storage/commit.js"
 import { ALL_STORED } from "../../src/storage/write-buffer.js"
 import type { CommitTicket } from "../../src/storage/writer.js"
@@ -95,7 +96,7 @@ const sensorOn = (shard: number, from = 0): string => {
 const T0 = Date.now() - 60_000
 
 const batch = (sensor: string, values: ReadonlyArray<number>, t0 = T0) => ({
-  sensor,
+  sensor: storedInternalId(sensor),
   ts: values.map((_, i) => t0 + i * 1_000),
   values,
   receivedAt: Date.now(),

@@ -21,6 +21,7 @@ import { SensorActor } from "../../src/actors/sensor-actor.js"
 import { ShardHost } from "../../src/actors/shard-host.js"
 import type { BatchSink, HostFailure, HostPorts } from "../../src/actors/host-ports.js"
 import { toStateView } from "../../src/actors/state-view.js"
+import { storedInternalId } from "../../src/domain/tenancy.js"
 import { decodeStoredPatch, effectiveConfig } from "../../src/domain/sensor-config.js"
 import type { SnapshotSource } from "../../src/storage/write-buffer.js"
 import { Option } from "effect"
@@ -227,7 +228,7 @@ const run = (ops: ReadonlyArray<Op>) => {
         }
       }
     }
-    host.record(id, ts, values, receivedAt, false, sink, 0)
+    host.record(storedInternalId(id), ts, values, receivedAt, false, sink, 0)
   }
 
   for (const op of ops) {
@@ -361,18 +362,18 @@ describe("ShardHost", () => {
     const host = new ShardHost(1, makePorts(store, clock, seen))
     const codes: Array<number> = []
     const sink: BatchSink<number> = { decided: (_s, c) => codes.push(...c), failed: () => codes.push(NaN) }
-    host.record("a", [1], [10], clock.now, false, sink, 0)
+    host.record(storedInternalId("a"), [1], [10], clock.now, false, sink, 0)
     store.completeLoads()
     store.commit()
     expect(host.size).toBe(1)
     clock.now += 2_000
     host.sweep()
     // The eviction waits for the commit of everything pending; a batch comes first.
-    host.record("a", [2], [11], clock.now, false, sink, 0)
+    host.record(storedInternalId("a"), [2], [11], clock.now, false, sink, 0)
     store.commit()
     expect(host.size).toBe(1)
     // Decided from memory: the stored snapshot is older than ts 2, yet ts 2 is a duplicate now.
-    host.record("a", [2], [11], clock.now, false, sink, 0)
+    host.record(storedInternalId("a"), [2], [11], clock.now, false, sink, 0)
     expect(codes).toEqual([0, 0, -3])
     clock.now += 2_000
     host.sweep()
@@ -380,7 +381,7 @@ describe("ShardHost", () => {
     store.commit()
     expect(host.size).toBe(0)
     // Restored from what committed: the duplicate is still recognised.
-    host.record("a", [2], [11], clock.now, false, sink, 0)
+    host.record(storedInternalId("a"), [2], [11], clock.now, false, sink, 0)
     store.completeLoads()
     expect(codes.at(-1)).toBe(-3)
   })
@@ -392,14 +393,14 @@ describe("ShardHost", () => {
     const host = new ShardHost(1, makePorts(store, clock, seen))
     const outcomes: Array<string> = []
     const sink: BatchSink<number> = { decided: (_s, c) => outcomes.push(`ok ${c[0]}`), failed: (_s, f) => outcomes.push(f._tag) }
-    host.record("good", [1], [1], clock.now, false, sink, 0)
-    host.record("bad", [1], [1], clock.now, false, sink, 0)
+    host.record(storedInternalId("good"), [1], [1], clock.now, false, sink, 0)
+    host.record(storedInternalId("bad"), [1], [1], clock.now, false, sink, 0)
     store.completeLoads()
     host.withSensor("bad", (a) => {
       if (a instanceof SensorActor) (a.core as { window: unknown }).window = null
     })
-    host.record("bad", [2], [2], clock.now, false, sink, 0)
-    host.record("good", [2], [2], clock.now, false, sink, 0)
+    host.record(storedInternalId("bad"), [2], [2], clock.now, false, sink, 0)
+    host.record(storedInternalId("good"), [2], [2], clock.now, false, sink, 0)
     expect(outcomes).toEqual(["ok 0", "ok 0", "Unavailable", "ok 0"])
     expect(host.size).toBe(1)
   })

@@ -7,7 +7,11 @@
  * index in that frame, so the answer finds its way back. No Effect here: the caller dispatches.
  */
 import { noteCode, noteNotPermitted, type Verdicts } from "../../ingest/verdicts.js"
+import type { InternalId } from "../../domain/tenancy.js"
 import type { SensorGroup } from "../ingest-body.js"
+
+/** A frame's group of one sensor, named by its id inside the node. */
+export type InternalGroup = Omit<SensorGroup, "sensor"> & { readonly sensor: InternalId }
 
 export interface BatchFailure {
   readonly code: "unavailable"
@@ -41,7 +45,7 @@ export const newTicket = (owner: TicketOwner, seq: number, receivedAt: number, r
 
 /** Readings of one sensor bound for one actor message, each with the frame it came from. */
 export interface SensorBatch {
-  readonly sensor: string
+  readonly sensor: InternalId
   readonly ts: Array<number>
   readonly values: Array<number>
   readonly tickets: Array<FrameTicket>
@@ -75,7 +79,7 @@ export class Coalescer {
   ) {}
 
   /** Adds one frame's readings of one sensor. */
-  add(group: SensorGroup, ticket: FrameTicket): void {
+  add(group: InternalGroup, ticket: FrameTicket): void {
     let batch = this.open.get(group.sensor)
     if (batch === undefined) {
       batch = { sensor: group.sensor, ts: [], values: [], tickets: [], indexes: [], receivedAt: ticket.receivedAt }

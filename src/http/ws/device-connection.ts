@@ -13,7 +13,7 @@ import type { RawData, WebSocket } from "ws"
 import { closeVerdicts } from "../../ingest/verdicts.js"
 import { readingsCounter, wsFrames, wsPausedConnections, wsRejected } from "../../telemetry/metrics.js"
 import type { FieldIssue } from "../errors.js"
-import { type Coalescer, type FrameTicket, newTicket, refuseGroup, type TicketOwner } from "./coalescer.js"
+import { type Coalescer, type FrameTicket, type InternalGroup, newTicket, refuseGroup, type TicketOwner } from "./coalescer.js"
 import { decodeDeviceFrame, type FrameLimits } from "./device-frames.js"
 
 export interface DeviceSettings {
@@ -135,7 +135,8 @@ export class DeviceConnection implements TicketOwner {
     const { scope, tenant } = this.principal
     for (const group of frame.groups) {
       if (scope._tag !== "All" && !inScope(scope, group.sensor)) refuseGroup(ticket, group)
-      else if (tenant === DEFAULT_TENANT) this.coalescer.add(group, ticket)
+      // A default-tenant id is its internal id as it stands (a sensor id cannot hold the separator).
+      else if (tenant === DEFAULT_TENANT) this.coalescer.add(group as unknown as InternalGroup, ticket)
       // The node-wide coalescer merges a sensor's readings from every connection: by the tenant's id.
       else this.coalescer.add({ ...group, sensor: internalId(tenant, group.sensor) }, ticket)
     }

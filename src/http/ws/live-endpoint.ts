@@ -2,6 +2,7 @@
  * `WS /ws/live`: dashboards subscribe to sensors (or id prefixes) and receive their readings,
  * status changes and notices, at most one readings frame per `LIVE_INTERVAL_MS` per connection.
  */
+import { type InternalId, storedInternalId } from "../../domain/tenancy.js"
 import { Effect, Layer, Runtime } from "effect"
 import { WebSocketServer } from "ws"
 import { IngestGateway } from "../../ingest/gateway.js"
@@ -33,7 +34,7 @@ export const LiveEndpointLive = Layer.scopedDiscard(
     const auth = yield* Authenticator
 
     /** Current state of sensors that exist; null for those not seen yet (never creates one). */
-    const stateOf = (sensor: string): Effect.Effect<SensorSnapshot> =>
+    const stateOf = (sensor: InternalId): Effect.Effect<SensorSnapshot> =>
       repo.find(sensor).pipe(
         Effect.flatMap((row) => (row === null ? Effect.succeed(null) : gateway.state(sensor))),
         Effect.map((state) => ({ sensor, state })),
@@ -70,7 +71,8 @@ export const LiveEndpointLive = Layer.scopedDiscard(
     const services: LiveServices = {
       subscribe: feed.subscribe,
       unsubscribe: feed.unsubscribe,
-      states: (sensors) => runPromise(Effect.forEach(sensors, stateOf, { concurrency: STATE_LOOKUP_CONCURRENCY })),
+      // Live topics hold the node's ids (a connection maps every id it is given with internalId).
+      states: (sensors) => runPromise(Effect.forEach(sensors, (s) => stateOf(storedInternalId(s)), { concurrency: STATE_LOOKUP_CONCURRENCY })),
       markDirty: (c) => {
         dirty.add(c)
         arm(Math.max(Date.now(), c.lastFlushAt + live.intervalMs))
