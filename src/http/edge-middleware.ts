@@ -149,6 +149,33 @@ const unauthorized = (message: string) =>
   errorJson(Unauthorized, message, undefined, { "www-authenticate": 'Bearer realm="flowmesh"' })
 
 /**
+ * A failure of an endpoint as the API's answer: route misses (404/405), decode errors (400 naming
+ * the field), bodies that are not JSON or nested too deeply, the database or the work the request
+ * waited on gone (503), a defect (logged 500). Typed API errors go on to the framework, which
+ * encodes them with their declared status.
+ */
+const shapeFailure = <E>(
+  cause: Cause.Cause<E>,
+  request: HttpServerRequest.HttpServerRequest,
+  patterns: ReadonlyArray<RoutePattern>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, E> => {
+  const failure = Cause.squash(cause)
+  if (isRouteNotFound(failure)) return Effect.succeed(routeMiss(request, patterns))
+  if (failure instanceof HttpApiDecodeError) return Effect.succeed(decodeErrorResponse(failure))
+  const undecodable = undecodableBody(failure)
+  if (undecodable !== null) return Effect.succeed(errorJson(MalformedJson, `body: is not valid JSON (${undecodable})`))
+  if (failure instanceof DatabaseUnavailable) return Effect.succeed(errorJson(ServiceUnavailable, failure.message))
+  if (isTooDeep(failure)) return Effect.succeed(errorJson(InvalidRequest, "body: nested too deeply to decode"))
+  // Work the request waited on was interrupted (an actor whose shard moved, a node losing its
+  // shard locks): the platform would answer a bare 503; answer ours, which carries Retry-After.
+  if (Cause.isInterruptedOnly(cause)) {
+    return Effect.succeed(errorJson(ServiceUnavailable, "the work this request waited on was interrupted (a shard moving, the node stopping); retry after Retry-After"))
+  }
+  if (!Cause.isDie(cause)) return Effect.failCause(cause)
+  return Effect.logError("request failed", cause).pipe(Effect.as(errorJson(InternalError, "internal error; it was logged")))
+}
+
+/**
  * API-level, so it runs inside HttpApi where route misses and decode errors are still errors
  * (outside, the server would already have sent its empty 404).
  */
@@ -240,23 +267,7 @@ export const edgeMiddleware = (retryAfterSeconds: number) =>
         app.pipe(
           Effect.locally(currentPrincipal, principal),
           HttpIncomingMessage.withMaxBodySize(maxBody),
-          Effect.catchAllCause((cause) => {
-            const failure = Cause.squash(cause)
-            if (isRouteNotFound(failure)) return Effect.succeed(routeMiss(request, patterns))
-            if (failure instanceof HttpApiDecodeError) return Effect.succeed(decodeErrorResponse(failure))
-            const undecodable = undecodableBody(failure)
-            if (undecodable !== null) return Effect.succeed(errorJson(MalformedJson, `body: is not valid JSON (${undecodable})`))
-            if (failure instanceof DatabaseUnavailable) return Effect.succeed(errorJson(ServiceUnavailable, failure.message))
-            if (isTooDeep(failure)) return Effect.succeed(errorJson(InvalidRequest, "body: nested too deeply to decode"))
-            // Work the request waited on was interrupted (an actor whose shard moved, a node losing its
-            // shard locks): the platform would answer a bare 503; answer ours, which carries Retry-After.
-            if (Cause.isInterruptedOnly(cause)) {
-              return Effect.succeed(errorJson(ServiceUnavailable, "the work this request waited on was interrupted (a shard moving, the node stopping); retry after Retry-After"))
-            }
-            // Typed API errors go on to the framework, which encodes them with their status.
-            if (!Cause.isDie(cause)) return Effect.failCause(cause)
-            return Effect.logError("request failed", cause).pipe(Effect.as(errorJson(InternalError, "internal error; it was logged")))
-          })
+          Effect.catchAllCause((cause) => shapeFailure(cause, request, patterns))
         )
 
       return (app: HttpApp.Default) =>
