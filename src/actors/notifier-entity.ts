@@ -18,50 +18,13 @@ import { admit, closeWindow, createStormWindow, type StormWindow, summaryMessage
 import type { SensorAlertEvent } from "../domain/alert-event.js"
 import { type Notification, type NotificationType, outwardAlert } from "../domain/notification.js"
 import { externalId, tenantOf } from "../domain/tenancy.js"
-import { AlertStore, type StoredEntry, type Transition } from "../storage/alert-store.js"
+import { AlertStore, type Transition } from "../storage/alert-store.js"
 import type { DatabaseUnavailable } from "../storage/errors.js"
 import { logWarning } from "../telemetry/log.js"
-import { alertLatency, alertNotifications, alertsOpen, alertTransitions } from "../telemetry/metrics.js"
+import { alertNotifications, alertsOpen, alertTransitions } from "../telemetry/metrics.js"
 import { makeNotifierFanOut } from "./notifier-fanout.js"
+import { type Applied, countApplied, entriesOf, keyOf, openCountOf } from "./notifier-state.js"
 import { AlertAlreadyResolved, AlertNotFound, Notifier, NotifierUnavailable, type OutboxEntry } from "./notifier-protocol.js"
-
-const keyOf = (sensor: string, rule: string): string => `${sensor}\u0000${rule}`
-
-/** What the store's rows say about each (sensor, rule), as the lifecycle decides over it. */
-export const entriesOf = (rows: ReadonlyArray<StoredEntry>, defaultCooldownMs: number): Map<string, AlertEntry> => {
-  const entries = new Map<string, AlertEntry>()
-  for (const r of rows) {
-    entries.set(keyOf(r.sensor, r.rule), {
-      openId: r.status === "resolved" ? null : r.id,
-      resolvedAt: r.resolvedAt,
-      cooldownMs: r.cooldownMs ?? defaultCooldownMs,
-      lastSeq: r.lastEventSeq
-    })
-  }
-  return entries
-}
-
-const openCountOf = (entries: ReadonlyMap<string, AlertEntry>): number => {
-  let open = 0
-  for (const entry of entries.values()) if (entry.openId !== null) open++
-  return open
-}
-
-/** What one applied batch changed, handed from the transaction to the after-commit step. */
-interface Applied {
-  readonly working: Map<string, AlertEntry>
-  readonly notes: ReadonlyArray<Notification>
-  /** Seconds from a reading's receipt to its alert being opened. */
-  readonly latencies: ReadonlyArray<number>
-  readonly suppressed: ReadonlyArray<SensorAlertEvent>
-}
-
-/** The counters of a committed batch. */
-const countApplied = ({ notes, latencies, suppressed }: Applied) => {
-  for (const n of notes) if (n.alert !== null) alertTransitions(n.alert.kind, n.alert.severity, n.type === "alert.opened" ? "opened" : "resolved").inc()
-  for (const s of suppressed) alertTransitions(s.kind, s.severity, "suppressed").inc()
-  for (const seconds of latencies) alertLatency.observe(seconds)
-}
 
 const behaviour = Effect.gen(function* () {
   const notifier = (yield* Entity.CurrentAddress).entityId

@@ -13,25 +13,6 @@ import type { RejectReason, SensorStatus, StatusTransition } from "../domain/rea
 
 export const MAX_TRANSITIONS = 20
 
-export const defaultCoreConfig: CoreConfig = {
-  windowSize: 60,
-  windowMs: 0,
-  hardMin: null,
-  hardMax: null,
-  softMin: null,
-  softMax: null,
-  spikeSigma: 6,
-  spikeMinSamples: 10,
-  maxRatePerSecond: null,
-  // Off by default: a totalizer or a closed valve legitimately repeats its value for hours.
-  stuckCount: 0,
-  allowedSkewMs: 0,
-  throttleRate: 100,
-  throttleBurst: 1000,
-  degradedRatio: 0.3,
-  faultInvalidCount: 10,
-  rules: []
-}
 
 /** Cumulative since the sensor was created; `accepted` includes the suspect ones. */
 export interface SensorCounters {

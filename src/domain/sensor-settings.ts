@@ -35,3 +35,24 @@ export interface CoreConfig {
   /** Alert rules, evaluated after each batch (see rules.ts); at most 32, ids unique. */
   readonly rules: ReadonlyArray<AlertRule>
 }
+
+/** The settings of a sensor nobody configured. */
+export const defaultCoreConfig: CoreConfig = {
+  windowSize: 60,
+  windowMs: 0,
+  hardMin: null,
+  hardMax: null,
+  softMin: null,
+  softMax: null,
+  spikeSigma: 6,
+  spikeMinSamples: 10,
+  maxRatePerSecond: null,
+  // Off by default: a totalizer or a closed valve legitimately repeats its value for hours.
+  stuckCount: 0,
+  allowedSkewMs: 0,
+  throttleRate: 100,
+  throttleBurst: 1000,
+  degradedRatio: 0.3,
+  faultInvalidCount: 10,
+  rules: []
+}

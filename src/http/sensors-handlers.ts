@@ -1,7 +1,7 @@
 /** Sensor registry, config and history: PostgreSQL is the source of truth, actors hold live state. */
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Option, ParseResult, Schema } from "effect"
-import { defaultCoreConfig } from "../core/sensor-core.js"
+import { defaultCoreConfig } from "../domain/sensor-settings.js"
 import { describeCode } from "../actors/protocol.js"
 import { AppConfig } from "../config.js"
 import { MAX_EPOCH_MS, MIN_EPOCH_MS } from "../domain/epoch-range.js"

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, ParseResult, Schema } from "effect"
 import type { AlertRule } from "../../src/domain/rule-kinds.js"
-import { defaultCoreConfig } from "../../src/core/sensor-core.js"
+import { defaultCoreConfig } from "../../src/domain/sensor-settings.js"
 import { type AlertRuleEncoded, AlertRuleInput, AlertRules } from "../../src/domain/alert-rules.js"
 import { effectiveConfig, SensorConfig, SensorConfigPatch } from "../../src/domain/sensor-config.js"
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import { classify, classifyReading, decisionOf, RejectCode, rejectReasonOf, suspectReasons } from "../../src/core/classify.js"
-import { defaultCoreConfig } from "../../src/core/sensor-core.js"
+import { defaultCoreConfig } from "../../src/domain/sensor-settings.js"
 import { createWindow, type SlidingWindow, windowPush } from "../../src/core/sliding-window.js"
 import type { CoreConfig } from "../../src/domain/sensor-settings.js"
 import { SuspectFlag } from "../../src/domain/reasons.js"

@@ -1,18 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import { RejectCode } from "../../src/core/classify.js"
-import {
-  applyConfig,
-  createSensorCore,
-  defaultCoreConfig,
-  fromSnapshot,
-  MAX_TRANSITIONS,
-  replayStored,
-  type SensorCore,
-  type SensorSnapshot,
-  stepBatch,
-  toSnapshot
-} from "../../src/core/sensor-core.js"
+import { applyConfig, createSensorCore, fromSnapshot, MAX_TRANSITIONS, replayStored, type SensorCore, type SensorSnapshot, stepBatch, toSnapshot } from "../../src/core/sensor-core.js"
+import { defaultCoreConfig } from "../../src/domain/sensor-settings.js"
 import { windowContainsTs, windowCount, windowMax, windowMin } from "../../src/core/sliding-window.js"
 import type { CoreConfig } from "../../src/domain/sensor-settings.js"
 import { SuspectFlag } from "../../src/domain/reasons.js"

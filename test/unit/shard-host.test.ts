@@ -10,7 +10,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { createSensorCore, defaultCoreConfig, type SensorCore, stepBatch, toSnapshot, applyConfig } from "../../src/core/sensor-core.js"
+import { createSensorCore, type SensorCore, stepBatch, toSnapshot, applyConfig } from "../../src/core/sensor-core.js"
+import { defaultCoreConfig } from "../../src/domain/sensor-settings.js"
 import { carryRuleStates, evaluateBatch, ruleStatesFromJson, ruleStatesToJson } from "../../src/core/rules.js"
 import type { RuleState } from "../../src/core/rule-types.js"
 import type { CoreConfig } from "../../src/domain/sensor-settings.js"
