@@ -201,7 +201,13 @@ export const appConfig = Config.all({
     level: oneOf("LOG_LEVEL", ["debug", "info", "warning", "error"], "info"),
     format: oneOf("LOG_FORMAT", ["json", "pretty"], "json")
   })
-})
+}).pipe(
+  Config.validate({
+    message:
+      "MAX_FUTURE_SKEW_MS must be shorter than PARTITIONS_AHEAD_DAYS days less an hour: a reading further ahead would land where no daily partition exists yet (and retention never drops)",
+    validation: (c) => c.ingest.maxFutureSkewMs < c.storage.partitionsAheadDays * 86_400_000 - 3_600_000
+  })
+)
 
 /** Every setting, as read: its type is the definition's, so a setting is declared once. */
 export type AppConfigShape = Config.Config.Success<typeof appConfig>

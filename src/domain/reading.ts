@@ -66,9 +66,9 @@ export const SuspectItem = Schema.Struct({
 export const RejectedItem = Schema.Struct({
   index: Schema.Int,
   sensor: Schema.String,
-  reason: Schema.Literal("invalid", "out_of_order", "duplicate", "throttled", "not_permitted", "unstorable").annotations({
+  reason: Schema.Literal("invalid", "out_of_order", "duplicate", "throttled", "not_permitted", "too_old", "unstorable").annotations({
     description:
-      "not_permitted: the device key is bound to other sensors (nothing about the sensor is revealed); unstorable: PostgreSQL refused the reading for its data, it was not stored (the rest of the batch was)"
+      "not_permitted: the device key is bound to other sensors (nothing about the sensor is revealed); unstorable: PostgreSQL refused the reading for its data, it was not stored (the rest of the batch was); too_old: older than the oldest day raw retention keeps (RETENTION_DAYS), not stored"
   })
 })
 export const IngestResult = Schema.Struct({

@@ -12,7 +12,8 @@ import type { IngestResult } from "../domain/reading.js"
 import { internalId } from "../domain/tenancy.js"
 import { failureMessage, firstFailure, type IngestFailure } from "../ingest/failures.js"
 import { type IngestGateway, type IngestGroup, reachedActors } from "../ingest/gateway.js"
-import { closeVerdicts, newVerdicts, noteCode, noteNotPermitted } from "../ingest/verdicts.js"
+import { type RefusedReading, oldestKeptTs, splitTooOld } from "../ingest/too-old.js"
+import { closeVerdicts, newVerdicts, noteCode, noteNotPermitted, noteTooOld } from "../ingest/verdicts.js"
 import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
 import { inScope, type Principal, type SensorScope } from "./auth/principal.js"
 import { type Answer, errorAnswer, InvalidRequest, MalformedJson, PayloadTooLarge, refusingTooDeep, ServiceUnavailable, ValidationFailed } from "./errors.js"
@@ -58,10 +59,12 @@ export const verdictAnswer = (
   groups: ReadonlyArray<SensorGroup>,
   results: ReadonlyArray<Int32Array>,
   durable: boolean,
-  refused: ReadonlyArray<SensorGroup>
+  refused: ReadonlyArray<SensorGroup>,
+  tooOld: ReadonlyArray<RefusedReading> = []
 ): Answer => {
   const v = newVerdicts()
   for (const group of refused) for (const index of group.index) noteNotPermitted(v, index, group.sensor)
+  for (const r of tooOld) noteTooOld(v, r.index, r.sensor)
   for (let g = 0; g < groups.length; g++) {
     const group = groups[g]!
     const codes = results[g]!
@@ -84,7 +87,8 @@ export interface IngestRequest {
 
 export type IngestFlow = (text: string, request: IngestRequest, done: (answer: Answer) => void) => void
 
-export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<IngestGateway, "submitNow">): IngestFlow => {
+/** `retentionDays`: raw retention (RETENTION_DAYS); older readings are answered `too_old`. */
+export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<IngestGateway, "submitNow">, retentionDays: number): IngestFlow => {
   const retryAfter = { "retry-after": String(ingest.retryAfterSeconds) }
   /** 503: every reading of the request was refused (counted as overloaded, as a WebSocket frame's are). */
   const unavailable = (failure: IngestFailure, readings: number): Answer => {
@@ -107,8 +111,9 @@ export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<I
       counters.malformed.inc()
       return done(problemAnswer(decoded.left))
     }
-    const { allowed: groups, refused } = partitionByScope(decoded.right, principal.scope)
-    if (groups.length === 0) return done(verdictAnswer([], [], true, refused))
+    const { allowed, refused } = partitionByScope(decoded.right, principal.scope)
+    const { kept: groups, tooOld } = splitTooOld(allowed, oldestKeptTs(receivedAt, retentionDays))
+    if (groups.length === 0) return done(verdictAnswer([], [], true, refused, tooOld))
     const tenant = principal.tenant
     // A group already names its internal id unless its tenant prefixes it: no copy then.
     const internal = groups.map((g): IngestGroup => {
@@ -120,12 +125,13 @@ export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<I
     let readings = 0
     for (const g of groups) readings += g.ts.length
     for (const g of refused) readings += g.ts.length
+    readings += tooOld.length
     gateway.submitNow(internal, receivedAt, durable, (result) => {
       let answer: Answer
       if (!reachedActors(result)) answer = unavailable(result, readings)
       else {
         const failure = firstFailure(result)
-        answer = failure !== null ? unavailable(failure, readings) : verdictAnswer(groups, decidedCodes(result), durable, refused)
+        answer = failure !== null ? unavailable(failure, readings) : verdictAnswer(groups, decidedCodes(result), durable, refused, tooOld)
       }
       ingestLatencyHttp[ack].observe((Date.now() - receivedAt) / 1000)
       done(answer)

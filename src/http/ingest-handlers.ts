@@ -17,8 +17,8 @@ import { bodyTooLarge, makeIngestFlow } from "./ingest-flow.js"
 
 export const IngestHandlersLive = HttpApiBuilder.group(FlowmeshApi, "ingest", (handlers) =>
   Effect.gen(function* () {
-    const { ingest } = yield* AppConfig
-    const flow = makeIngestFlow(ingest, yield* IngestGateway)
+    const { ingest, storage } = yield* AppConfig
+    const flow = makeIngestFlow(ingest, yield* IngestGateway, storage.retentionDays)
 
     const handle = (
       request: HttpServerRequest.HttpServerRequest,

@@ -62,12 +62,12 @@ export type IngestLane = (req: IncomingMessage, res: ServerResponse) => boolean
 
 export const IngestLaneLive = Layer.scopedDiscard(
   Effect.gen(function* () {
-    const { ingest, cors } = yield* AppConfig
+    const { ingest, cors, storage } = yield* AppConfig
     const gateway = yield* IngestGateway
     const auth = yield* Authenticator
     const limiter = yield* RateLimiter
     const { server } = yield* EdgeServer
-    const flow = makeIngestFlow(ingest, gateway)
+    const flow = makeIngestFlow(ingest, gateway, storage.retentionDays)
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const corsOn = cors.origins.length > 0
 

@@ -1,7 +1,7 @@
 /**
  * What the sender is told about its readings, whatever the edge: each reading's code read into
  * accepted / suspect (with reasons) / rejected (with the reason), readings outside a device key's
- * scope rejected as `not_permitted`, every one counted once in `readings_total` by outcome, and the
+ * scope rejected as `not_permitted`, readings older than raw retention keeps as `too_old`, every one counted once in `readings_total` by outcome, and the
  * lists in request order. HTTP builds one per request, WebSocket one per frame.
  */
 import type { RejectReason, SuspectReason } from "../domain/reasons.js"
@@ -16,8 +16,11 @@ export interface SuspectItem {
 export interface RejectedItem {
   readonly index: number
   readonly sensor: string
-  /** The actor's reason, the edge's `not_permitted` (outside the device key's sensors), or the writer's `unstorable`. */
-  readonly reason: RejectReason | "not_permitted" | "unstorable"
+  /**
+   * The actor's reason, the edge's `not_permitted` (outside the device key's sensors) or `too_old`
+   * (older than raw retention keeps), or the writer's `unstorable`.
+   */
+  readonly reason: RejectReason | "not_permitted" | "too_old" | "unstorable"
 }
 
 export interface Verdicts {
@@ -45,6 +48,11 @@ export const noteCode = (v: Verdicts, index: number, sensor: string, code: numbe
 /** Notes a reading outside the device key's scope. */
 export const noteNotPermitted = (v: Verdicts, index: number, sensor: string): void => {
   v.rejected.push({ index, sensor, reason: "not_permitted" })
+}
+
+/** Notes a reading older than raw retention keeps (see ingest/too-old.ts). */
+export const noteTooOld = (v: Verdicts, index: number, sensor: string): void => {
+  v.rejected.push({ index, sensor, reason: "too_old" })
 }
 
 /** Counts every noted reading by outcome (once, when the answer is sent) and puts the lists in request order. */

@@ -19,6 +19,7 @@ export type Outcome =
   | "duplicate"
   | "throttled"
   | "not_permitted"
+  | "too_old"
   | "unstorable"
   | "malformed"
   | "overloaded"
@@ -41,6 +42,7 @@ const byTransport = (transport: Transport): Record<Outcome, Counter.Internal> =>
     duplicate: c("duplicate"),
     throttled: c("throttled"),
     not_permitted: c("not_permitted"),
+    too_old: c("too_old"),
     unstorable: c("unstorable"),
     malformed: c("malformed"),
     overloaded: c("overloaded")

@@ -6,7 +6,7 @@
  * readings at once (per-frame mode). Every reading keeps a reference to its frame's ticket and its
  * index in that frame, so the answer finds its way back. No Effect here: the caller dispatches.
  */
-import { noteCode, noteNotPermitted, type Verdicts } from "../../ingest/verdicts.js"
+import { noteCode, noteNotPermitted, noteTooOld, type Verdicts } from "../../ingest/verdicts.js"
 import type { InternalId } from "../../domain/tenancy.js"
 import type { SensorGroup } from "../ingest-body.js"
 
@@ -139,6 +139,12 @@ export const refuseGroup = (ticket: FrameTicket, group: SensorGroup): void => {
     noteNotPermitted(ticket, index, group.sensor)
     if (--ticket.remaining === 0) ticket.owner.finish(ticket)
   }
+}
+
+/** The edge refused one reading before its sensor saw it (older than raw retention keeps): `too_old`. */
+export const refuseTooOld = (ticket: FrameTicket, index: number, sensor: string): void => {
+  noteTooOld(ticket, index, sensor)
+  if (--ticket.remaining === 0) ticket.owner.finish(ticket)
 }
 
 /** The batch could not be decided: every frame with a reading in it answers with an error. */

@@ -13,7 +13,8 @@ import type { RawData, WebSocket } from "ws"
 import { closeVerdicts } from "../../ingest/verdicts.js"
 import { readingsCounter, wsFrames, wsPausedConnections, wsRejected } from "../../telemetry/metrics.js"
 import type { FieldIssue } from "../errors.js"
-import { type Coalescer, type FrameTicket, type InternalGroup, newTicket, refuseGroup, type TicketOwner } from "./coalescer.js"
+import { oldestKeptTs, splitTooOld } from "../../ingest/too-old.js"
+import { type Coalescer, type FrameTicket, type InternalGroup, newTicket, refuseGroup, refuseTooOld, type TicketOwner } from "./coalescer.js"
 import { decodeDeviceFrame, type FrameLimits } from "./device-frames.js"
 
 export interface DeviceSettings {
@@ -25,6 +26,8 @@ export interface DeviceSettings {
   readonly highWaterBytes: number
   readonly retryAfterSeconds: number
   readonly durable: boolean
+  /** Raw retention (RETENTION_DAYS): older readings are answered `too_old`. */
+  readonly retentionDays: number
 }
 
 const counters = readingsCounter.ws
@@ -133,7 +136,9 @@ export class DeviceConnection implements TicketOwner {
       return
     }
     const { scope, tenant } = this.principal
-    for (const group of frame.groups) {
+    const { kept, tooOld } = splitTooOld(frame.groups, oldestKeptTs(receivedAt, this.settings.retentionDays))
+    for (const r of tooOld) refuseTooOld(ticket, r.index, r.sensor)
+    for (const group of kept) {
       if (scope._tag !== "All" && !inScope(scope, group.sensor)) refuseGroup(ticket, group)
       // A default-tenant id is its internal id as it stands (a sensor id cannot hold the separator).
       else if (tenant === DEFAULT_TENANT) this.coalescer.add(group as unknown as InternalGroup, ticket)

@@ -22,7 +22,7 @@ export const DEVICES_PATH = "/ws/devices"
 
 export const DevicesEndpointLive = Layer.scopedDiscard(
   Effect.gen(function* () {
-    const { ws, ingest } = yield* AppConfig
+    const { ws, ingest, storage } = yield* AppConfig
     const { server } = yield* EdgeServer
     const gateway = yield* IngestGateway
     const auth = yield* Authenticator
@@ -54,7 +54,8 @@ export const DevicesEndpointLive = Layer.scopedDiscard(
       badFrameWindowMs: ws.badFrameWindowMs,
       highWaterBytes: ws.socketHighWaterBytes,
       retryAfterSeconds: ingest.retryAfterSeconds,
-      durable
+      durable,
+      retentionDays: storage.retentionDays
     })
 
     const wss = new WebSocketServer({ noServer: true, maxPayload: ws.maxFrameBytes, perMessageDeflate: false, clientTracking: false })
