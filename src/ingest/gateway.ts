@@ -13,7 +13,6 @@
  * readings (INGEST_MAX_PENDING_READINGS), so a request of 100 sensors costs what one of 1 sensor
  * with 100 readings costs.
  */
-import { EntityId, Sharding } from "@effect/cluster"
 import { Data, Duration, Effect, Runtime, Schedule } from "effect"
 import type { BatchOutcome } from "../actors/batch-call.js"
 import { hostIds } from "../actors/host-ids.js"
@@ -45,25 +44,23 @@ export class Overloaded extends Data.TaggedError("Overloaded")<{ readonly pendin
 /** Not every batch was decided within EDGE_SEND_TIMEOUT_MS (a shard without an owner, or moving). */
 export class EdgeTimeout extends Data.TaggedError("EdgeTimeout")<{ readonly waitedMs: number }> {}
 
-const SHARD_GROUP = "default"
 const OPEN_EVERY = Duration.seconds(1)
 
 export class IngestGateway extends Effect.Service<IngestGateway>()("flowmesh/IngestGateway", {
   scoped: Effect.gen(function* () {
     const { ingest, cluster } = yield* AppConfig
-    const sharding = yield* Sharding.Sharding
     const hosts = yield* LocalHosts
     const client = yield* ShardHostEntity.client
     const runtime = yield* Effect.runtime<never>()
     const runCallback = Runtime.runCallback(runtime)
-    const ids = hostIds(cluster.shardsPerGroup, (id) => sharding.getShardId(EntityId.make(id), SHARD_GROUP).id)
+    const { lookup } = hosts
+    const { shardOf, owned } = lookup
+    // The host ids by the node's one shard lookup (the cluster's own hash, checked at start-up).
+    const ids = hostIds(cluster.shardsPerGroup, shardOf)
     const limit = ingest.maxPendingReadings
     const deadline = Duration.millis(ingest.sendTimeoutMs)
     let pending = 0
     yield* Effect.acquireRelease(Effect.sync(() => reportPendingReadings(() => pending)), (remove) => Effect.sync(remove))
-
-    const { lookup } = hosts
-    const { shardOf, owned } = lookup
 
     /** The shard's open host here, when batches may go to it in-process (never with INGEST_FORCE_REMOTE). */
     const localHost = (shard: number) => (ingest.forceRemote ? undefined : lookup.hostOfShard(shard))

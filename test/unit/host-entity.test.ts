@@ -6,7 +6,7 @@
  * and writes (state, config, forget) reach the sensor. The hosting logic itself is
  * property-tested in shard-host.test.ts; the real cluster path in the integration tests.
  */
-import { Entity, ShardingConfig } from "@effect/cluster"
+import { Entity, ShardId, ShardingConfig } from "@effect/cluster"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit, Layer } from "effect"
 import { ShardHostEntityLive } from "../../src/actors/host-entity.js"
@@ -14,7 +14,8 @@ import type { HostPorts } from "../../src/actors/host-ports.js"
 import { LocalHosts, makeLocalHosts } from "../../src/actors/local-hosts.js"
 import { ShardHostEntity } from "../../src/actors/protocol.js"
 import { defaultCoreConfig } from "../../src/domain/sensor-settings.js"
-import { shardNumber, type ShardLookup } from "../../src/actors/shard-lookup.js"
+import { makeShardLookup, shardNumber } from "../../src/actors/shard-lookup.js"
+import { hostIds } from "../../src/actors/host-ids.js"
 import { AppConfig, appConfig } from "../../src/config.js"
 import { storedInternalId } from "../../src/domain/tenancy.js"
 import { doneCommit } from "../../src/storage/commit.js"
@@ -57,19 +58,19 @@ const ports = (seen: Seen, idleMs: () => number): HostPorts<CommitTicket> => {
   }
 }
 
-/** Ownership by the test: `holds(shard)`. */
-const lookupOver =
-  (holds: (shard: number) => boolean) =>
-  (hosts: Parameters<Parameters<typeof makeLocalHosts>[0]["lookup"]>[0]): ShardLookup => ({
-    shardOf: (sensor) => shardNumber(sensor, SHARDS),
-    owned: holds,
-    hostOfShard: (shard) => {
-      const host = hosts.get(shard)
-      return host?.isOpen === true && holds(shard) ? host : undefined
-    },
-    openOwned: () => Array.from(hosts.openShards()).filter(holds),
-    inTurn: (f) => f()
-  })
+/**
+ * The node's real shard lookup over a cluster whose ownership the test decides (`holds(shard)`);
+ * shards come from the cluster's hash, as makeTestClient's addresses do.
+ */
+const lookupOver = (holds: (shard: number) => boolean) => (hosts: Parameters<typeof makeShardLookup>[1]) =>
+  makeShardLookup(
+    {
+      getShardId: (id: string) => ShardId.make("default", shardNumber(id, SHARDS)),
+      hasShardId: (shardId: ShardId.ShardId) => holds(shardId.id)
+    } as unknown as Parameters<typeof makeShardLookup>[0],
+    hosts,
+    SHARDS
+  )
 
 const config = Layer.effect(AppConfig, appConfig.pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))))
 
@@ -109,10 +110,9 @@ const clientFor = (seen: Seen, holds: (shard: number) => boolean) =>
     return yield* Entity.makeTestClient(ShardHostEntity, ShardHostEntityLive.pipe(Layer.provideMerge(hosts), Layer.provide(config)))
   }).pipe(Effect.provide(ShardingConfig.layer({ shardsPerGroup: SHARDS })))
 
-/** An entity id that lands on `shard` (as the gateway's host ids do). */
-const hostIdOn = (shard: number): string => {
-  for (let n = 0; ; n++) if (shardNumber(`host-${n}`, SHARDS) === shard) return `host-${n}`
-}
+/** The entity id of each shard's host, as the gateway finds them. */
+const HOST_IDS = hostIds(SHARDS, (id) => shardNumber(id, SHARDS))
+const hostIdOn = (shard: number): string => HOST_IDS[shard]!
 
 describe("ShardHost entity (in-process)", () => {
   it.scopedLive("decides a message's batches in their sensors' hosts and answers each one, index-aligned", () =>
