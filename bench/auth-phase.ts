@@ -6,12 +6,10 @@
  * turn of each (single turns vary by +-10% on this shared VM), and, steadier, the readings each
  * node took per second of its own CPU. 100 readings per request (10 sensors x 10), ack=durable.
  */
-import * as os from "node:os"
 import { BodyPool } from "./bodies.js"
-import { withCpu } from "./cpu.js"
-import { closedLoop, type Endpoint, readingsPerSec } from "./load-driver.js"
 import { SETTINGS } from "./settings.js"
 import { type NodeTarget, startTarget } from "./targets.js"
+import { runTurns, type TurnSide } from "./turns.js"
 
 export interface AuthRow {
   /** Median turn. */
@@ -28,12 +26,6 @@ export interface AuthRow {
 const PEPPER = "bench-pepper-bench-pepper-bench-pepper"
 const ADMIN = "bench-admin-key-bench-admin-key-bench-admin"
 const INGEST_PATH = "/api/v1/readings?ack=durable"
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
 
 /**
  * A device key of a tenant other than the default one: the realistic deployment, and the dearer path
@@ -56,8 +48,6 @@ const deviceKey = async (origin: string): Promise<string> => {
 }
 
 export const runAuthPhase = async (log: (line: string) => void, track: (t: NodeTarget | null) => void): Promise<AuthRow> => {
-  const { concurrencies, durationMs, warmupMs, warmupMaxMs } = SETTINGS.node
-  const concurrency = Math.max(...concurrencies)
   const turns = SETTINGS.auth.turns
   const open = await startTarget("external", { AUTH_MODE: "none" })
   track(open)
@@ -66,45 +56,15 @@ export const runAuthPhase = async (log: (line: string) => void, track: (t: NodeT
     closed = await startTarget("external", { AUTH_MODE: "required", AUTH_PEPPER: PEPPER, AUTH_BOOTSTRAP_ADMIN_KEY: ADMIN })
     track(closed)
     const key = await deviceKey(closed.origin)
-    const sides: ReadonlyArray<{ readonly name: "none" | "required"; readonly target: NodeTarget; readonly endpoint: Endpoint; readonly bodies: BodyPool }> = [
+    const sides: ReadonlyArray<TurnSide<"none" | "required">> = [
       { name: "none", target: open, endpoint: { origin: open.origin, path: INGEST_PATH }, bodies: new BodyPool(SETTINGS.body) },
       { name: "required", target: closed, endpoint: { origin: closed.origin, path: INGEST_PATH, headers: { "x-device-key": key } }, bodies: new BodyPool(SETTINGS.body) }
     ]
-    for (const side of sides) {
-      await closedLoop({
-        label: `warm-up ${side.name}`,
-        endpoint: side.endpoint,
-        bodies: side.bodies,
-        concurrency,
-        stop: (t) => t >= warmupMs && side.bodies.groupsUsed() === side.bodies.groupCount,
-        maxMs: warmupMaxMs
-      })
-    }
-    const rates = { none: [] as Array<number>, required: [] as Array<number> }
-    const readings = { none: 0, required: 0 }
-    const cpuSeconds = { none: 0, required: 0 }
-    let errors = 0
-    for (let turn = 0; turn < turns; turn++) {
-      for (const side of sides) {
-        const m = await withCpu(side.target.child.pid, os.cpus().length, () =>
-          closedLoop({ label: side.name, endpoint: side.endpoint, bodies: side.bodies, concurrency, stop: (t) => t >= durationMs, maxMs: durationMs + 5_000 })
-        )
-        const rate = readingsPerSec(m.result)
-        const t = m.result.tally
-        // Any answer but 202 is an error of this row: a refusal (401/403, or 429 from a limit) would
-        // make one side look cheaper or dearer than it is.
-        const refused = Object.entries(t.statuses).reduce((n, [status, count]) => (status === "202" ? n : n + count), 0)
-        errors += Object.values(t.errors).reduce((a, b) => a + b, 0) + refused
-        rates[side.name].push(rate)
-        readings[side.name] += t.acceptedDurable
-        cpuSeconds[side.name] += (m.cpu.child * m.result.elapsedMs) / 1000
-        log(`    turn ${turn + 1}, AUTH_MODE=${side.name}: ${Math.round(rate).toLocaleString("en-US")} readings/s durable, node CPU ${m.cpu.child.toFixed(2)} cores${refused > 0 ? `, ${refused} answers not 202` : ""}`)
-      }
-    }
-    const none = median(rates.none)
-    const required = median(rates.required)
-    const cpuRatio = readings.required / cpuSeconds.required / (readings.none / cpuSeconds.none)
-    return { noneReadingsPerSec: none, requiredReadingsPerSec: required, ratio: required / none, cpuRatio, turns, errors }
+    const results = await runTurns(sides, turns, log, (name) => `AUTH_MODE=${name}`)
+    const none = results.median.none
+    const required = results.median.required
+    const cpuRatio = results.perCpuSecond.required / results.perCpuSecond.none
+    return { noneReadingsPerSec: none, requiredReadingsPerSec: required, ratio: required / none, cpuRatio, turns, errors: results.errors }
   } finally {
     track(null)
     await Promise.all([open.stop(), closed?.stop()])

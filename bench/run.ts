@@ -13,6 +13,7 @@ import { type BareHttpResult, bareHttpLimit } from "./limits.js"
 import { runNodePhases } from "./node-phases.js"
 import { type AlertRow, runAlertPhase } from "./alerts-phase.js"
 import { type AuthRow, runAuthPhase } from "./auth-phase.js"
+import { rollupGoals, type RollupsRow, rollupTable, runRollupsPhase } from "./rollups-phase.js"
 import { type DriverRun, driverCharts, runDriverPhase } from "./driver-phase.js"
 import { driverGoals, driverTables } from "./driver-report.js"
 import { writeHtmlReport } from "./html-report.js"
@@ -192,6 +193,16 @@ const main = async (): Promise<number> => {
     }
   }
 
+  let rollups: RollupsRow | null = null
+  if (SETTINGS.rollups.enabled && !interrupted) {
+    log("\n== cost of rollups: HTTP ingest with ROLLUPS=false vs true (machine PostgreSQL) ==")
+    try {
+      rollups = await runRollupsPhase(log, trackRunning)
+    } catch (e) {
+      log(`  FAILED: ${errorText(e)}`)
+    }
+  }
+
   const authGoals =
     auth === null
       ? []
@@ -203,7 +214,7 @@ const main = async (): Promise<number> => {
             pass: auth.ratio >= SETTINGS.goals.authOverNone && auth.errors === 0
           }
         ]
-  const goalList = [...goals(targets), ...wsGoals(ws), ...memory.flatMap(memoryGoals), ...alertGoals(alerts), ...driverGoals(driver), ...authGoals]
+  const goalList = [...goals(targets), ...wsGoals(ws), ...memory.flatMap(memoryGoals), ...alertGoals(alerts), ...driverGoals(driver), ...authGoals, ...rollupGoals(rollups)]
   log("\n== summary ==")
   log(table(SUMMARY_HEADERS, summaryRows(targets, bareHttp)))
   log("(latencies: open model at half the peak request rate, measured from the intended send time, 202 answers only)")
@@ -263,6 +274,11 @@ const main = async (): Promise<number> => {
       )
     )
   }
+  if (rollups !== null) {
+    log("\n== rollups ==")
+    const t = rollupTable(rollups)
+    log(table(t.headers, t.rows))
+  }
   log("\n== goals ==")
   log(table(["goal", "target", "measured", "result"], goalList.map((g) => [g.goal, g.target, g.measured, g.pass ? "PASS" : "FAIL"])))
   log("\n== notes ==")
@@ -286,6 +302,7 @@ const main = async (): Promise<number> => {
     alerts,
     driver,
     auth,
+    rollups,
     goals: goalList
   })
   const html = file.replace(/\.json$/, ".html")

@@ -14,6 +14,7 @@ import { WebhookDispatcher } from "./alerts/webhooks/dispatcher.js"
 import { ShardHostEntityLive } from "./actors/host-entity.js"
 import { LocalHosts } from "./actors/local-hosts.js"
 import { AppConfig, type AppConfigShape } from "./config.js"
+import { AggregatesHandlersLive } from "./http/aggregates-handlers.js"
 import { AlertsHandlersLive } from "./http/alerts-handlers.js"
 import { FlowmeshApi } from "./http/api.js"
 import { Authenticator } from "./http/auth/authenticator.js"
@@ -34,9 +35,11 @@ import { AlertRepo } from "./storage/alert-repo.js"
 import { AlertStore } from "./storage/alert-store.js"
 import { DatabaseLive } from "./storage/database.js"
 import { HistoryRepo } from "./storage/history-repo.js"
+import { AggregateRepo } from "./storage/aggregate-repo.js"
 import { KeyRepo } from "./storage/key-repo.js"
 import { OfflineRepo } from "./storage/offline-repo.js"
 import { PartitionMaintenanceLive } from "./storage/partitions.js"
+import { RollupJobLive } from "./storage/rollup-job.js"
 import { RedisConnection } from "./storage/redis.js"
 import { SensorActivation } from "./storage/sensor-activation.js"
 import { SensorRepo } from "./storage/sensor-repo.js"
@@ -54,8 +57,10 @@ const StorageLive = Layer.mergeAll(
   SensorRepo.Default,
   SensorActivation.Default,
   HistoryRepo.Default,
+  AggregateRepo.Default,
   RedisConnection.Default,
-  PartitionMaintenanceLive
+  PartitionMaintenanceLive,
+  RollupJobLive
 )
 
 /**
@@ -98,6 +103,7 @@ const ApiLive = Layer.unwrapEffect(
         IngestHandlersLive,
         SensorsHandlersLive,
         AlertsHandlersLive,
+        AggregatesHandlersLive,
         WebhooksHandlersLive,
         KeysHandlersLive,
         TenantsHandlersLive,

@@ -3,7 +3,7 @@
  * start-up: a bad value stops the node with a message naming the variable and what it accepts.
  * Nothing else in the code reads `process.env`.
  */
-import { Config, Context, Effect, Layer, Redacted } from "effect"
+import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 
 const intIn = (name: string, min: number, max: number, fallback: number) =>
   Config.integer(name).pipe(
@@ -12,6 +12,14 @@ const intIn = (name: string, min: number, max: number, fallback: number) =>
       message: `${name} must be an integer from ${min} to ${max}`,
       validation: (n) => n >= min && n <= max
     })
+  )
+
+/** An integer from `min` to `max` that may be unset (its default then depends on other settings). */
+const optionalIntIn = (name: string, min: number, max: number) =>
+  Config.option(
+    Config.integer(name).pipe(
+      Config.validate({ message: `${name} must be an integer from ${min} to ${max}`, validation: (n) => n >= min && n <= max })
+    )
   )
 
 const oneOf = <const A extends string>(name: string, values: ReadonlyArray<A>, fallback: A) =>
@@ -121,6 +129,20 @@ export const appConfig = Config.all({
     retentionDays: intIn("RETENTION_DAYS", 1, 3_650, 7),
     partitionsAheadDays: intIn("PARTITIONS_AHEAD_DAYS", 1, 60, 3)
   }),
+  rollups: Config.all({
+    /** Off: flushes write no rollup marks and no node runs the rollup job (the aggregates then stop growing). */
+    enabled: Config.boolean("ROLLUPS").pipe(Config.withDefault(true)),
+    /** How often a node looks for committed readings whose buckets need recomputing. */
+    intervalMs: intIn("ROLLUP_INTERVAL_MS", 50, 3_600_000, 1_000),
+    /** Flush marks taken per rollup transaction (each mark is one flush's rows). */
+    batchMarks: intIn("ROLLUP_BATCH_MARKS", 1, 10_000, 64),
+    /** Unset: 30 days, or RETENTION_DAYS if longer (a tier never keeps less than the one below it). */
+    minuteRetentionDays: optionalIntIn("ROLLUP_1M_RETENTION_DAYS", 1, 36_500),
+    /** Unset: 400 days, or the 1 min tier's if longer. */
+    hourRetentionDays: optionalIntIn("ROLLUP_1H_RETENTION_DAYS", 1, 36_500),
+    /** Unset: 3,650 days, or the 1 h tier's if longer. */
+    dayRetentionDays: optionalIntIn("ROLLUP_1D_RETENTION_DAYS", 1, 36_500)
+  }),
   ws: Config.all({
     maxFrameBytes: intIn("WS_MAX_FRAME_BYTES", 1_024, 64 * 1024 * 1024, 1024 * 1024),
     maxInflightFrames: intIn("WS_MAX_INFLIGHT_FRAMES", 1, 100_000, 256),
@@ -202,10 +224,24 @@ export const appConfig = Config.all({
     format: oneOf("LOG_FORMAT", ["json", "pretty"], "json")
   })
 }).pipe(
+  Config.map(({ rollups, ...rest }) => {
+    const minuteRetentionDays = Option.getOrElse(rollups.minuteRetentionDays, () => Math.max(30, rest.storage.retentionDays))
+    const hourRetentionDays = Option.getOrElse(rollups.hourRetentionDays, () => Math.max(400, minuteRetentionDays))
+    const dayRetentionDays = Option.getOrElse(rollups.dayRetentionDays, () => Math.max(3_650, hourRetentionDays))
+    return { ...rest, rollups: { ...rollups, minuteRetentionDays, hourRetentionDays, dayRetentionDays } }
+  }),
   Config.validate({
     message:
       "MAX_FUTURE_SKEW_MS must be shorter than PARTITIONS_AHEAD_DAYS days less an hour: a reading further ahead would land where no daily partition exists yet (and retention never drops)",
     validation: (c) => c.ingest.maxFutureSkewMs < c.storage.partitionsAheadDays * 86_400_000 - 3_600_000
+  }),
+  Config.validate({
+    message:
+      "retention must not shrink from tier to tier: RETENTION_DAYS <= ROLLUP_1M_RETENTION_DAYS <= ROLLUP_1H_RETENTION_DAYS <= ROLLUP_1D_RETENTION_DAYS (a late reading is merged into every tier, so each must still hold its bucket)",
+    validation: (c) =>
+      c.storage.retentionDays <= c.rollups.minuteRetentionDays &&
+      c.rollups.minuteRetentionDays <= c.rollups.hourRetentionDays &&
+      c.rollups.hourRetentionDays <= c.rollups.dayRetentionDays
   })
 )
 

@@ -10,6 +10,7 @@ import { IngestResult, ReadingsBody, Reading, SensorReading, SensorReadingsBody 
 import { MAX_EPOCH_MS } from "../domain/epoch-range.js"
 import { EpochMsParam, IntParam, TextParam } from "../domain/request-params.js"
 import { SensorConfig, SensorConfigPatch } from "../domain/sensor-config.js"
+import { AggregatesApi } from "./aggregates-api.js"
 import { AlertsApi } from "./alerts-api.js"
 import { InvalidRequest, SensorNotFound, ServiceUnavailable, ValidationFailed, withJsonBody } from "./errors.js"
 import { addSecurity } from "./auth/openapi-security.js"
@@ -173,6 +174,7 @@ export class SystemApi extends HttpApiGroup.make("system")
 export class FlowmeshApi extends HttpApi.make("flowmesh")
   .add(IngestApi)
   .add(SensorsApi)
+  .add(AggregatesApi)
   .add(WebhooksApi)
   .add(AlertsApi)
   .add(KeysApi)

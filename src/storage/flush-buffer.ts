@@ -1,5 +1,5 @@
 /**
- * Writes one sealed buffer: one statement (FLUSH_SQL) for all of it, transient failures retried
+ * Writes one sealed buffer: one statement (flush-statement.ts) for all of it, transient failures retried
  * with capped, jittered exponential backoff until they pass; when PostgreSQL refuses the statement
  * for its data, the refused rows are isolated (flush-isolation.ts) so everything it accepts is
  * stored and the rest reported. Counts flushes, rows and failures.
@@ -10,7 +10,7 @@ import { Duration, Effect, Schedule } from "effect"
 import { logWarning } from "../telemetry/log.js"
 import { writerBatchRows, writerFailuresTotal, writerFlushSeconds, writerRowsTotal } from "../telemetry/metrics.js"
 import { isolateRefused, reportRefused } from "./flush-isolation.js"
-import { FLUSH_SQL, type FlushPart, flushParams, outboxIds, wholeBuffer } from "./flush-statement.js"
+import { FLUSH_SQL, FLUSH_SQL_WITH_MARKS, type FlushPart, flushParams, outboxIds, wholeBuffer } from "./flush-statement.js"
 import { describeSqlFailure, isDataFailure } from "./sql-failure.js"
 import { ALL_STORED, type CommittedAlert, type FlushOutcome, type OutboxEvent, type WriteBuffer } from "./write-buffer.js"
 
@@ -24,7 +24,13 @@ const committedAlerts = (events: ReadonlyArray<OutboxEvent>, ids: (index: number
 }
 
 /** `failed`: how the last attempt failed (null once the buffer is written), for /ready. */
-export const makeFlushBuffer = (sql: SqlClient.SqlClient, retryMaxDelayMs: number, failed: (error: string | null) => void) => {
+export const makeFlushBuffer = (
+  sql: SqlClient.SqlClient,
+  retryMaxDelayMs: number,
+  failed: (error: string | null) => void,
+  rollupMarks: boolean
+) => {
+  const statement = rollupMarks ? FLUSH_SQL_WITH_MARKS : FLUSH_SQL
   const retryPolicy = Schedule.exponential("20 millis", 2).pipe(
     Schedule.union(Schedule.spaced(Duration.millis(retryMaxDelayMs))),
     Schedule.jittered,
@@ -33,7 +39,7 @@ export const makeFlushBuffer = (sql: SqlClient.SqlClient, retryMaxDelayMs: numbe
 
   /** One statement for a part of the buffer; transient failures are retried until they pass. */
   const runPart = (buffer: WriteBuffer, part: FlushPart): Effect.Effect<ReadonlyArray<number>, SqlError> =>
-    sql.unsafe<{ readonly id: unknown }>(FLUSH_SQL, flushParams(buffer, part)).pipe(
+    sql.unsafe<{ readonly id: unknown }>(statement, flushParams(buffer, part)).pipe(
       Effect.map(outboxIds),
       Effect.tapError((error) =>
         Effect.zipRight(

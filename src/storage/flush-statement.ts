@@ -4,10 +4,12 @@
  * Readings are idempotent on (sensor_key, ts); a snapshot never replaces a newer version (an entity
  * briefly running twice after a rebalance must not roll its state back). Alert events of the batch
  * go to `alert_outbox` in the same transaction: an alert exists exactly when its readings do.
+ * With rollups on, the statement also appends one `rollup_marks` row holding exactly the rows its
+ * insert stored (`returning`: not the duplicates it skipped), which the rollup job merges into the tiers.
  */
 import type { WriteBuffer } from "./write-buffer.js"
 
-export const FLUSH_SQL = `
+const statement = (marks: boolean) => `
 with snapshots as (
   insert into sensor_state (sensor_key, version, snapshot, last_seen, updated_at)
   select x.k, x.v, x.s, to_timestamp(x.ls / 1000.0), now()
@@ -27,9 +29,19 @@ rows as (
   insert into readings (sensor_key, ts, value, quality)
   select u.k, to_timestamp(u.t / 1000.0), u.v, u.q
   from unnest($1::int4[], $2::float8[], $3::float8[], $4::int2[]) as u(k, t, v, q)
-  on conflict do nothing
+  on conflict do nothing${marks ? `
+  returning sensor_key, ts, value, quality
+),
+marks as (
+  insert into rollup_marks (keys, ts, vals, quality)
+  select array_agg(sensor_key), array_agg(ts), array_agg(value), array_agg(quality) from rows
+  having count(*) > 0` : ""}
 )
 select id from outbox`
+
+/** The flush statement, with or without its rollup mark. */
+export const FLUSH_SQL = statement(false)
+export const FLUSH_SQL_WITH_MARKS = statement(true)
 
 const arrayLiteral = (xs: ReadonlyArray<number>): string => `{${xs.join(",")}}`
 

@@ -41,7 +41,7 @@ export class SensorRepo extends Effect.Service<SensorRepo>()("flowmesh/SensorRep
         orUnavailable
       )
 
-    /** Removes the sensor, its state and its readings. */
+    /** Removes the sensor, its state, its readings and its rollups. */
     const remove = (id: string) =>
       sql
         .withTransaction(
@@ -50,6 +50,9 @@ export class SensorRepo extends Effect.Service<SensorRepo>()("flowmesh/SensorRep
             const key = rows[0]?.key
             if (key === undefined) return false
             yield* sql`delete from readings where sensor_key = ${key}`
+            yield* sql`delete from rollup_1m where sensor_key = ${key}`
+            yield* sql`delete from rollup_1h where sensor_key = ${key}`
+            yield* sql`delete from rollup_1d where sensor_key = ${key}`
             return true
           })
         )

@@ -57,7 +57,7 @@ const COMMITTED: CommitTicket = doneCommit(Exit.succeed(ALL_STORED))
 
 export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
   scoped: Effect.gen(function* () {
-    const { writer: settings, ingest } = yield* AppConfig
+    const { writer: settings, ingest, rollups } = yield* AppConfig
     const sql = yield* SqlClient.SqlClient
 
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
@@ -102,9 +102,14 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
 
     // How the last attempt of a flush failed, for /ready (the oldest flush in flight says how long).
     let lastError: string | null = null
-    const flushBuffer = makeFlushBuffer(sql, settings.retryMaxDelayMs, (error) => {
-      lastError = error
-    })
+    const flushBuffer = makeFlushBuffer(
+      sql,
+      settings.retryMaxDelayMs,
+      (error) => {
+        lastError = error
+      },
+      rollups.enabled
+    )
 
     /**
      * Completes, in seal order, every buffer at the head of `inFlight` whose statement is done: a

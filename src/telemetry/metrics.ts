@@ -1,6 +1,7 @@
 /**
  * Every Prometheus metric of a node, declared once: here those of ingest, the writer and hosting;
- * alerts and webhooks in metrics-alerts.ts; the edges' and live feeds' in metrics-channels.ts.
+ * alerts and webhooks in metrics-alerts.ts; the edges' and live feeds' in metrics-channels.ts; the
+ * rollup job's in metrics-rollups.ts.
  * Hot paths hold the labelled children (created here up front) and add per batch, never per reading.
  */
 import { Counter, Gauge, Histogram } from "prom-client"
@@ -8,6 +9,7 @@ import { atZero, registry, sampledGauge } from "./metrics-registry.js"
 
 export * from "./metrics-alerts.js"
 export * from "./metrics-channels.js"
+export * from "./metrics-rollups.js"
 export { registry } from "./metrics-registry.js"
 
 export type Transport = "http" | "ws"

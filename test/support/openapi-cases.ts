@@ -248,7 +248,8 @@ export const caseOf = (doc: OpenApiDocument, op: Operation, ids: fc.Arbitrary<st
   return fc
     .record({
       paths: fc.tuple(...op.pathParams.map(pathValue)),
-      query: fc.tuple(...op.queryParams.map((p) => fc.option(paramValue(doc, p), { nil: null }))),
+      // A required parameter is always there (a missing one would be the fault named, not the hostile part).
+      query: fc.tuple(...op.queryParams.map((p) => (p.required ? paramValue(doc, p) : fc.option(paramValue(doc, p), { nil: null })))),
       value: op.body === null ? fc.constant(undefined) : instancesOf(doc, op.body),
       spoiled: fc.constantFrom(...parts),
       which: fc.nat(),

@@ -13,7 +13,7 @@ const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta
 
 const settings = new Set(Array.from(read("src/config.ts").matchAll(/"([A-Z][A-Z0-9_]+)"/g), (m) => m[1]))
 const metrics = new Set(
-  ["metrics.ts", "metrics-alerts.ts", "metrics-channels.ts", "metrics-registry.ts"].flatMap((f) => Array.from(read(`src/telemetry/${f}`).matchAll(/name: "(flowmesh_[a-z_]+)"/g), (m) => m[1]))
+  ["metrics.ts", "metrics-alerts.ts", "metrics-channels.ts", "metrics-registry.ts", "metrics-rollups.ts"].flatMap((f) => Array.from(read(`src/telemetry/${f}`).matchAll(/name: "(flowmesh_[a-z_]+)"/g), (m) => m[1]))
 )
 
 // The parts of each file the checks read, decoded (anything else in the files is not looked at).
@@ -27,7 +27,14 @@ const Compose = Schema.Struct({
 const Prometheus = Schema.Struct({
   scrape_configs: Schema.Array(Schema.Struct({ static_configs: Schema.Array(Schema.Struct({ targets: Schema.Array(Schema.String) })) }))
 })
-const Dashboard = Schema.Struct({ panels: Schema.Array(Schema.Struct({ targets: Schema.Array(Schema.Struct({ expr: Schema.String })) })) })
+const Dashboard = Schema.Struct({
+  panels: Schema.Array(
+    Schema.Struct({
+      datasource: Schema.Struct({ type: Schema.String }),
+      targets: Schema.Array(Schema.Struct({ expr: Schema.optional(Schema.String), rawSql: Schema.optional(Schema.String) }))
+    })
+  )
+})
 const Port = Schema.Struct({ name: Schema.String, containerPort: Schema.Number })
 const Probe = Schema.Struct({ httpGet: Schema.Struct({ path: Schema.String, port: Schema.String }) })
 const Container = Schema.Struct({
@@ -79,8 +86,9 @@ describe("docker-compose.yml", () => {
     const dashboard = Schema.decodeUnknownSync(Dashboard)(JSON.parse(read("deploy/grafana/dashboards/flowmesh.json")))
     const charted = new Set<string>()
     for (const panel of dashboard.panels) {
+      if (panel.datasource.type !== "prometheus") continue
       for (const target of panel.targets) {
-        for (const m of target.expr.matchAll(/flowmesh_[a-z_]+/g)) charted.add(m[0].replace(/_(bucket|sum|count)$/, ""))
+        for (const m of (target.expr ?? "").matchAll(/flowmesh_[a-z_]+/g)) charted.add(m[0].replace(/_(bucket|sum|count)$/, ""))
       }
     }
     expect(charted.size).toBeGreaterThan(6)

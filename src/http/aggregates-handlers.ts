@@ -1,0 +1,147 @@
+/** Aggregates from the rollup tiers: a sensor's buckets, or many sensors' by id list or prefix. */
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { AppConfig } from "../config.js"
+import { type AggregateInterval, isTimeZone, planAggregates } from "../domain/aggregate-plan.js"
+import { SENSOR_ID_PATTERN } from "../domain/sensor-id.js"
+import { externalId, internalId } from "../domain/tenancy.js"
+import type { AggregateRow, SensorSelection } from "../storage/aggregate-repo.js"
+import { AggregateRepo } from "../storage/aggregate-repo.js"
+import { SensorRepo } from "../storage/sensor-repo.js"
+import { FlowmeshApi } from "./api.js"
+import { currentTenant } from "./auth/principal.js"
+import { InvalidRequest, SensorNotFound, ServiceUnavailable } from "./errors.js"
+
+const DEFAULT_LIMIT = 1_000
+const MAX_SENSORS = 100
+
+const unavailable = () => new ServiceUnavailable({ message: "database unavailable; retry later" })
+const invalid = (param: string, message: string) => new InvalidRequest({ message: `${param}: ${message}` })
+
+interface CommonParams {
+  readonly interval: AggregateInterval
+  readonly from: number
+  readonly to?: number | undefined
+  readonly tz?: string | undefined
+  readonly limit?: number | undefined
+}
+
+const bucketOf = (r: AggregateRow) => ({
+  start: r.start,
+  end: r.end,
+  count: r.n,
+  min: r.lo,
+  max: r.hi,
+  sum: r.total,
+  mean: r.total / r.n,
+  first: { ts: r.first_ts, value: r.first_value },
+  last: { ts: r.last_ts, value: r.last_value },
+  suspect: { count: r.suspect, spike: r.spike, rate_of_change: r.rate_of_change, stuck: r.stuck, out_of_range: r.out_of_range }
+})
+
+/** The URL of the page after `rows`, or null when this page was the last. */
+const nextUrl = (path: string, params: Record<string, string | number | undefined>, rows: ReadonlyArray<unknown>, limit: number, after: string | undefined) => {
+  if (rows.length < limit || after === undefined) return null
+  const search = new URLSearchParams()
+  for (const [k, v] of Object.entries({ ...params, after })) if (v !== undefined) search.set(k, String(v))
+  return `${path}?${search.toString()}`
+}
+
+export const AggregatesHandlersLive = HttpApiBuilder.group(FlowmeshApi, "aggregates", (handlers) =>
+  Effect.gen(function* () {
+    const aggregates = yield* AggregateRepo
+    const sensors = yield* SensorRepo
+    const { rollups } = yield* AppConfig
+    const retention = { minuteDays: rollups.minuteRetentionDays, hourDays: rollups.hourRetentionDays, dayDays: rollups.dayRetentionDays }
+
+    /** The query's plan and bounds, or a 400 naming the parameter. */
+    const planOf = (p: CommonParams) =>
+      Effect.gen(function* () {
+        const tz = p.tz ?? "UTC"
+        if (!isTimeZone(tz)) return yield* Effect.fail(invalid("tz", `${JSON.stringify(tz)} is not a known IANA time zone (e.g. Europe/Berlin, UTC)`))
+        const now = Date.now()
+        const to = p.to ?? now
+        if (p.from >= to) return yield* Effect.fail(invalid("from", "must be less than to"))
+        const planned = planAggregates({ interval: p.interval, tz, from: p.from, to }, retention, now)
+        if ("param" in planned) return yield* Effect.fail(invalid(planned.param, planned.message))
+        return { plan: planned.plan, tz, from: p.from, to, limit: p.limit ?? DEFAULT_LIMIT }
+      })
+
+    return handlers
+      .handle("sensor", ({ path, urlParams }) =>
+        Effect.gen(function* () {
+          const q = yield* planOf(urlParams)
+          const tenant = yield* currentTenant
+          const id = internalId(tenant, path.id)
+          const row = yield* sensors.find(id).pipe(Effect.mapError(unavailable))
+          if (row === null) return yield* Effect.fail(new SensorNotFound({ message: `sensor ${JSON.stringify(path.id)} does not exist` }))
+          const rows = yield* aggregates
+            .page({ ...q, selection: { kind: "ids", ids: [id] }, after: urlParams.after === undefined ? null : { sensor: id, start: urlParams.after }, limit: q.limit })
+            .pipe(Effect.mapError(unavailable))
+          const last = rows[rows.length - 1]
+          return {
+            sensor: path.id,
+            interval: urlParams.interval,
+            tz: q.tz,
+            tier: q.plan.tier,
+            buckets: rows.map(bucketOf),
+            next: nextUrl(
+              `/api/v1/sensors/${encodeURIComponent(path.id)}/aggregates`,
+              { interval: urlParams.interval, from: q.from, to: q.to, tz: q.tz, limit: q.limit },
+              rows,
+              q.limit,
+              last === undefined ? undefined : String(last.start)
+            )
+          }
+        })
+      )
+      .handle("many", ({ urlParams }) =>
+        Effect.gen(function* () {
+          const q = yield* planOf(urlParams)
+          const tenant = yield* currentTenant
+          if ((urlParams.prefix === undefined) === (urlParams.sensors === undefined)) {
+            return yield* Effect.fail(invalid("prefix", "give exactly one of prefix (sensor ids starting with it) and sensors (a comma-separated id list)"))
+          }
+          let selection: SensorSelection
+          if (urlParams.sensors !== undefined) {
+            const ids = [...new Set(urlParams.sensors.split(","))]
+            if (ids.length > MAX_SENSORS) return yield* Effect.fail(invalid("sensors", `at most ${MAX_SENSORS} ids; use prefix for more`))
+            const bad = ids.find((id) => !SENSOR_ID_PATTERN.test(id))
+            if (bad !== undefined) return yield* Effect.fail(invalid("sensors", `${JSON.stringify(bad)} is not a sensor id (1-128 of A-Z a-z 0-9 . _ : / -)`))
+            selection = { kind: "ids", ids: ids.map((id) => internalId(tenant, id)) }
+          } else {
+            selection = { kind: "prefix", tenant, prefix: internalId(tenant, urlParams.prefix ?? "") }
+          }
+          let after: { sensor: string; start: number } | null = null
+          if (urlParams.after !== undefined) {
+            const at = urlParams.after.lastIndexOf("@")
+            const start = Number(urlParams.after.slice(at + 1))
+            if (at <= 0 || !Number.isFinite(start)) return yield* Effect.fail(invalid("after", "must be <sensor>@<bucket start ms>, as the previous page's next gives it"))
+            after = { sensor: internalId(tenant, urlParams.after.slice(0, at)), start }
+          }
+          const rows = yield* aggregates.page({ ...q, selection, after }).pipe(Effect.mapError(unavailable))
+          const series: Array<{ sensor: string; buckets: Array<ReturnType<typeof bucketOf>> }> = []
+          for (const r of rows) {
+            const sensor = externalId(r.sensor)
+            const open = series[series.length - 1]
+            if (open !== undefined && open.sensor === sensor) open.buckets.push(bucketOf(r))
+            else series.push({ sensor, buckets: [bucketOf(r)] })
+          }
+          const last = rows[rows.length - 1]
+          return {
+            interval: urlParams.interval,
+            tz: q.tz,
+            tier: q.plan.tier,
+            series,
+            next: nextUrl(
+              "/api/v1/aggregates",
+              { interval: urlParams.interval, from: q.from, to: q.to, tz: q.tz, limit: q.limit, prefix: urlParams.prefix, sensors: urlParams.sensors },
+              rows,
+              q.limit,
+              last === undefined ? undefined : `${externalId(last.sensor)}@${last.start}`
+            )
+          }
+        })
+      )
+  })
+)
