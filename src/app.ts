@@ -15,6 +15,7 @@ import { ShardHostEntityLive } from "./actors/host-entity.js"
 import { LocalHosts } from "./actors/local-hosts.js"
 import { AppConfig, type AppConfigShape } from "./config.js"
 import { AggregatesHandlersLive } from "./http/aggregates-handlers.js"
+import { ExportGate } from "./http/export-response.js"
 import { AlertsHandlersLive } from "./http/alerts-handlers.js"
 import { FlowmeshApi } from "./http/api.js"
 import { Authenticator } from "./http/auth/authenticator.js"
@@ -109,7 +110,8 @@ const ApiLive = Layer.unwrapEffect(
         TenantsHandlersLive,
         SystemHandlersLive,
         edgeMiddleware(ingest.retryAfterSeconds)
-      ])
+      ]),
+      Layer.provide(ExportGate.Default)
     )
   )
 )

@@ -103,7 +103,9 @@ export const appConfig = Config.all({
   }),
   history: Config.all({
     defaultLimit: intIn("HISTORY_DEFAULT_LIMIT", 1, 100_000, 100),
-    maxLimit: intIn("HISTORY_MAX_LIMIT", 1, 100_000, 10_000)
+    maxLimit: intIn("HISTORY_MAX_LIMIT", 1, 100_000, 10_000),
+    /** Streamed CSV/NDJSON exports running at once per node (each holds a pool connection while it runs). */
+    exportMaxConcurrent: intIn("EXPORT_MAX_CONCURRENT", 1, 100, 4)
   }),
   entity: Config.all({
     maxIdleMs: intIn("ENTITY_MAX_IDLE_MS", 1_000, 86_400_000, 120_000),

@@ -10,7 +10,14 @@ import { RequiredAccess } from "./auth/policy.js"
 import { InvalidRequest, SensorNotFound, ServiceUnavailable } from "./errors.js"
 
 const Interval = Schema.Literal(...INTERVALS).annotations({
+  message: () => `must be one of ${INTERVALS.join(", ")}`,
   description: "bucket width: minutes (1m, 5m, 15m), hours (1h), or calendar days, ISO weeks (from Monday) and months in tz"
+})
+
+/** `json` (default) answers a page; `csv` and `ndjson` stream the whole range as a file (so does an Accept header naming them). */
+export const ExportFormatParam = Schema.Literal("json", "csv", "ndjson").annotations({
+  message: () => "must be one of json, csv, ndjson",
+  description: "json: a page (default); csv or ndjson: the whole range streamed as a file (Accept: text/csv or application/x-ndjson does the same)"
 })
 
 const TimedValue = Schema.Struct({ ts: Schema.Number, value: Schema.Number })
@@ -58,7 +65,8 @@ const common = {
   from: EpochMsParam.annotations({ description: "buckets starting at or after (epoch ms)" }),
   to: Schema.optional(EpochMsParam.annotations({ description: "buckets starting before (epoch ms); default now" })),
   tz: Schema.optional(TextParam.annotations({ description: "IANA time zone of the buckets, e.g. Europe/Berlin; default UTC" })),
-  limit: Schema.optional(IntParam(1, 10_000).annotations({ description: "buckets per page (default 1,000)" }))
+  limit: Schema.optional(IntParam(1, 10_000).annotations({ description: "buckets per page (default 1,000)" })),
+  format: Schema.optional(ExportFormatParam)
 }
 
 export class AggregatesApi extends HttpApiGroup.make("aggregates")

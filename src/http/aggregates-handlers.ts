@@ -1,16 +1,17 @@
 /** Aggregates from the rollup tiers: a sensor's buckets, or many sensors' by id list or prefix. */
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect } from "effect"
 import { AppConfig } from "../config.js"
 import { type AggregateInterval, isTimeZone, planAggregates } from "../domain/aggregate-plan.js"
 import { SENSOR_ID_PATTERN } from "../domain/sensor-id.js"
 import { externalId, internalId } from "../domain/tenancy.js"
-import type { AggregateRow, SensorSelection } from "../storage/aggregate-repo.js"
+import type { AggregateQuery, AggregateRow, SensorSelection } from "../storage/aggregate-repo.js"
 import { AggregateRepo } from "../storage/aggregate-repo.js"
 import { SensorRepo } from "../storage/sensor-repo.js"
 import { FlowmeshApi } from "./api.js"
 import { currentTenant } from "./auth/principal.js"
 import { InvalidRequest, SensorNotFound, ServiceUnavailable } from "./errors.js"
+import { encodeRows, ExportGate, exportFileName, exportFormat } from "./export-response.js"
 
 const DEFAULT_LIMIT = 1_000
 const MAX_SENSORS = 100
@@ -24,6 +25,18 @@ interface CommonParams {
   readonly to?: number | undefined
   readonly tz?: string | undefined
   readonly limit?: number | undefined
+  readonly format?: "json" | "csv" | "ndjson" | undefined
+}
+
+const EXPORT_COLUMNS = {
+  header: [
+    "sensor", "start", "end", "start_time", "count", "min", "max", "sum", "mean", "first_ts", "first_value", "last_ts", "last_value",
+    "suspect", "spike", "rate_of_change", "stuck", "out_of_range"
+  ],
+  values: (r: AggregateRow) => [
+    externalId(r.sensor), r.start, r.end, new Date(r.start).toISOString(), r.n, r.lo, r.hi, r.total, r.total / r.n, r.first_ts, r.first_value,
+    r.last_ts, r.last_value, r.suspect, r.spike, r.rate_of_change, r.stuck, r.out_of_range
+  ]
 }
 
 const bucketOf = (r: AggregateRow) => ({
@@ -51,6 +64,7 @@ export const AggregatesHandlersLive = HttpApiBuilder.group(FlowmeshApi, "aggrega
   Effect.gen(function* () {
     const aggregates = yield* AggregateRepo
     const sensors = yield* SensorRepo
+    const exports = yield* ExportGate
     const { rollups } = yield* AppConfig
     const retention = { minuteDays: rollups.minuteRetentionDays, hourDays: rollups.hourRetentionDays, dayDays: rollups.dayRetentionDays }
 
@@ -64,8 +78,14 @@ export const AggregatesHandlersLive = HttpApiBuilder.group(FlowmeshApi, "aggrega
         if (p.from >= to) return yield* Effect.fail(invalid("from", "must be less than to"))
         const planned = planAggregates({ interval: p.interval, tz, from: p.from, to }, retention, now)
         if ("param" in planned) return yield* Effect.fail(invalid(planned.param, planned.message))
-        return { plan: planned.plan, tz, from: p.from, to, limit: p.limit ?? DEFAULT_LIMIT }
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const format = exportFormat(p.format, request.headers.accept)
+        return { plan: planned.plan, tz, from: p.from, to, limit: p.limit ?? DEFAULT_LIMIT, format }
       })
+
+    /** The whole range as a streamed file. */
+    const exported = (query: AggregateQuery, format: "csv" | "ndjson", name: string) =>
+      exports.respond(encodeRows(aggregates.stream(query), EXPORT_COLUMNS, format), format, exportFileName([name, query.from, query.to], format))
 
     return handlers
       .handle("sensor", ({ path, urlParams }) =>
@@ -75,6 +95,7 @@ export const AggregatesHandlersLive = HttpApiBuilder.group(FlowmeshApi, "aggrega
           const id = internalId(tenant, path.id)
           const row = yield* sensors.find(id).pipe(Effect.mapError(unavailable))
           if (row === null) return yield* Effect.fail(new SensorNotFound({ message: `sensor ${JSON.stringify(path.id)} does not exist` }))
+          if (q.format !== null) return yield* exported({ ...q, selection: { kind: "ids", ids: [id] }, after: null }, q.format, `${path.id}_${urlParams.interval}`)
           const rows = yield* aggregates
             .page({ ...q, selection: { kind: "ids", ids: [id] }, after: urlParams.after === undefined ? null : { sensor: id, start: urlParams.after }, limit: q.limit })
             .pipe(Effect.mapError(unavailable))
@@ -118,6 +139,9 @@ export const AggregatesHandlersLive = HttpApiBuilder.group(FlowmeshApi, "aggrega
             const start = Number(urlParams.after.slice(at + 1))
             if (at <= 0 || !Number.isFinite(start)) return yield* Effect.fail(invalid("after", "must be <sensor>@<bucket start ms>, as the previous page's next gives it"))
             after = { sensor: internalId(tenant, urlParams.after.slice(0, at)), start }
+          }
+          if (q.format !== null) {
+            return yield* exported({ ...q, selection, after }, q.format, `${urlParams.prefix ?? "sensors"}_${urlParams.interval}`)
           }
           const rows = yield* aggregates.page({ ...q, selection, after }).pipe(Effect.mapError(unavailable))
           const series: Array<{ sensor: string; buckets: Array<ReturnType<typeof bucketOf>> }> = []

@@ -10,7 +10,7 @@ import { IngestResult, ReadingsBody, Reading, SensorReading, SensorReadingsBody 
 import { MAX_EPOCH_MS } from "../domain/epoch-range.js"
 import { EpochMsParam, IntParam, TextParam } from "../domain/request-params.js"
 import { SensorConfig, SensorConfigPatch } from "../domain/sensor-config.js"
-import { AggregatesApi } from "./aggregates-api.js"
+import { AggregatesApi, ExportFormatParam } from "./aggregates-api.js"
 import { AlertsApi } from "./alerts-api.js"
 import { InvalidRequest, SensorNotFound, ServiceUnavailable, ValidationFailed, withJsonBody } from "./errors.js"
 import { addSecurity } from "./auth/openapi-security.js"
@@ -129,7 +129,8 @@ export class SensorsApi extends HttpApiGroup.make("sensors")
         Schema.Struct({
           from: Schema.optional(EpochMsParam.annotations({ description: "at or after (epoch ms); default 0" })),
           to: Schema.optional(EpochMsParam.annotations({ description: `before (epoch ms); default ${MAX_EPOCH_MS}` })),
-          limit: Schema.optional(IntParam(1))
+          limit: Schema.optional(IntParam(1)),
+          format: Schema.optional(ExportFormatParam)
         })
       )
       .addSuccess(HistoryPage)

@@ -20,7 +20,7 @@ import { Authenticator, isRefusal } from "./auth/authenticator.js"
 import { readCredential } from "./auth/credentials.js"
 import { type Access, accessOf, authorize } from "./auth/policy.js"
 import { ANONYMOUS, currentPrincipal, type Principal } from "./auth/principal.js"
-import { errorJson, Forbidden, InternalError, InvalidRequest, isTooDeep, MalformedJson, MethodNotAllowed, PayloadTooLarge, RateLimited, RouteNotFound, ServiceUnavailable, Unauthorized, UnsupportedMediaType } from "./errors.js"
+import { declaredErrorResponse, errorJson, Forbidden, InternalError, InvalidRequest, isTooDeep, MalformedJson, MethodNotAllowed, PayloadTooLarge, RateLimited, RouteNotFound, ServiceUnavailable, Unauthorized, UnsupportedMediaType } from "./errors.js"
 import { RateLimiter, type Verdict } from "./limits/rate-limiter.js"
 import { hasBody, isJsonMediaType, targetProblem } from "./request-shape.js"
 import { drainBound, EdgeServer } from "./ws/edge-server.js"
@@ -151,8 +151,8 @@ const unauthorized = (message: string) =>
 /**
  * A failure of an endpoint as the API's answer: route misses (404/405), decode errors (400 naming
  * the field), bodies that are not JSON or nested too deeply, the database or the work the request
- * waited on gone (503), a defect (logged 500). Typed API errors go on to the framework, which
- * encodes them with their declared status.
+ * waited on gone (503), a defect (logged 500), and the API's declared errors a handler failed with,
+ * encoded as the framework would (status and body), so that they too get the edge's headers.
  */
 const shapeFailure = <E>(
   cause: Cause.Cause<E>,
@@ -171,6 +171,8 @@ const shapeFailure = <E>(
   if (Cause.isInterruptedOnly(cause)) {
     return Effect.succeed(errorJson(ServiceUnavailable, "the work this request waited on was interrupted (a shard moving, the node stopping); retry after Retry-After"))
   }
+  const declared = declaredErrorResponse(failure)
+  if (declared !== null) return Effect.succeed(declared)
   if (!Cause.isDie(cause)) return Effect.failCause(cause)
   return Effect.logError("request failed", cause).pipe(Effect.as(errorJson(InternalError, "internal error; it was logged")))
 }

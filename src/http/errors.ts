@@ -101,6 +101,21 @@ export const errorAnswer = (cls: ErrorClass, message: string, details?: unknown,
 export const toServerResponse = (a: Answer): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.unsafeJson(a.body, { status: a.status, ...(a.headers === undefined ? {} : { headers: a.headers }) })
 
+/**
+ * A declared error a handler failed with, as its response (its status and body exactly as the
+ * framework would encode them), or null for anything else: answered here, it passes through the
+ * edge's post-processing (security headers, Retry-After on 503) like every other answer.
+ */
+export const declaredErrorResponse = (u: unknown): HttpServerResponse.HttpServerResponse | null => {
+  if (typeof u !== "object" || u === null) return null
+  const cls: unknown = u.constructor
+  if (typeof cls !== "function" || !("ast" in cls)) return null
+  const declared = cls as unknown as ErrorClass
+  const status = HttpApiSchema.getStatus(declared.ast, 0)
+  if (status === 0) return null
+  return toServerResponse({ status, body: encoderOf(declared)(u) })
+}
+
 /** An error answer in the API's shape, for handlers that build their responses themselves. */
 export const errorJson = (cls: ErrorClass, message: string, details?: unknown, headers?: Record<string, string>): HttpServerResponse.HttpServerResponse =>
   toServerResponse(errorAnswer(cls, message, details, headers))

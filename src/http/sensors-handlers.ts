@@ -1,5 +1,5 @@
 /** Sensor registry, config and history: PostgreSQL is the source of truth, actors hold live state. */
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect, Option, ParseResult, Schema } from "effect"
 import { defaultCoreConfig } from "../domain/sensor-settings.js"
 import { describeCode } from "../actors/protocol.js"
@@ -14,6 +14,7 @@ import { SensorRepo, type SensorRow } from "../storage/sensor-repo.js"
 import { FlowmeshApi } from "./api.js"
 import { currentTenant } from "./auth/principal.js"
 import { InvalidRequest, SensorNotFound, ServiceUnavailable } from "./errors.js"
+import { encodeRows, ExportGate, exportFileName, exportFormat } from "./export-response.js"
 
 const unavailable = () => new ServiceUnavailable({ message: "database or sensor actor unavailable; retry later" })
 const notFound = (id: string) => new SensorNotFound({ message: `sensor ${JSON.stringify(id)} does not exist` })
@@ -38,6 +39,7 @@ export const SensorsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "sensors", 
     const history = yield* HistoryRepo
     const gateway = yield* IngestGateway
     const { history: limits } = yield* AppConfig
+    const exports = yield* ExportGate
 
     const view = (row: SensorRow) =>
       gateway
@@ -118,6 +120,19 @@ export const SensorsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "sensors", 
           const to = urlParams.to ?? MAX_EPOCH_MS
           const limit = Math.min(urlParams.limit ?? limits.defaultLimit, limits.maxLimit)
           if (from >= to) return yield* Effect.fail(new InvalidRequest({ message: "from: must be less than to" }))
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const format = exportFormat(urlParams.format, request.headers.accept)
+          if (format !== null) {
+            const columns = {
+              header: ["sensor", "ts", "time", "value", "quality", "reasons"],
+              values: (r: { readonly ts: number; readonly value: number; readonly quality: number }) => {
+                const d = describeCode(r.quality)
+                return [path.id, r.ts, new Date(r.ts).toISOString(), r.value, r.quality === 0 ? "good" : "suspect", d._tag === "Suspect" ? d.reasons.join(" ") : ""]
+              }
+            }
+            const rows = history.stream(internalId(tenant, path.id), from, to)
+            return yield* exports.respond(encodeRows(rows, columns, format), format, exportFileName([path.id, "readings", from, to === MAX_EPOCH_MS ? "now" : to], format))
+          }
           const rows = yield* history.range(internalId(tenant, path.id), from, to, limit).pipe(Effect.mapError(unavailable))
           const last = rows[rows.length - 1]
           const next =

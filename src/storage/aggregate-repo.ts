@@ -5,9 +5,9 @@
  * sensor id then bucket and keyset-paginated on that pair. A bucket with no readings is absent.
  */
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import type { AggregatePlan, Tier } from "../domain/aggregate-plan.js"
-import { orUnavailable } from "./errors.js"
+import { DatabaseUnavailable, orUnavailable } from "./errors.js"
 import { SUSPECT_COLUMNS } from "./rollup-sql.js"
 
 export interface AggregateRow {
@@ -82,20 +82,15 @@ limit $4`
 export class AggregateRepo extends Effect.Service<AggregateRepo>()("flowmesh/AggregateRepo", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const page = (q: AggregateQuery) => {
+    const statement = (q: AggregateQuery, limit: number | null) => {
       const selection = q.selection.kind === "ids" ? [`{${q.selection.ids.map((id) => JSON.stringify(id)).join(",")}}`] : [q.selection.tenant, q.selection.prefix]
-      return sql
-        .unsafe<AggregateRow>(aggregateSql(q.plan, q.selection.kind), [
-          q.tz,
-          q.from,
-          q.to,
-          q.limit,
-          q.after?.sensor ?? "",
-          q.after?.start ?? -1,
-          ...selection
-        ])
-        .pipe(orUnavailable)
+      return sql.unsafe<AggregateRow>(aggregateSql(q.plan, q.selection.kind), [q.tz, q.from, q.to, limit, q.after?.sensor ?? "", q.after?.start ?? -1, ...selection])
     }
-    return { page } as const
+    /** One page of at most `q.limit` buckets. */
+    const page = (q: AggregateQuery) => statement(q, q.limit).pipe(orUnavailable)
+    /** Every bucket after `q.after`, through a cursor (constant memory); `q.limit` is ignored. */
+    const stream = (q: AggregateQuery) =>
+      statement(q, null).stream.pipe(Stream.mapError(() => new DatabaseUnavailable({ message: "database unavailable" })))
+    return { page, stream } as const
   })
 }) {}

@@ -58,7 +58,7 @@ export const rollUpAll = (batchMarks: number) =>
   })
 
 const observe = (run: RollupRun, seconds: number) => {
-  if (!run.ran) return
+  if (!run.ran || run.marks === 0) return
   rollupRunSeconds.observe(seconds)
   rollupMarksTotal.inc(run.marks)
   rollupBuckets["1m"].inc(run.minutes)

@@ -23,7 +23,7 @@ export const rollupBuckets = atZero({
 
 export const rollupRunSeconds = new Histogram({
   name: "flowmesh_rollup_run_seconds",
-  help: "Duration of one rollup transaction (marks taken, three tiers recomputed)",
+  help: "Duration of one rollup transaction that took marks (their rows merged into the three tiers)",
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: [registry]
 })
