@@ -16,6 +16,7 @@ import { LocalHosts } from "./actors/local-hosts.js"
 import { AppConfig, type AppConfigShape } from "./config.js"
 import { AggregatesHandlersLive } from "./http/aggregates-handlers.js"
 import { ExportGate } from "./http/export-response.js"
+import { ReportsHandlersLive } from "./http/reports-handlers.js"
 import { AlertsHandlersLive } from "./http/alerts-handlers.js"
 import { FlowmeshApi } from "./http/api.js"
 import { Authenticator } from "./http/auth/authenticator.js"
@@ -37,6 +38,7 @@ import { AlertStore } from "./storage/alert-store.js"
 import { DatabaseLive } from "./storage/database.js"
 import { HistoryRepo } from "./storage/history-repo.js"
 import { AggregateRepo } from "./storage/aggregate-repo.js"
+import { ReportRepo } from "./storage/report-repo.js"
 import { KeyRepo } from "./storage/key-repo.js"
 import { OfflineRepo } from "./storage/offline-repo.js"
 import { PartitionMaintenanceLive } from "./storage/partitions.js"
@@ -59,6 +61,7 @@ const StorageLive = Layer.mergeAll(
   SensorActivation.Default,
   HistoryRepo.Default,
   AggregateRepo.Default,
+  ReportRepo.Default,
   RedisConnection.Default,
   PartitionMaintenanceLive,
   RollupJobLive
@@ -105,6 +108,7 @@ const ApiLive = Layer.unwrapEffect(
         SensorsHandlersLive,
         AlertsHandlersLive,
         AggregatesHandlersLive,
+        ReportsHandlersLive,
         WebhooksHandlersLive,
         KeysHandlersLive,
         TenantsHandlersLive,

@@ -137,3 +137,33 @@ export const planAggregates = (
   }
   return { plan: { tier, bucketing } }
 }
+
+const TIER_MS: ReadonlyArray<readonly [Tier, number]> = [
+  ["1d", 86_400_000],
+  ["1h", 3_600_000],
+  ["1m", 60_000]
+]
+
+/**
+ * The coarsest tier whose buckets tile [from, to) exactly (both bounds on its boundaries) and that
+ * still holds `from`; or the parameter at fault. Bounds inside a minute are refused: no tier can
+ * split a minute.
+ */
+export const tierForRange = (
+  from: number,
+  to: number,
+  retention: TierRetention,
+  now: number
+): { readonly tier: Tier } | { readonly param: string; readonly message: string } => {
+  const aligned = TIER_MS.filter(([, ms]) => from % ms === 0 && to % ms === 0)
+  if (aligned.length === 0) return { param: "from", message: "from and to must fall on whole minutes (the finest rollup)" }
+  for (const [tier] of aligned) {
+    const days = tier === "1m" ? retention.minuteDays : tier === "1h" ? retention.hourDays : retention.dayDays
+    if (from >= oldestKept(now, days)) return { tier }
+  }
+  const [finest] = aligned[aligned.length - 1]!
+  return {
+    param: "from",
+    message: `the range needs the ${finest} rollups (its bounds are not on coarser boundaries), which do not reach back to ${new Date(from).toISOString()} (${TIER_SETTING[finest]}); align from and to to whole hours or UTC days for older ranges`
+  }
+}

@@ -3,18 +3,17 @@ import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
 import { Effect } from "effect"
 import { AppConfig } from "../config.js"
 import { type AggregateInterval, isTimeZone, planAggregates } from "../domain/aggregate-plan.js"
-import { SENSOR_ID_PATTERN } from "../domain/sensor-id.js"
 import { externalId, internalId } from "../domain/tenancy.js"
-import type { AggregateQuery, AggregateRow, SensorSelection } from "../storage/aggregate-repo.js"
+import type { AggregateQuery, AggregateRow } from "../storage/aggregate-repo.js"
 import { AggregateRepo } from "../storage/aggregate-repo.js"
 import { SensorRepo } from "../storage/sensor-repo.js"
 import { FlowmeshApi } from "./api.js"
 import { currentTenant } from "./auth/principal.js"
 import { InvalidRequest, SensorNotFound, ServiceUnavailable } from "./errors.js"
 import { encodeRows, ExportGate, exportFileName, exportFormat } from "./export-response.js"
+import { selectionOf } from "./sensor-selection.js"
 
 const DEFAULT_LIMIT = 1_000
-const MAX_SENSORS = 100
 
 const unavailable = () => new ServiceUnavailable({ message: "database unavailable; retry later" })
 const invalid = (param: string, message: string) => new InvalidRequest({ message: `${param}: ${message}` })
@@ -120,19 +119,7 @@ export const AggregatesHandlersLive = HttpApiBuilder.group(FlowmeshApi, "aggrega
         Effect.gen(function* () {
           const q = yield* planOf(urlParams)
           const tenant = yield* currentTenant
-          if ((urlParams.prefix === undefined) === (urlParams.sensors === undefined)) {
-            return yield* Effect.fail(invalid("prefix", "give exactly one of prefix (sensor ids starting with it) and sensors (a comma-separated id list)"))
-          }
-          let selection: SensorSelection
-          if (urlParams.sensors !== undefined) {
-            const ids = [...new Set(urlParams.sensors.split(","))]
-            if (ids.length > MAX_SENSORS) return yield* Effect.fail(invalid("sensors", `at most ${MAX_SENSORS} ids; use prefix for more`))
-            const bad = ids.find((id) => !SENSOR_ID_PATTERN.test(id))
-            if (bad !== undefined) return yield* Effect.fail(invalid("sensors", `${JSON.stringify(bad)} is not a sensor id (1-128 of A-Z a-z 0-9 . _ : / -)`))
-            selection = { kind: "ids", ids: ids.map((id) => internalId(tenant, id)) }
-          } else {
-            selection = { kind: "prefix", tenant, prefix: internalId(tenant, urlParams.prefix ?? "") }
-          }
+          const selection = yield* selectionOf(tenant, urlParams.prefix, urlParams.sensors)
           let after: { sensor: string; start: number } | null = null
           if (urlParams.after !== undefined) {
             const at = urlParams.after.lastIndexOf("@")

@@ -12,6 +12,7 @@ import { EpochMsParam, IntParam, TextParam } from "../domain/request-params.js"
 import { SensorConfig, SensorConfigPatch } from "../domain/sensor-config.js"
 import { AggregatesApi, ExportFormatParam } from "./aggregates-api.js"
 import { AlertsApi } from "./alerts-api.js"
+import { ReportsApi } from "./reports-api.js"
 import { InvalidRequest, SensorNotFound, ServiceUnavailable, ValidationFailed, withJsonBody } from "./errors.js"
 import { addSecurity } from "./auth/openapi-security.js"
 import { KeysApi, TenantsApi } from "./keys-api.js"
@@ -176,6 +177,7 @@ export class FlowmeshApi extends HttpApi.make("flowmesh")
   .add(IngestApi)
   .add(SensorsApi)
   .add(AggregatesApi)
+  .add(ReportsApi)
   .add(WebhooksApi)
   .add(AlertsApi)
   .add(KeysApi)

@@ -115,8 +115,17 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "cache-control": "no-store"
 }
 
-const withSecurityHeaders = (response: HttpServerResponse.HttpServerResponse) =>
-  HttpServerResponse.setHeaders(response, response.headers["cache-control"] === undefined ? SECURITY_HEADERS : { ...SECURITY_HEADERS, "cache-control": response.headers["cache-control"] })
+/** The security headers, except those the response set itself (a page's own cache-control or narrower CSP). */
+const withSecurityHeaders = (response: HttpServerResponse.HttpServerResponse) => {
+  const own = response.headers
+  if (own["cache-control"] === undefined && own["content-security-policy"] === undefined) return HttpServerResponse.setHeaders(response, SECURITY_HEADERS)
+  const headers: Record<string, string> = { ...SECURITY_HEADERS }
+  for (const name of ["cache-control", "content-security-policy"]) {
+    const value = own[name]
+    if (value !== undefined) headers[name] = value
+  }
+  return HttpServerResponse.setHeaders(response, headers)
+}
 
 /** The endpoint a request is for: parameterless paths by one map lookup (the ingest hot path), the rest by their regex. */
 export const routeIndex = (patterns: ReadonlyArray<RoutePattern>) => {

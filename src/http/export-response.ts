@@ -41,8 +41,8 @@ export interface ExportColumns<Row> {
 }
 
 /** A file name of safe characters: the sensor id's other characters become `_`. */
-export const exportFileName = (parts: ReadonlyArray<string | number>, format: ExportFormat): string =>
-  `${parts.map((p) => String(p).replace(/[^A-Za-z0-9._-]/g, "_")).join("_")}.${format}`
+export const exportFileName = (parts: ReadonlyArray<string | number>, extension: string): string =>
+  `${parts.map((p) => String(p).replace(/[^A-Za-z0-9._-]/g, "_")).join("_")}.${extension}`
 
 /** Encodes rows chunk by chunk: one string and one buffer per chunk of rows, never the whole export. */
 export const encodeRows = <Row, E>(rows: Stream.Stream<Row, E>, columns: ExportColumns<Row>, format: ExportFormat): Stream.Stream<Uint8Array, E> => {

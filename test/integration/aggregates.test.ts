@@ -145,6 +145,49 @@ describe("aggregates API", () => {
     expect((await node.sql<{ id: string }>(variable?.query ?? "")).map((r) => r.id)).toContain("plant-1")
   })
 
+  it("reports a period per sensor: totals, a totalizer's increase across a reset, suspect share, offline time and alerts, as JSON, CSV and HTML", async () => {
+    const hour = Math.floor(base / 3_600_000) * 3_600_000
+    const [{ key }] = (await node.sql<{ key: number }>("select key from sensors where id = 'plant-1'")) as [{ key: number }]
+    expect(key).toBeGreaterThan(0)
+    await node.sql(
+      `insert into alerts (notifier, sensor, rule, kind, severity, status, message, opened_at, last_seen, resolved_at)
+       values ('default', 'plant-1', 'offline', 'offline', 'warning', 'resolved', 'no reading', to_timestamp($1 / 1000.0), to_timestamp($1 / 1000.0), to_timestamp($2 / 1000.0))`,
+      [hour + 10 * 60_000, hour + 40 * 60_000]
+    )
+    const meter = [100, 105, 112, 3, 10].map((value, i) => ({ sensor: "meter-1", ts: base + 300_000 + i * 60_000, value }))
+    expect(await postJson(`${node.url}/api/v1/readings`, { readings: meter })).toMatchObject({ status: 202, body: { accepted: 5 } })
+    await awaitMetric(node.url, "flowmesh_rollup_pending_marks", (n) => n === 0)
+    await new Promise((r) => setTimeout(r, 200))
+    const r = await get(`/api/v1/reports?period=custom&sensors=plant-1,meter-1&from=${hour}&to=${hour + 3_600_000}`)
+    expect(r.status).toBe(200)
+    expect(r.body).toMatchObject({
+      period: "custom",
+      tier: "1h",
+      sensors: [
+        { sensor: "meter-1", count: 5, min: 3, max: 112, first: 100, last: 10, alertsOpened: 0, offlineSeconds: 0 },
+        { sensor: "plant-1", count: 5, min: 1, max: 7, sum: 18, mean: 3.6, first: 1, last: 2, alertsOpened: 1, offlineSeconds: 1800 }
+      ]
+    })
+    // At minute resolution the meter's rises are 5, 7 and (after the reset to 3) 7.
+    const fine = await get(`/api/v1/reports?period=custom&sensors=meter-1&from=${base}&to=${base + 600_000}`)
+    expect(fine.body).toMatchObject({ tier: "1m", sensors: [{ sensor: "meter-1", increase: 19 }] })
+    const day = new Date(base).toISOString().slice(0, 10)
+    const daily = await get(`/api/v1/reports?period=day&date=${day}&prefix=site-7/`)
+    expect(daily.body).toMatchObject({ tier: "1d", from: Date.parse(`${day}T00:00:00Z`), sensors: [{ sensor: "site-7/a", count: 3 }, { sensor: "site-7/b", count: 2 }] })
+    const csv = await fetch(`${node.url}/api/v1/reports?period=day&date=${day}&prefix=site-7/&format=csv`)
+    expect(csv.headers.get("content-disposition")).toBe(`attachment; filename="report_site-7__${day}.csv"`)
+    expect((await csv.text()).split("\n").slice(0, 2)).toEqual([
+      "sensor,count,min,max,mean,sum,first,last,increase,suspect_share,offline_seconds,alerts_opened",
+      "site-7/a,3,10,30,20,60,10,30,20,0,0,0"
+    ])
+    const html = await fetch(`${node.url}/api/v1/reports?period=month&date=${day.slice(0, 7)}&tz=Europe/Berlin&sensors=plant-1&format=html`)
+    expect(html.headers.get("content-type")).toBe("text/html; charset=utf-8")
+    expect(html.headers.get("content-security-policy")).toBe("default-src 'none'; style-src 'unsafe-inline'")
+    const page = await html.text()
+    expect(page).toContain('<th scope="row">plant-1</th>')
+    expect(page).toContain("from the 1h rollups")
+  })
+
   it("answers every bad parameter 400 naming it, and an unknown sensor 404", async () => {
     const from = base
     const cases: Array<[string, string]> = [
@@ -160,7 +203,15 @@ describe("aggregates API", () => {
       [`/api/v1/aggregates?interval=1h&from=${from}&prefix=a&sensors=b`, "prefix"],
       [`/api/v1/aggregates?interval=1h&from=${from}&sensors=${Array.from({ length: 101 }, (_, i) => `s${i}`).join(",")}`, "sensors"],
       [`/api/v1/aggregates?interval=1h&from=${from}&sensors=bad%20id`, "sensors"],
-      [`/api/v1/aggregates?interval=1h&from=${from}&prefix=site&after=nocursor`, "after"]
+      [`/api/v1/aggregates?interval=1h&from=${from}&prefix=site&after=nocursor`, "after"],
+      [`/api/v1/reports?period=week&prefix=site`, "period"],
+      [`/api/v1/reports?period=day&prefix=site`, "date"],
+      [`/api/v1/reports?period=day&date=2026-13-01&prefix=site`, "date"],
+      [`/api/v1/reports?period=month&date=2026-12-05&prefix=site`, "date"],
+      [`/api/v1/reports?period=custom&prefix=site`, "from"],
+      [`/api/v1/reports?period=custom&prefix=site&from=${base + 1}`, "from"],
+      [`/api/v1/reports?period=day&date=2026-12-01&tz=Nowhere/Else&prefix=site`, "tz"],
+      [`/api/v1/reports?period=day&date=2026-12-01&prefix=site&format=pdf`, "format"]
     ]
     for (const [path, param] of cases) {
       const r = await get(path)
