@@ -10,6 +10,7 @@ import m0003 from "./migrations/0003_create_tenants_and_keys.js"
 import m0004 from "./migrations/0004_scope_rows_by_tenant.js"
 import m0005 from "./migrations/0005_fan_out_from_rows.js"
 import m0006 from "./migrations/0006_create_rollups.js"
+import m0007 from "./migrations/0007_cover_rollup_reads.js"
 import { logInfo } from "../telemetry/log.js"
 
 const run = Migrator.make({})
@@ -18,7 +19,8 @@ export const MigrationsLive = Layer.effectDiscard(
   run({
     loader: Migrator.fromRecord({
       "0001_create_sensors_and_readings": m0001, "0002_create_alerts": m0002, "0003_create_tenants_and_keys": m0003,
-      "0004_scope_rows_by_tenant": m0004, "0005_fan_out_from_rows": m0005, "0006_create_rollups": m0006
+      "0004_scope_rows_by_tenant": m0004, "0005_fan_out_from_rows": m0005, "0006_create_rollups": m0006,
+      "0007_cover_rollup_reads": m0007
     }),
     table: "flowmesh_migrations"
   }).pipe(
