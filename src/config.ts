@@ -135,9 +135,9 @@ export const appConfig = Config.all({
     /** Off: flushes write no rollup marks and no node runs the rollup job (the aggregates then stop growing). */
     enabled: Config.boolean("ROLLUPS").pipe(Config.withDefault(true)),
     /** How often a node looks for committed readings whose buckets need recomputing. */
-    intervalMs: intIn("ROLLUP_INTERVAL_MS", 50, 3_600_000, 1_000),
+    intervalMs: intIn("ROLLUP_INTERVAL_MS", 50, 3_600_000, 5_000),
     /** Flush marks taken per rollup transaction (each mark is one flush's rows). */
-    batchMarks: intIn("ROLLUP_BATCH_MARKS", 1, 10_000, 64),
+    batchMarks: intIn("ROLLUP_BATCH_MARKS", 1, 10_000, 1_000),
     /** Unset: 30 days, or RETENTION_DAYS if longer (a tier never keeps less than the one below it). */
     minuteRetentionDays: optionalIntIn("ROLLUP_1M_RETENTION_DAYS", 1, 36_500),
     /** Unset: 400 days, or the 1 min tier's if longer. */
