@@ -2,9 +2,18 @@ import { ParseResult, Schema } from "effect"
 import { isEpochMs, MAX_EPOCH_MS, MIN_EPOCH_MS, toEpochMs } from "./epoch-range.js"
 import { SensorId } from "./sensor-id.js"
 
+/**
+ * The largest magnitude a value may have. Sums of readings (rollup buckets, reports) are float8 in
+ * PostgreSQL, which raises an error on overflow: two readings of 1e308 in one minute would make
+ * every run of the rollup job fail, for every sensor. Up to 1e200, a sum of any number of readings
+ * that could ever exist stays finite.
+ */
+export const MAX_ABS_VALUE = 1e200
+
 export const FiniteValue = Schema.Number.pipe(
-  Schema.finite({ message: () => "must be a finite number (NaN and Infinity are not readings)" })
-).annotations({ description: "The measured value, a finite number" })
+  Schema.finite({ message: () => "must be a finite number (NaN and Infinity are not readings)" }),
+  Schema.between(-MAX_ABS_VALUE, MAX_ABS_VALUE, { message: () => "must be between -1e200 and 1e200 (so that sums of readings stay finite)" })
+).annotations({ description: "The measured value, a finite number from -1e200 to 1e200" })
 
 /** Epoch ms; a fraction is cut to the millisecond (the precision flowmesh stores, see epoch-range.ts). */
 const EpochMs = Schema.transform(

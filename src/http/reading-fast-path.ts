@@ -7,6 +7,7 @@
  */
 import { isEpochMs, toEpochMs } from "../domain/epoch-range.js"
 import { SENSOR_ID_PATTERN } from "../domain/sensor-id.js"
+import { MAX_ABS_VALUE } from "../domain/reading.js"
 
 export interface PlainReading {
   readonly sensor: string | undefined
@@ -23,7 +24,7 @@ export const fastReading = (u: unknown, withSensor: boolean): PlainReading | nul
     if (!Object.hasOwn(u, key)) return null
     const v: unknown = Reflect.get(u, key)
     if (key === "value") {
-      if (typeof v !== "number" || !Number.isFinite(v)) return null
+      if (typeof v !== "number" || !(Math.abs(v) <= MAX_ABS_VALUE)) return null
       value = v
     } else if (key === "ts") {
       if (typeof v !== "number" || !isEpochMs(v)) return null

@@ -32,6 +32,8 @@ describe("edge errors", () => {
     ["a missing value", { readings: [{ sensor: "a" }] }, 422, "validation_failed", /^readings\[0\]\.value: is missing/],
     ["a value that is a string", { readings: [{ sensor: "a", value: "NaN" }] }, 422, "validation_failed", /^readings\[0\]\.value: Expected number/],
     ["a value that overflows to Infinity", '{"readings":[{"sensor":"a","value":1e999}]}', 422, "validation_failed", /^readings\[0\]\.value: must be a finite number/],
+    // Two of these in one minute would overflow the bucket's float8 sum and stop the rollup job.
+    ["a value too large to sum", '{"readings":[{"sensor":"a","value":1e300}]}', 422, "validation_failed", /^readings\[0\]\.value: must be between -1e200 and 1e200/],
     ["a sensor id with a space", { readings: [{ sensor: "pump 1", value: 1 }] }, 422, "validation_failed", /^readings\[0\]\.sensor: must be 1-128 characters/],
     ["a sensor id too long", { readings: [{ sensor: "x".repeat(129), value: 1 }] }, 422, "validation_failed", /^readings\[0\]\.sensor: must be 1-128/],
     ["an empty sensor id", { readings: [{ sensor: "", value: 1 }] }, 422, "validation_failed", /^readings\[0\]\.sensor/],
