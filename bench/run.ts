@@ -13,6 +13,7 @@ import { type BareHttpResult, bareHttpLimit } from "./limits.js"
 import { runNodePhases } from "./node-phases.js"
 import { type AlertRow, runAlertPhase } from "./alerts-phase.js"
 import { type AuthRow, runAuthPhase } from "./auth-phase.js"
+import { aggregateGoals, type AggregatesRow, aggregateTable, runAggregatesPhase } from "./aggregates-phase.js"
 import { rollupGoals, type RollupsRow, rollupTable, runRollupsPhase } from "./rollups-phase.js"
 import { type DriverRun, driverCharts, runDriverPhase } from "./driver-phase.js"
 import { driverGoals, driverTables } from "./driver-report.js"
@@ -203,6 +204,16 @@ const main = async (): Promise<number> => {
     }
   }
 
+  let aggregates: AggregatesRow | null = null
+  if (SETTINGS.aggregates.enabled && !interrupted) {
+    log("\n== aggregate queries and exports over seeded rollups (machine PostgreSQL) ==")
+    try {
+      aggregates = await runAggregatesPhase(log, trackRunning)
+    } catch (e) {
+      log(`  FAILED: ${errorText(e)}`)
+    }
+  }
+
   const authGoals =
     auth === null
       ? []
@@ -214,7 +225,7 @@ const main = async (): Promise<number> => {
             pass: auth.ratio >= SETTINGS.goals.authOverNone && auth.errors === 0
           }
         ]
-  const goalList = [...goals(targets), ...wsGoals(ws), ...memory.flatMap(memoryGoals), ...alertGoals(alerts), ...driverGoals(driver), ...authGoals, ...rollupGoals(rollups)]
+  const goalList = [...goals(targets), ...wsGoals(ws), ...memory.flatMap(memoryGoals), ...alertGoals(alerts), ...driverGoals(driver), ...authGoals, ...rollupGoals(rollups), ...aggregateGoals(aggregates)]
   log("\n== summary ==")
   log(table(SUMMARY_HEADERS, summaryRows(targets, bareHttp)))
   log("(latencies: open model at half the peak request rate, measured from the intended send time, 202 answers only)")
@@ -279,6 +290,11 @@ const main = async (): Promise<number> => {
     const t = rollupTable(rollups)
     log(table(t.headers, t.rows))
   }
+  if (aggregates !== null) {
+    log("\n== aggregates and exports ==")
+    const t = aggregateTable(aggregates)
+    log(table(t.headers, t.rows))
+  }
   log("\n== goals ==")
   log(table(["goal", "target", "measured", "result"], goalList.map((g) => [g.goal, g.target, g.measured, g.pass ? "PASS" : "FAIL"])))
   log("\n== notes ==")
@@ -303,6 +319,7 @@ const main = async (): Promise<number> => {
     driver,
     auth,
     rollups,
+    aggregates,
     goals: goalList
   })
   const html = file.replace(/\.json$/, ".html")

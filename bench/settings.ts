@@ -128,6 +128,17 @@ export const SETTINGS = {
   auth: { enabled: process.env.BENCH_AUTH !== "0", turns: 5 },
   /** The cost of rollups on HTTP ingest (BENCH_ROLLUPS=0 skips it): saturation turns with ROLLUPS=false and true. */
   rollups: { enabled: process.env.BENCH_ROLLUPS !== "0", turns: 5, catchUpMaxMs: 120_000 },
+  /**
+   * Aggregate queries over seeded tiers and a raw export under a heap cap (BENCH_AGGREGATES=0 skips
+   * them; BENCH_EXPORT_ROWS sets the export's size).
+   */
+  aggregates: {
+    enabled: process.env.BENCH_AGGREGATES !== "0",
+    queries: 200,
+    warmup: 20,
+    exportRows: Number(process.env.BENCH_EXPORT_ROWS ?? 10_000_000),
+    heapLimitMb: 256
+  },
   /** Alert latency and offline detection (BENCH_ALERTS=0 skips it). */
   alerts: {
     enabled: process.env.BENCH_ALERTS !== "0",
@@ -145,5 +156,5 @@ export const SETTINGS = {
     drainMs: 20_000
   },
   /** The targets of issue 15 (sensor hosting at scale). */
-  goals: { nodeOverBareInsert: 0.6, p99Ms: 50, wsOnePerFrame: 80_000, liveP99Ms: 50, bytesPerSensor: 4 * 1024, bytesPerFullSensor: 6 * 1024, alertP99Ms: 250, kneeP99Ms: 50, http100PerRequest: 100_000, authOverNone: 0.9, rollupsOnOverOff: 0.85, loopP99Ms: 20, loopMaxMs: 100 }
+  goals: { nodeOverBareInsert: 0.6, p99Ms: 50, wsOnePerFrame: 80_000, liveP99Ms: 50, bytesPerSensor: 4 * 1024, bytesPerFullSensor: 6 * 1024, alertP99Ms: 250, kneeP99Ms: 50, http100PerRequest: 100_000, authOverNone: 0.9, rollupsOnOverOff: 0.85, yearOfHoursP99Ms: 50, prefixDayMs: 500, loopP99Ms: 20, loopMaxMs: 100 }
 } as const
