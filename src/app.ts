@@ -29,6 +29,9 @@ import { IngestHandlersLive } from "./http/ingest-handlers.js"
 import { IngestLaneLive } from "./http/ingest-lane.js"
 import { SensorsHandlersLive } from "./http/sensors-handlers.js"
 import { SystemHandlersLive } from "./http/system-handlers.js"
+import { MqttEdgeLive, MqttIngest } from "./mqtt/mqtt-edge.js"
+import { makeIngestFlow } from "./http/ingest-flow.js"
+import { ANONYMOUS } from "./http/auth/principal.js"
 import { DevicesEndpointLive } from "./http/ws/devices-endpoint.js"
 import { EdgeServer } from "./http/ws/edge-server.js"
 import { LiveEndpointLive } from "./http/ws/live-endpoint.js"
@@ -99,6 +102,19 @@ const corsFor = ({ origins, allowWrites }: AppConfigShape["cors"]) =>
         maxAge: 600
       })
 
+/** MQTT messages go through the HTTP edge's ingest flow: the same decoding, gateway and verdicts. */
+const MqttIngestLive = Layer.effect(
+  MqttIngest,
+  Effect.gen(function* () {
+    const { ingest, storage } = yield* AppConfig
+    const flow = makeIngestFlow(ingest, yield* IngestGateway, storage.retentionDays, "mqtt")
+    return {
+      take: (text, durable, receivedAt, done) =>
+        flow(text, { shape: "flexible", sensor: null, ack: durable ? "durable" : "accepted", principal: ANONYMOUS, receivedAt }, (a) => done(a.status, a.body))
+    }
+  })
+)
+
 const ApiLive = Layer.unwrapEffect(
   Effect.map(AppConfig, ({ ingest, cors }) =>
     HttpApiBuilder.api(FlowmeshApi).pipe(
@@ -115,7 +131,9 @@ const ApiLive = Layer.unwrapEffect(
         SystemHandlersLive,
         edgeMiddleware(ingest.retryAfterSeconds)
       ]),
-      Layer.provide(ExportGate.Default)
+      Layer.provide(ExportGate.Default),
+      // Its status is on /ready; it stops taking messages before the HTTP server and the actors stop.
+      Layer.provide(MqttEdgeLive.pipe(Layer.provide(MqttIngestLive)))
     )
   )
 )

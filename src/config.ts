@@ -160,6 +160,39 @@ export const appConfig = Config.all({
     coalesceWindowMs: intIn("COALESCE_WINDOW_MS", 0, 10_000, 5),
     coalesceMaxReadings: intIn("COALESCE_MAX_READINGS", 1, 100_000, 500)
   }),
+  mqtt: Config.all({
+    /** The broker the MQTT edge subscribes to (mqtt://host:1883); unset: no MQTT edge. */
+    url: Config.option(Config.string("MQTT_URL")),
+    username: Config.option(Config.string("MQTT_USERNAME")),
+    password: Config.option(Config.redacted("MQTT_PASSWORD")),
+    /** Devices publish to <prefix>/<device>/readings and hear back on <prefix>/<device>/acks. */
+    topicPrefix: Config.string("MQTT_TOPIC_PREFIX").pipe(
+      Config.withDefault("flowmesh"),
+      Config.validate({ message: "MQTT_TOPIC_PREFIX: one or more topic levels without wildcards (+ #), e.g. flowmesh or plant-3/flowmesh", validation: (p) => /^[^+#/]+(\/[^+#/]+)*$/.test(p) && !p.includes("\u0000") })
+    ),
+    /** The shared subscription's group: every node in it splits the devices' messages. */
+    shareGroup: Config.string("MQTT_SHARE_GROUP").pipe(
+      Config.withDefault("flowmesh"),
+      Config.validate({ message: "MQTT_SHARE_GROUP: letters, digits, - and _ only", validation: (g) => /^[A-Za-z0-9_-]{1,64}$/.test(g) })
+    ),
+    /** Broker connections per node, each taking one message at a time (PUBACK after its commit). */
+    connections: intIn("MQTT_CONNECTIONS", 1, 1_024, 16),
+    /** Unacknowledged messages the broker may send each connection (MQTT 5 receive maximum). */
+    receiveMaximum: intIn("MQTT_RECEIVE_MAXIMUM", 1, 65_535, 16),
+    maxPayloadBytes: intIn("MQTT_MAX_PAYLOAD_BYTES", 1_024, 256 * 1024 * 1024, 1024 * 1024),
+    reconnectMs: intIn("MQTT_RECONNECT_MS", 100, 600_000, 1_000),
+    /**
+     * The node's broker connections are `<id>-0` ... `<id>-<n-1>`, with sessions the broker keeps
+     * for MQTT_SESSION_EXPIRY_SECONDS: a node that restarts under the same id is handed again what
+     * it had not acknowledged. Unset: flowmesh-<host name>-<PORT>.
+     */
+    clientId: Config.option(
+      Config.string("MQTT_CLIENT_ID").pipe(
+        Config.validate({ message: "MQTT_CLIENT_ID: 1 to 40 letters, digits, - and _", validation: (id) => /^[A-Za-z0-9_-]{1,40}$/.test(id) })
+      )
+    ),
+    sessionExpirySeconds: intIn("MQTT_SESSION_EXPIRY_SECONDS", 0, 4_294_967_295, 300)
+  }),
   live: Config.all({
     intervalMs: intIn("LIVE_INTERVAL_MS", 1, 60_000, 10),
     bufferReadings: intIn("LIVE_BUFFER_READINGS", 10, 10_000_000, 10_000),
@@ -236,6 +269,11 @@ export const appConfig = Config.all({
     message:
       "MAX_FUTURE_SKEW_MS must be shorter than PARTITIONS_AHEAD_DAYS days less an hour: a reading further ahead would land where no daily partition exists yet (and retention never drops)",
     validation: (c) => c.ingest.maxFutureSkewMs < c.storage.partitionsAheadDays * 86_400_000 - 3_600_000
+  }),
+  Config.validate({
+    message:
+      "MQTT_URL with AUTH_MODE=required: the MQTT edge does not check device credentials yet (the broker would take any publisher), so it runs only with AUTH_MODE=none",
+    validation: (c) => Option.isNone(c.mqtt.url) || c.auth.mode === "none"
   }),
   Config.validate({
     message:

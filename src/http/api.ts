@@ -152,6 +152,9 @@ export const Readiness = Schema.Struct({
     }),
     writer: Schema.Boolean.annotations({
       description: "false while a flush has been failing or hung for longer than WRITER_STALL_MS"
+    }),
+    mqtt: Schema.NullOr(Schema.Boolean).annotations({
+      description: "null when MQTT_URL is not set; true when every MQTT_CONNECTIONS broker connection is up. The broker down does not make the node unready (HTTP and WebSocket ingest do not need it)"
     })
   }),
   writer: Schema.optionalWith(Schema.Struct({ stalledMs: Schema.Number, lastError: Schema.NullOr(Schema.String) }), {

@@ -14,12 +14,12 @@ import { failureMessage, firstFailure, type IngestFailure } from "../ingest/fail
 import { type IngestGateway, type IngestGroup, reachedActors } from "../ingest/gateway.js"
 import { type RefusedReading, oldestKeptTs, splitTooOld } from "../ingest/too-old.js"
 import { closeVerdicts, newVerdicts, noteCode, noteNotPermitted, noteTooOld } from "../ingest/verdicts.js"
-import { ingestLatencyHttp, readingsCounter } from "../telemetry/metrics.js"
+import { ingestLatencyHttp, ingestLatencyMqtt, readingsCounter } from "../telemetry/metrics.js"
 import { inScope, type Principal, type SensorScope } from "./auth/principal.js"
 import { type Answer, errorAnswer, InvalidRequest, MalformedJson, PayloadTooLarge, refusingTooDeep, ServiceUnavailable, ValidationFailed } from "./errors.js"
 import { type BodyProblem, type BodyShape, decodeReadings, parseJson, type SensorGroup } from "./ingest-body.js"
 
-const counters = readingsCounter.http
+type Counters = (typeof readingsCounter)["http"]
 const NO_CODES = new Int32Array(0)
 const decidedCodes = (outcomes: ReadonlyArray<BatchOutcome>) => outcomes.map((o) => (o._tag === "Decided" ? o.codes : NO_CODES))
 
@@ -60,7 +60,8 @@ export const verdictAnswer = (
   results: ReadonlyArray<Int32Array>,
   durable: boolean,
   refused: ReadonlyArray<SensorGroup>,
-  tooOld: ReadonlyArray<RefusedReading> = []
+  tooOld: ReadonlyArray<RefusedReading>,
+  counters: Counters
 ): Answer => {
   const v = newVerdicts()
   for (const group of refused) for (const index of group.index) noteNotPermitted(v, index, group.sensor)
@@ -87,8 +88,18 @@ export interface IngestRequest {
 
 export type IngestFlow = (text: string, request: IngestRequest, done: (answer: Answer) => void) => void
 
-/** `retentionDays`: raw retention (RETENTION_DAYS); older readings are answered `too_old`. */
-export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<IngestGateway, "submitNow">, retentionDays: number): IngestFlow => {
+/**
+ * `retentionDays`: raw retention (RETENTION_DAYS); older readings are answered `too_old`.
+ * `transport`: whose counters and latency the requests count in (the MQTT edge answers the same way).
+ */
+export const makeIngestFlow = (
+  ingest: AppConfigShape["ingest"],
+  gateway: Pick<IngestGateway, "submitNow">,
+  retentionDays: number,
+  transport: "http" | "mqtt" = "http"
+): IngestFlow => {
+  const counters = readingsCounter[transport]
+  const latency = transport === "http" ? ingestLatencyHttp : ingestLatencyMqtt
   const retryAfter = { "retry-after": String(ingest.retryAfterSeconds) }
   /** 503: every reading of the request was refused (counted as overloaded, as a WebSocket frame's are). */
   const unavailable = (failure: IngestFailure, readings: number): Answer => {
@@ -113,7 +124,7 @@ export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<I
     }
     const { allowed, refused } = partitionByScope(decoded.right, principal.scope)
     const { kept: groups, tooOld } = splitTooOld(allowed, oldestKeptTs(receivedAt, retentionDays))
-    if (groups.length === 0) return done(verdictAnswer([], [], true, refused, tooOld))
+    if (groups.length === 0) return done(verdictAnswer([], [], true, refused, tooOld, counters))
     const tenant = principal.tenant
     // A group already names its internal id unless its tenant prefixes it: no copy then.
     const internal = groups.map((g): IngestGroup => {
@@ -131,9 +142,9 @@ export const makeIngestFlow = (ingest: AppConfigShape["ingest"], gateway: Pick<I
       if (!reachedActors(result)) answer = unavailable(result, readings)
       else {
         const failure = firstFailure(result)
-        answer = failure !== null ? unavailable(failure, readings) : verdictAnswer(groups, decidedCodes(result), durable, refused, tooOld)
+        answer = failure !== null ? unavailable(failure, readings) : verdictAnswer(groups, decidedCodes(result), durable, refused, tooOld, counters)
       }
-      ingestLatencyHttp[ack].observe((Date.now() - receivedAt) / 1000)
+      latency[ack].observe((Date.now() - receivedAt) / 1000)
       done(answer)
     })
   }

@@ -3,6 +3,8 @@ import { Sharding } from "@effect/cluster"
 import { HttpApiBuilder } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Option } from "effect"
+import { AppConfig } from "../config.js"
+import { MqttStatus } from "../telemetry/mqtt-status.js"
 import { RedisConnection } from "../storage/redis.js"
 import { Writer } from "../storage/writer.js"
 import { registry } from "../telemetry/metrics.js"
@@ -10,12 +12,17 @@ import { FlowmeshApi } from "./api.js"
 
 const CHECK_TIMEOUT = Duration.seconds(2)
 
+/** null: no MQTT edge; true: every broker connection is up. */
+const mqttUp = (connected: number | null, wanted: number): boolean | null => (connected === null ? null : connected === wanted)
+
 export const SystemHandlersLive = HttpApiBuilder.group(FlowmeshApi, "system", (handlers) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const sharding = yield* Sharding.Sharding
     const redis = yield* RedisConnection
     const writer = yield* Writer
+    const mqtt = yield* MqttStatus
+    const { mqtt: mqttSettings } = yield* AppConfig
     const check = <A, E>(effect: Effect.Effect<A, E>) =>
       effect.pipe(
         Effect.timeout(CHECK_TIMEOUT),
@@ -36,7 +43,8 @@ export const SystemHandlersLive = HttpApiBuilder.group(FlowmeshApi, "system", (h
           const ok = database && cluster && health.committing
           const body = {
             status: ok ? ("ready" as const) : ("not_ready" as const),
-            checks: { database, cluster, redis: redisUp, writer: health.committing },
+            // Like Redis, the broker is reported, not required: HTTP and WebSocket ingest go on without it.
+            checks: { database, cluster, redis: redisUp, writer: health.committing, mqtt: mqttUp(mqtt.connected(), mqttSettings.connections) },
             ...(health.committing ? {} : { writer: { stalledMs: health.stalledMs, lastError: health.lastError } })
           }
           return ok ? body : yield* Effect.fail(body)

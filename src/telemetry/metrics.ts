@@ -1,7 +1,7 @@
 /**
  * Every Prometheus metric of a node, declared once: here those of ingest, the writer and hosting;
  * alerts and webhooks in metrics-alerts.ts; the edges' and live feeds' in metrics-channels.ts; the
- * rollup job's in metrics-rollups.ts.
+ * rollup job's in metrics-rollups.ts; the MQTT edge's in metrics-mqtt.ts.
  * Hot paths hold the labelled children (created here up front) and add per batch, never per reading.
  */
 import { Counter, Gauge, Histogram } from "prom-client"
@@ -9,10 +9,11 @@ import { atZero, registry, sampledGauge } from "./metrics-registry.js"
 
 export * from "./metrics-alerts.js"
 export * from "./metrics-channels.js"
+export * from "./metrics-mqtt.js"
 export * from "./metrics-rollups.js"
 export { registry } from "./metrics-registry.js"
 
-export type Transport = "http" | "ws"
+export type Transport = "http" | "ws" | "mqtt"
 export type Outcome =
   | "good"
   | "suspect"
@@ -53,7 +54,8 @@ const byTransport = (transport: Transport): Record<Outcome, Counter.Internal> =>
 
 export const readingsCounter: Record<Transport, Record<Outcome, Counter.Internal>> = {
   http: byTransport("http"),
-  ws: byTransport("ws")
+  ws: byTransport("ws"),
+  mqtt: byTransport("mqtt")
 }
 
 const ingestLatency = new Histogram({
@@ -66,6 +68,10 @@ const ingestLatency = new Histogram({
 export const ingestLatencyHttp = {
   durable: ingestLatency.labels("http", "durable"),
   accepted: ingestLatency.labels("http", "accepted")
+}
+export const ingestLatencyMqtt = {
+  durable: ingestLatency.labels("mqtt", "durable"),
+  accepted: ingestLatency.labels("mqtt", "accepted")
 }
 export const ingestLatencyWs = {
   durable: ingestLatency.labels("ws", "durable"),

@@ -56,3 +56,11 @@ export const spawnNode = async (env: Record<string, string>, readyTimeoutMs = 60
     }
   }
 }
+
+/** SIGKILLs a private server's process (as a crash would) and waits for it to be gone; nothing when it is not running. */
+export const killChild = async (child: ChildProcess | null): Promise<void> => {
+  if (child === null || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((r) => child.once("exit", r))
+  child.kill("SIGKILL")
+  await exited
+}

@@ -1,7 +1,7 @@
 /** A private redis-server for a test that must stop and restart Redis without touching the machine's. */
 import { type ChildProcess, spawn } from "node:child_process"
 import { Redis } from "ioredis"
-import { freePort } from "./node-process.js"
+import { freePort, killChild } from "./node-process.js"
 
 export interface PrivateRedis {
   readonly url: string
@@ -35,11 +35,7 @@ export const startPrivateRedis = async (): Promise<PrivateRedis> => {
     await waitForPing(url)
   }
   const stop = async () => {
-    const running = child
-    if (running === null || running.exitCode !== null) return
-    const exited = new Promise((r) => running.once("exit", r))
-    running.kill("SIGKILL")
-    await exited
+    await killChild(child)
     child = null
   }
   await start()

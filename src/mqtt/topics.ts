@@ -1,0 +1,23 @@
+/**
+ * The MQTT edge's topics, as plain functions: devices publish readings to
+ * `<prefix>/<device>/readings` and hear their verdicts on `<prefix>/<device>/acks`, unless their
+ * message names an MQTT 5 response topic. Nodes take the readings through one shared subscription,
+ * `$share/<group>/<prefix>/+/readings`, so that the broker splits the devices' messages between them.
+ */
+
+/** The filter every node subscribes with. */
+export const readingsFilter = (prefix: string, group: string): string => `$share/${group}/${prefix}/+/readings`
+
+/** The device a readings topic names, or null for any other topic. */
+export const deviceOf = (prefix: string, topic: string): string | null => {
+  if (!topic.startsWith(`${prefix}/`) || !topic.endsWith("/readings")) return null
+  const device = topic.slice(prefix.length + 1, topic.length - "/readings".length)
+  return device.length > 0 && !device.includes("/") ? device : null
+}
+
+/** Where a device hears back by convention. */
+export const acksTopic = (prefix: string, device: string): string => `${prefix}/${device}/acks`
+
+/** A response topic a device may name: a topic to publish to (no wildcards), not one of the nodes' own readings topics. */
+export const isReplyTopic = (prefix: string, topic: string): boolean =>
+  topic.length > 0 && topic.length <= 65_535 && !/[+#]/.test(topic) && !topic.includes("\u0000") && !topic.startsWith("$") && deviceOf(prefix, topic) === null
