@@ -17,23 +17,17 @@ import { planAggregates } from "../src/domain/aggregate-plan.js"
 import { aggregateSql } from "../src/storage/aggregate-repo.js"
 import { partitionsCovering } from "../src/storage/partition-plan.js"
 import { SETTINGS } from "./settings.js"
+import { type LatencySummary, summarize } from "./tally.js"
 import { type NodeTarget, startTarget, withClient } from "./targets.js"
 import type pg from "pg"
-
-export interface Latency {
-  readonly count: number
-  readonly p50: number
-  readonly p99: number
-  readonly max: number
-}
 
 export interface AggregatesRow {
   readonly heapLimitMb: number
   readonly seedSeconds: number
   readonly hourRows: number
   readonly minuteRows: number
-  readonly yearOfHours: { readonly buckets: number; readonly bytes: number; readonly sql: Latency; readonly http: Latency }
-  readonly prefixPage: { readonly buckets: number; readonly http: Latency }
+  readonly yearOfHours: { readonly buckets: number; readonly bytes: number; readonly sql: LatencySummary; readonly http: LatencySummary }
+  readonly prefixPage: { readonly buckets: number; readonly http: LatencySummary }
   readonly prefixDay: { readonly buckets: number; readonly bytes: number; readonly seconds: number }
   readonly rawExport: {
     readonly rows: number
@@ -49,12 +43,6 @@ export interface AggregatesRow {
 const A = SETTINGS.aggregates
 const HOUR = 3_600_000
 const DAY = 86_400_000
-
-const latency = (samples: Array<number>): Latency => {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
-  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN }
-}
 
 const sensorId = (group: "a" | "b", i: number) => `agg-${group}/${String(i).padStart(4, "0")}`
 const pick = (n: number) => Math.floor(Math.random() * n)
@@ -188,7 +176,7 @@ export const runAggregatesPhase = async (log: (line: string) => void, track: (t:
       A.queries,
       (b) => (b as { buckets: Array<unknown> }).buckets.length
     )
-    const yearOfHours = { buckets: year.buckets, bytes: year.bytes, sql: latency(sqlSamples), http: latency(year.samples) }
+    const yearOfHours = { buckets: year.buckets, bytes: year.bytes, sql: summarize(sqlSamples), http: summarize(year.samples) }
     log(
       `  a year of one sensor's hours (${year.buckets.toLocaleString("en-US")} buckets, ${(year.bytes / 1e6).toFixed(1)} MB): ` +
         `SQL p50 ${yearOfHours.sql.p50.toFixed(1)} / p99 ${yearOfHours.sql.p99.toFixed(1)} ms; HTTP p50 ${yearOfHours.http.p50.toFixed(1)} / p99 ${yearOfHours.http.p99.toFixed(1)} / max ${yearOfHours.http.max.toFixed(1)} ms`
@@ -200,7 +188,7 @@ export const runAggregatesPhase = async (log: (line: string) => void, track: (t:
       A.queries,
       (b) => (b as { series: Array<{ buckets: Array<unknown> }> }).series.reduce((s, x) => s + x.buckets.length, 0)
     )
-    const prefixPage = { buckets: page.buckets, http: latency(page.samples) }
+    const prefixPage = { buckets: page.buckets, http: summarize(page.samples) }
     log(`  a page of ${page.buckets.toLocaleString("en-US")} 1 min buckets by prefix: p50 ${prefixPage.http.p50.toFixed(1)} / p99 ${prefixPage.http.p99.toFixed(1)} ms`)
 
     const whole = await drain(pool, `/api/v1/aggregates?prefix=agg-a/&interval=1m&from=${day}&to=${day + DAY}`, "application/x-ndjson")
