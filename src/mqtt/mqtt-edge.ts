@@ -46,12 +46,11 @@ export const MqttEdgeLive = Layer.unwrapEffect(
     return Layer.scoped(
       MqttStatus,
       Effect.gen(function* () {
-        const { ingest } = yield* AppConfig
+        const { ingest, port } = yield* AppConfig
         const flow = yield* MqttIngest
         const prefix = mqtt.topicPrefix
         const filter = readingsFilter(prefix, mqtt.shareGroup)
         const retryAfterMs = ingest.retryAfterSeconds * 1000
-        const { port } = yield* AppConfig
         const base = Option.getOrElse(mqtt.clientId, () =>
           port === 0 ? `flowmesh-${process.pid.toString(36)}${Date.now().toString(36)}` : `flowmesh-${hostname()}-${port}`
         )
