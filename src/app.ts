@@ -31,13 +31,14 @@ import { SensorsHandlersLive } from "./http/sensors-handlers.js"
 import { SystemHandlersLive } from "./http/system-handlers.js"
 import { MqttEdgeLive, MqttIngest } from "./mqtt/mqtt-edge.js"
 import { makeIngestFlow } from "./http/ingest-flow.js"
-import { ANONYMOUS } from "./http/auth/principal.js"
+import { makeTopicIngest } from "./http/device-topic-ingest.js"
 import { DevicesEndpointLive } from "./http/ws/devices-endpoint.js"
 import { EdgeServer } from "./http/ws/edge-server.js"
 import { LiveEndpointLive } from "./http/ws/live-endpoint.js"
 import { LiveFeed } from "./live/live-feed.js"
 import { AlertRepo } from "./storage/alert-repo.js"
 import { AlertStore } from "./storage/alert-store.js"
+import { BrokerCredentials } from "./storage/broker-credentials.js"
 import { DatabaseLive } from "./storage/database.js"
 import { HistoryRepo } from "./storage/history-repo.js"
 import { AggregateRepo } from "./storage/aggregate-repo.js"
@@ -66,6 +67,7 @@ const StorageLive = Layer.mergeAll(
   AggregateRepo.Default,
   ReportRepo.Default,
   RedisConnection.Default,
+  BrokerCredentials.Default,
   PartitionMaintenanceLive,
   RollupJobLive
 )
@@ -108,10 +110,8 @@ const MqttIngestLive = Layer.effect(
   Effect.gen(function* () {
     const { ingest, storage } = yield* AppConfig
     const flow = makeIngestFlow(ingest, yield* IngestGateway, storage.retentionDays, "mqtt")
-    return {
-      take: (text, durable, receivedAt, done) =>
-        flow(text, { shape: "flexible", sensor: null, ack: durable ? "durable" : "accepted", principal: ANONYMOUS, receivedAt }, (a) => done(a.status, a.body))
-    }
+    const take = makeTopicIngest(flow, yield* Authenticator, ingest.retryAfterSeconds)
+    return { take: (text, device, durable, receivedAt, done) => take(text, device, durable, receivedAt, (a) => done(a.status, a.body)) }
   })
 )
 

@@ -191,7 +191,16 @@ export const appConfig = Config.all({
         Config.validate({ message: "MQTT_CLIENT_ID: 1 to 40 letters, digits, - and _", validation: (id) => /^[A-Za-z0-9_-]{1,40}$/.test(id) })
       )
     ),
-    sessionExpirySeconds: intIn("MQTT_SESSION_EXPIRY_SECONDS", 0, 4_294_967_295, 300)
+    sessionExpirySeconds: intIn("MQTT_SESSION_EXPIRY_SECONDS", 0, 4_294_967_295, 300),
+    /**
+     * With AUTH_MODE=required, how device keys become broker credentials: `dynsec`, the node
+     * provisions and revokes them in Mosquitto's dynamic-security plugin; `external`, the operator's
+     * broker authenticates devices by other means. Either way the node takes a message only when
+     * the topic's key id is an active device key, and only for the key's sensors.
+     */
+    deviceCredentials: oneOf("MQTT_DEVICE_CREDENTIALS", ["dynsec", "external"], "dynsec"),
+    /** How often a node removes broker clients whose key was revoked while the broker was unreachable. */
+    reconcileSeconds: intIn("MQTT_RECONCILE_SECONDS", 5, 86_400, 60)
   }),
   live: Config.all({
     intervalMs: intIn("LIVE_INTERVAL_MS", 1, 60_000, 10),
@@ -272,8 +281,9 @@ export const appConfig = Config.all({
   }),
   Config.validate({
     message:
-      "MQTT_URL with AUTH_MODE=required: the MQTT edge does not check device credentials yet (the broker would take any publisher), so it runs only with AUTH_MODE=none",
-    validation: (c) => Option.isNone(c.mqtt.url) || c.auth.mode === "none"
+      "MQTT_URL with AUTH_MODE=required and MQTT_DEVICE_CREDENTIALS=dynsec: set MQTT_USERNAME and MQTT_PASSWORD to a user of the broker's dynamic-security plugin that may send $CONTROL/dynamic-security commands (the admin `mosquitto_ctrl dynsec init` creates), so the node can provision device keys",
+    validation: (c) =>
+      Option.isNone(c.mqtt.url) || c.auth.mode === "none" || c.mqtt.deviceCredentials === "external" || (Option.isSome(c.mqtt.username) && Option.isSome(c.mqtt.password))
   }),
   Config.validate({
     message:

@@ -1,6 +1,7 @@
 /** Tenants and keys: a key is generated here, returned once, and stored as its HMAC. */
 import { HttpApiBuilder } from "@effect/platform"
 import { Effect, FiberRef, Option } from "effect"
+import { BrokerCredentials } from "../storage/broker-credentials.js"
 import { KeyRepo } from "../storage/key-repo.js"
 import { FlowmeshApi } from "./api.js"
 import { generateKey, generateKeyId, hashKey, keyHint } from "./auth/api-keys.js"
@@ -27,6 +28,7 @@ export const KeysHandlersLive = HttpApiBuilder.group(FlowmeshApi, "keys", (handl
   Effect.gen(function* () {
     const repo = yield* KeyRepo
     const auth = yield* Authenticator
+    const broker = yield* BrokerCredentials
     return handlers
       .handle("create", ({ payload }) =>
         Effect.gen(function* () {
@@ -55,6 +57,17 @@ export const KeysHandlersLive = HttpApiBuilder.group(FlowmeshApi, "keys", (handl
               createdBy: describePrincipal(caller)
             })
             .pipe(Effect.mapError(unavailable))
+          if (row.kind === "device" && broker.enabled) {
+            // A device key is handed out only once the broker knows it: otherwise it could not publish over MQTT.
+            yield* broker.provision(row.id, key, row.name).pipe(
+              Effect.catchAll((e) =>
+                Effect.andThen(
+                  repo.remove(row.id).pipe(Effect.ignore),
+                  Effect.fail(new ServiceUnavailable({ message: `device key not issued: ${e.message}; retry later` }))
+                )
+              )
+            )
+          }
           return { ...row, key }
         })
       )
@@ -69,8 +82,9 @@ export const KeysHandlersLive = HttpApiBuilder.group(FlowmeshApi, "keys", (handl
         Effect.gen(function* () {
           const caller = yield* FiberRef.get(currentPrincipal)
           const revoked = yield* repo.revoke(caller.tenant, path.id).pipe(Effect.mapError(unavailable))
-          if (!revoked) return yield* Effect.fail(new KeyNotFound({ message: `key ${JSON.stringify(path.id)} does not exist or is already revoked` }))
+          if (revoked === null) return yield* Effect.fail(new KeyNotFound({ message: `key ${JSON.stringify(path.id)} does not exist or is already revoked` }))
           auth.forget(path.id)
+          if (revoked === "device") yield* broker.revoke(path.id)
         })
       )
   })

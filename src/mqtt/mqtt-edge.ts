@@ -32,7 +32,10 @@ import { acksTopic, deviceOf, isReplyTopic, readingsFilter } from "./topics.js"
  */
 export class MqttIngest extends Context.Tag("flowmesh/MqttIngest")<
   MqttIngest,
-  { readonly take: (text: string, durable: boolean, receivedAt: number, done: (status: number, body: unknown) => void) => void }
+  {
+    /** `device`: the topic's device level (with AUTH_MODE=required, a device key's id). */
+    readonly take: (text: string, device: string, durable: boolean, receivedAt: number, done: (status: number, body: unknown) => void) => void
+  }
 >() {}
 
 const SHUTDOWN_WAIT_MS = 10_000
@@ -63,7 +66,7 @@ export const MqttEdgeLive = Layer.unwrapEffect(
 
         const reply = (client: MqttClient, packet: IPublishPacket, device: string, status: number, body: unknown) => {
           const named = packet.properties?.responseTopic
-          const topic = named !== undefined && isReplyTopic(prefix, named) ? named : acksTopic(prefix, device)
+          const topic = named !== undefined && isReplyTopic(prefix, device, named) ? named : acksTopic(prefix, device)
           const correlationData = packet.properties?.correlationData
           client.publish(topic, JSON.stringify(body), {
             qos: 0,
@@ -91,7 +94,7 @@ export const MqttEdgeLive = Layer.unwrapEffect(
           }
           const text = typeof packet.payload === "string" ? packet.payload : packet.payload.toString("utf8")
           const attempt = () =>
-            flow.take(text, qos1, receivedAt, (status, body) => {
+            flow.take(text, device, qos1, receivedAt, (status, body) => {
               if (status === 503) {
                 mqttRetries.inc()
                 if (closing) return finished() // unacknowledged: the broker hands it to another node

@@ -18,6 +18,16 @@ export const deviceOf = (prefix: string, topic: string): string | null => {
 /** Where a device hears back by convention. */
 export const acksTopic = (prefix: string, device: string): string => `${prefix}/${device}/acks`
 
-/** A response topic a device may name: a topic to publish to (no wildcards), not one of the nodes' own readings topics. */
-export const isReplyTopic = (prefix: string, topic: string): boolean =>
-  topic.length > 0 && topic.length <= 65_535 && !/[+#]/.test(topic) && !topic.includes("\u0000") && !topic.startsWith("$") && deviceOf(prefix, topic) === null
+/**
+ * A response topic a device may name: a topic under its own `<prefix>/<device>/` (where its broker
+ * ACL lets it listen, and where no other device's answers or anyone's forwarded readings are), with
+ * no wildcards, and not its readings topic. Any other is ignored for the acks topic: a device must
+ * not make the node publish where the device itself may not.
+ */
+export const isReplyTopic = (prefix: string, device: string, topic: string): boolean =>
+  topic.length <= 65_535 &&
+  topic.startsWith(`${prefix}/${device}/`) &&
+  topic.length > prefix.length + device.length + 2 &&
+  !/[+#]/.test(topic) &&
+  !topic.includes("\u0000") &&
+  deviceOf(prefix, topic) === null

@@ -53,6 +53,22 @@ export class KeyRepo extends Effect.Service<KeyRepo>()("flowmesh/KeyRepo", {
           Effect.map((rows) => rows[0] ?? null),
           orUnavailable
         ),
+      /** A key by its public id, while not revoked (the MQTT edge knows a device by its key id). */
+      findActiveById: (id: string) =>
+        sql<KeyRow>`select ${keyColumns} from api_keys where id = ${id} and revoked_at is null`.pipe(
+          Effect.map((rows) => rows[0] ?? null),
+          orUnavailable
+        ),
+      /** Which of these ids are device keys not revoked (what the broker's clients must match). */
+      activeDeviceIds: (ids: ReadonlyArray<string>) =>
+        sql<{ readonly id: string }>`
+          select id from api_keys
+          where id = any(array(select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))) and kind = 'device' and revoked_at is null`.pipe(
+          Effect.map((rows) => new Set(rows.map((r) => r.id))),
+          orUnavailable
+        ),
+      /** Takes back a key that was never handed out (its broker credentials could not be provisioned). */
+      remove: (id: string) => sql`delete from api_keys where id = ${id}`.pipe(Effect.asVoid, orUnavailable),
       insert: (k: NewKey) =>
         sql<KeyRow>`
           insert into api_keys (id, tenant, kind, role, name, hash, hint, sensor_prefix, sensors, created_by)
@@ -64,10 +80,11 @@ export class KeyRepo extends Effect.Service<KeyRepo>()("flowmesh/KeyRepo", {
         ),
       list: (tenant: string) =>
         sql<KeyRow>`select ${keyColumns} from api_keys where tenant = ${tenant} order by created_at, id`.pipe(orUnavailable),
-      /** True when an active key of the tenant was revoked now. */
+      /** The kind of the tenant's active key revoked now, or null when there was none. */
       revoke: (tenant: string, id: string) =>
-        sql`update api_keys set revoked_at = now() where tenant = ${tenant} and id = ${id} and revoked_at is null returning id`.pipe(
-          Effect.map((rows) => rows.length > 0),
+        sql<{ readonly kind: KeyRow["kind"] }>`
+          update api_keys set revoked_at = now() where tenant = ${tenant} and id = ${id} and revoked_at is null returning kind`.pipe(
+          Effect.map((rows) => rows[0]?.kind ?? null),
           orUnavailable
         ),
       tenantExists: (id: string) =>

@@ -41,3 +41,16 @@ export const mqttReplies = new Counter({
   registers: [registry]
 })
 mqttReplies.inc(0)
+
+const mqttCredentialsTotal = new Counter({
+  name: "flowmesh_mqtt_credentials_total",
+  help: "Device credentials in the broker's dynamic-security plugin: provisioned when a device key is created, revoked with the key, removed when found without an active key (reconciliation), or failed (the broker did not answer or refused)",
+  labelNames: ["action"] as const,
+  registers: [registry]
+})
+export const mqttCredentials = atZero({
+  provisioned: mqttCredentialsTotal.labels("provisioned"),
+  revoked: mqttCredentialsTotal.labels("revoked"),
+  removed: mqttCredentialsTotal.labels("removed"),
+  failed: mqttCredentialsTotal.labels("failed")
+})

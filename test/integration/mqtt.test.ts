@@ -36,9 +36,9 @@ const device = async (url: string, id: string) => {
       body: JSON.parse(payload.toString()) as Record<string, unknown>
     })
   })
-  await client.subscribeAsync([`flowmesh/${id}/acks`, `replies/${id}`], { qos: 0 })
+  await client.subscribeAsync([`flowmesh/${id}/acks`, `flowmesh/${id}/replies`], { qos: 0 })
   /** Publishes and waits for the reply with this correlation. */
-  const send = async (payload: string | object, correlation: string, qos: 0 | 1 = 1, responseTopic: string | null = `replies/${id}`, timeoutMs = 10_000) => {
+  const send = async (payload: string | object, correlation: string, qos: 0 | 1 = 1, responseTopic: string | null = `flowmesh/${id}/replies`, timeoutMs = 10_000) => {
     await client.publishAsync(`flowmesh/${id}/readings`, typeof payload === "string" ? payload : JSON.stringify(payload), {
       qos,
       properties: { correlationData: Buffer.from(correlation), ...(responseTopic === null ? {} : { responseTopic }) }
@@ -74,7 +74,7 @@ describe("MQTT edge", () => {
         { readings: [{ sensor: "site-1/flow", ts: now - 2_000, value: 4.2 }, { sensor: "site-1/flow", ts: now - 1_000, value: 4.3 }, { sensor: "site-1/level", ts: now - 1_000, value: 81 }] },
         "c-1"
       )
-      expect(reply).toMatchObject({ topic: "replies/gw-1", status: "202", body: { accepted: 3, durable: true, suspect: [], rejected: [] } })
+      expect(reply).toMatchObject({ topic: "flowmesh/gw-1/replies", status: "202", body: { accepted: 3, durable: true, suspect: [], rejected: [] } })
       // Durable means committed: the rows are there when the verdict arrives.
       const rows = await node.sql<{ id: string; n: number }>(
         "select s.id, count(*)::int as n from readings r join sensors s on s.key = r.sensor_key where s.id like 'site-1/%' group by s.id order by s.id"
@@ -97,7 +97,7 @@ describe("MQTT edge", () => {
     try {
       await d.client.publishAsync("flowmesh/gw-2/readings", JSON.stringify([{ sensor: "site-2/flow", ts: now - 1_000, value: 1 }]), {
         qos: 1,
-        properties: { correlationData: Buffer.from("held"), responseTopic: "replies/gw-2" }
+        properties: { correlationData: Buffer.from("held"), responseTopic: "flowmesh/gw-2/replies" }
       })
       await new Promise((r) => setTimeout(r, 1_500))
       expect(d.replies).toEqual([])

@@ -15,10 +15,22 @@ describe("MQTT topics", () => {
     }
   })
 
-  it("answer on the device's acks topic, or on a response topic it may name", () => {
+  it("answer on the device's acks topic, or on a response topic it may name under its own topics", () => {
     expect(acksTopic("flowmesh", "gw-7")).toBe("flowmesh/gw-7/acks")
-    expect(isReplyTopic("flowmesh", "flowmesh/gw-7/acks")).toBe(true)
-    expect(isReplyTopic("flowmesh", "replies/gw-7/42")).toBe(true)
-    for (const bad of ["", "a/+/b", "a/#", "$SYS/x", "flowmesh/gw-8/readings", "a\u0000b"]) expect(isReplyTopic("flowmesh", bad)).toBe(false)
+    expect(isReplyTopic("flowmesh", "gw-7", "flowmesh/gw-7/acks")).toBe(true)
+    expect(isReplyTopic("flowmesh", "gw-7", "flowmesh/gw-7/replies/42")).toBe(true)
+    const bad = [
+      "",
+      "flowmesh/gw-7/",
+      "flowmesh/gw-7/+",
+      "flowmesh/gw-7/#",
+      "flowmesh/gw-7/readings",
+      "flowmesh/gw-8/acks",
+      "flowmesh/out/s-1",
+      "replies/gw-7",
+      "$SYS/x",
+      "flowmesh/gw-7/a\u0000b"
+    ]
+    for (const topic of bad) expect(isReplyTopic("flowmesh", "gw-7", topic), topic).toBe(false)
   })
 })

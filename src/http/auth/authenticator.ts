@@ -24,7 +24,10 @@ type Cached = Principal | Refusal
 const refusal = (message: string): Refusal => ({ _tag: "Refusal", message })
 const isRefusal = (c: Cached): c is Refusal => "_tag" in c
 const UNKNOWN_KEY = refusal("unknown or revoked key")
+const UNKNOWN_DEVICE = refusal("unknown or revoked device key: the topic <prefix>/<key id>/readings must name an active device key's id")
 const NEGATIVE_TTL_MS = 2_000
+/** Cache entries by key id are kept apart from those by credential (no key or token starts with "#"). */
+const DEVICE_ENTRY = "#"
 
 const scopeOf = (row: KeyRow): SensorScope =>
   row.sensorPrefix !== null
@@ -103,6 +106,16 @@ export class Authenticator extends Effect.Service<Authenticator>()("flowmesh/Aut
               return value
             }
           }
+        }),
+      /** The cached answer for a device known by its key id (the MQTT edge's topics name it), if any. */
+      cachedDevice: (keyId: string, now: number): Principal | Refusal | undefined => cache.get(DEVICE_ENTRY + keyId, now),
+      /** Looks a device key up by its id and caches the answer, as `resolve` does for a key. */
+      resolveDevice: (keyId: string) =>
+        Effect.gen(function* () {
+          const row = yield* repo.findActiveById(keyId)
+          const value = row === null || row.kind !== "device" ? UNKNOWN_DEVICE : principalOfKey(row)
+          cache.set(DEVICE_ENTRY + keyId, value, Date.now(), isRefusal(value) ? NEGATIVE_TTL_MS : auth.cacheTtlMs)
+          return value
         }),
       /** Drops a revoked key from this node's cache. */
       forget: (keyId: string) => cache.deleteWhere((c) => !isRefusal(c) && c.id === keyId)
