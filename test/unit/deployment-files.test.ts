@@ -36,10 +36,11 @@ const Dashboard = Schema.Struct({
   )
 })
 const Port = Schema.Struct({ name: Schema.String, containerPort: Schema.Number })
-const Probe = Schema.Struct({ httpGet: Schema.Struct({ path: Schema.String, port: Schema.String }) })
+const Probe = Schema.Struct({ httpGet: Schema.optional(Schema.Struct({ path: Schema.String, port: Schema.String })) })
 const Container = Schema.Struct({
+  name: Schema.String,
   ports: Schema.Array(Port),
-  env: Schema.Array(Schema.Struct({ name: Schema.String })),
+  env: Schema.Array(Schema.Struct({ name: Schema.String, valueFrom: Schema.optional(Schema.Struct({ fieldRef: Schema.optional(Schema.Struct({ fieldPath: Schema.String })) })) })),
   readinessProbe: Probe,
   livenessProbe: Probe
 })
@@ -50,8 +51,10 @@ const Manifest = Schema.Struct({
   spec: Schema.optional(
     Schema.Struct({
       clusterIP: Schema.optional(Schema.String),
+      selector: Schema.optional(Schema.Struct({ app: Schema.optional(Schema.String) })),
+      serviceName: Schema.optional(Schema.String),
+      scaleTargetRef: Schema.optional(Schema.Struct({ kind: Schema.String, name: Schema.String })),
       ports: Schema.optional(Schema.Array(Schema.Struct({ targetPort: Schema.Union(Schema.String, Schema.Number) }))),
-      scaleTargetRef: Schema.optional(Schema.Struct({ name: Schema.String })),
       template: Schema.optional(Schema.Struct({ spec: Schema.Struct({ containers: Schema.Array(Container) }) }))
     })
   )
@@ -62,8 +65,8 @@ describe("docker-compose.yml", () => {
   const compose = Schema.decodeUnknownSync(Compose)(parse(read("docker-compose.yml"), { merge: true }))
   const nodes = ["node1", "node2", "node3"]
 
-  it("has PostgreSQL, Redis, three nodes, Prometheus and Grafana", () => {
-    expect(Object.keys(compose.services).sort()).toEqual(["grafana", "node1", "node2", "node3", "postgres", "prometheus", "redis"])
+  it("has PostgreSQL, Redis, Mosquitto, three nodes, Prometheus and Grafana", () => {
+    expect(Object.keys(compose.services).sort()).toEqual(["grafana", "mosquitto", "node1", "node2", "node3", "postgres", "prometheus", "redis"])
   })
 
   it("sets only settings the node reads, and each node advertises its own service name", () => {
@@ -76,6 +79,11 @@ describe("docker-compose.yml", () => {
       expect(env.REDIS_URL).toBe("redis://redis:6379")
       expect(env.AUTH_MODE).toBe("required")
       expect(env.AUTH_PEPPER).toMatch(/^\$\{FLOWMESH_AUTH_PEPPER:\?/)
+      // The broker's admin is the nodes' user; each node keeps its MQTT sessions under its own stable id.
+      expect(env.MQTT_URL).toBe("mqtt://mosquitto:1883")
+      expect(env.MQTT_USERNAME).toBe(compose.services.mosquitto?.environment?.MQTT_ADMIN_USERNAME)
+      expect(env.MQTT_PASSWORD).toBe(compose.services.mosquitto?.environment?.MQTT_ADMIN_PASSWORD)
+      expect(env.MQTT_CLIENT_ID).toBe(name)
       expect(compose.services[name]?.ports).toEqual([expect.stringMatching(/^\d+:8080$/)])
     }
   })
@@ -101,33 +109,62 @@ describe("deploy/k8s", () => {
     .filter((f) => f.endsWith(".yaml"))
     .flatMap((f) => parseAllDocuments(read(`deploy/k8s/${f}`)).map((d) => Schema.decodeUnknownSync(Manifest)(d.toJS())))
   const kind = (k: string) => docs.filter((d) => d.kind === k)
+  const nodes = (): Manifest => {
+    const found = kind("StatefulSet").filter((d) => d.metadata.name === "flowmesh")
+    expect(found).toHaveLength(1)
+    return found[0]!
+  }
+  const flowmeshServices = () => kind("Service").filter((s) => s.spec?.selector?.app === "flowmesh")
   const one = (k: string): Manifest => {
     const found = kind(k)
     expect(found).toHaveLength(1)
     return found[0]!
   }
 
-  it("has a namespace, config map, deployment, edge and headless runner services, an autoscaler and a disruption budget", () => {
-    expect(docs.map((d) => d.kind).sort()).toEqual(["ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Namespace", "PodDisruptionBudget", "Service", "Service"])
+  it("has a namespace, config map, the nodes' and the broker's stateful sets, edge, headless runner and broker services, an autoscaler and a disruption budget", () => {
+    expect(docs.map((d) => d.kind).sort()).toEqual([
+      "ConfigMap",
+      "HorizontalPodAutoscaler",
+      "Namespace",
+      "PodDisruptionBudget",
+      "Service",
+      "Service",
+      "Service",
+      "StatefulSet",
+      "StatefulSet"
+    ])
     expect(docs.filter((d) => d.kind !== "Namespace").every((d) => d.metadata.namespace === "flowmesh")).toBe(true)
-    expect(kind("Service").map((s) => s.spec?.clusterIP ?? "edge").sort()).toEqual(["None", "edge"])
+    expect(nodes().spec?.serviceName).toBe("flowmesh-runners")
+    expect(flowmeshServices().map((s) => s.spec?.clusterIP ?? "edge").sort()).toEqual(["None", "edge"])
   })
 
   it("configures only settings the node reads, on the ports it listens on, with readiness and liveness probes", () => {
     const config = one("ConfigMap").data ?? {}
-    const container = one("Deployment").spec?.template?.spec.containers[0]
-    if (container === undefined) throw new Error("the Deployment has no container")
+    const container = nodes().spec?.template?.spec.containers[0]
+    if (container === undefined) throw new Error("the nodes' StatefulSet has no container")
     const envNames = [...Object.keys(config), ...container.env.map((e) => e.name)]
     expect(envNames.filter((k) => !settings.has(k))).toEqual([])
     expect(config.AUTH_MODE).toBe("required")
-    expect(container.env.map((e) => e.name)).toEqual(expect.arrayContaining(["AUTH_PEPPER", "AUTH_BOOTSTRAP_ADMIN_KEY"]))
+    expect(container.env.map((e) => e.name)).toEqual(expect.arrayContaining(["AUTH_PEPPER", "AUTH_BOOTSTRAP_ADMIN_KEY", "MQTT_PASSWORD"]))
+    // Each pod's MQTT sessions carry its stable name, so a replaced pod resumes them.
+    expect(container.env.find((e) => e.name === "MQTT_CLIENT_ID")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.name")
     const ports = Object.fromEntries(container.ports.map((p) => [p.name, p.containerPort]))
     expect(ports).toEqual({ http: Number(config.PORT), runner: Number(config.RUNNER_PORT) })
     expect(container.readinessProbe.httpGet).toEqual({ path: "/ready", port: "http" })
     expect(container.livenessProbe.httpGet).toEqual({ path: "/health", port: "http" })
-    for (const service of kind("Service")) {
+    for (const service of flowmeshServices()) {
       for (const port of service.spec?.ports ?? []) expect(Object.keys(ports)).toContain(port.targetPort)
     }
-    expect(one("HorizontalPodAutoscaler").spec?.scaleTargetRef?.name).toBe(one("Deployment").metadata.name)
+    expect(one("HorizontalPodAutoscaler").spec?.scaleTargetRef).toEqual({ kind: "StatefulSet", name: nodes().metadata.name })
+  })
+
+  it("runs the broker the nodes are configured for, on the port its service names", () => {
+    const config = one("ConfigMap").data ?? {}
+    const broker = kind("StatefulSet").find((d) => d.metadata.name === "mosquitto")
+    const container = broker?.spec?.template?.spec.containers[0]
+    expect(container?.ports).toEqual([{ name: "mqtt", containerPort: 1883 }])
+    const service = kind("Service").find((s) => s.spec?.selector?.app === "mosquitto")
+    expect(config.MQTT_URL).toBe(`mqtt://${service?.metadata.name}.flowmesh.svc:1883`)
+    expect(service?.spec?.ports?.map((p) => p.targetPort)).toEqual(["mqtt"])
   })
 })
