@@ -35,6 +35,7 @@ import { makeTopicIngest } from "./http/device-topic-ingest.js"
 import { DevicesEndpointLive } from "./http/ws/devices-endpoint.js"
 import { EdgeServer } from "./http/ws/edge-server.js"
 import { LiveEndpointLive } from "./http/ws/live-endpoint.js"
+import { ForwardLive } from "./forward/forwarder.js"
 import { LiveFeed } from "./live/live-feed.js"
 import { AlertRepo } from "./storage/alert-repo.js"
 import { AlertStore } from "./storage/alert-store.js"
@@ -163,6 +164,8 @@ const EdgeLive = Layer.mergeAll(DevicesEndpointLive, LiveEndpointLive, IngestLan
  */
 export const NodeLive = EdgeLive.pipe(
   Layer.provide(ActorsLive),
+  // Readings out: started after the writer, stopped after the edges and actors (their last readings go out).
+  Layer.provide(ForwardLive),
   Layer.provide(StorageLive),
   Layer.provideMerge(DatabaseLive),
   Layer.provide(Layer.setTracerEnabled(false))

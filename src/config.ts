@@ -241,6 +241,27 @@ export const appConfig = Config.all({
     queueMax: intIn("WEBHOOK_QUEUE_MAX", 1, 1_000_000, 10_000),
     leaseMs: intIn("WEBHOOK_LEASE_MS", 1_000, 3_600_000, 60_000)
   }),
+  /** Committed readings forwarded out, best effort: each target has its own bounded queue, and drops are counted. */
+  forward: Config.all({
+    /** Some: every committed reading is appended to this stream of REDIS_URL's Redis; unset: off. */
+    redisStream: Config.option(Config.nonEmptyString("FORWARD_REDIS_STREAM")),
+    redisMaxLen: intIn("FORWARD_REDIS_MAXLEN", 1_000, 1_000_000_000, 1_000_000),
+    /** On: every committed reading is published to <MQTT_TOPIC_PREFIX>/out/<sensor> on MQTT_URL's broker. */
+    mqtt: Config.boolean("FORWARD_MQTT").pipe(Config.withDefault(false)),
+    /** The broker keeps each sensor's last value for subscribers that come later. */
+    mqttRetain: Config.boolean("FORWARD_MQTT_RETAIN").pipe(Config.withDefault(false)),
+    mqttQos: Config.literal(0, 1)("FORWARD_MQTT_QOS").pipe(Config.withDefault(0 as const)),
+    /** Readings each target may hold while it is slow or down; past it the oldest are dropped (and counted). */
+    queueReadings: intIn("FORWARD_QUEUE_READINGS", 100, 100_000_000, 100_000),
+    /** Readings per Redis pipeline or per round of MQTT publishes. */
+    batchReadings: intIn("FORWARD_BATCH_READINGS", 1, 100_000, 1_000),
+    /** How long a batch may take (Redis's answer, the broker's PUBACKs); past it its readings count as dropped. */
+    sendTimeoutMs: intIn("FORWARD_SEND_TIMEOUT_MS", 100, 600_000, 5_000),
+    /** How often a target that is down or failed is tried again (its queue keeps filling meanwhile). */
+    retryMs: intIn("FORWARD_RETRY_MS", 10, 600_000, 1_000),
+    /** On shutdown, how long the targets may take to send what their queues hold. */
+    drainTimeoutMs: intIn("FORWARD_DRAIN_TIMEOUT_MS", 0, 600_000, 2_000)
+  }),
   auth: Config.all({
     /** none: every caller is the default tenant's superuser (the embedded two-command start); required: a credential on every non-public endpoint. */
     mode: oneOf("AUTH_MODE", ["none", "required"], "none"),
@@ -292,6 +313,14 @@ export const appConfig = Config.all({
       c.storage.retentionDays <= c.rollups.minuteRetentionDays &&
       c.rollups.minuteRetentionDays <= c.rollups.hourRetentionDays &&
       c.rollups.hourRetentionDays <= c.rollups.dayRetentionDays
+  }),
+  Config.validate({
+    message: "FORWARD_REDIS_STREAM needs REDIS_URL: readings are forwarded to a stream of the node's Redis (unset FORWARD_REDIS_STREAM to forward nothing)",
+    validation: (c) => Option.isNone(c.forward.redisStream) || Option.isSome(c.redisUrl)
+  }),
+  Config.validate({
+    message: "FORWARD_MQTT=on needs MQTT_URL: readings are published to <MQTT_TOPIC_PREFIX>/out/<sensor> on that broker",
+    validation: (c) => !c.forward.mqtt || Option.isSome(c.mqtt.url)
   })
 )
 

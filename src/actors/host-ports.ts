@@ -10,7 +10,7 @@ import type { Activated, StoredSensor } from "./sensor-actor.js"
 
 export interface HostWriter<T> {
   readonly hasRoom: (rows: number) => boolean
-  readonly push: (sensorKey: number, ts: number, value: number, quality: number) => void
+  readonly push: (sensorKey: number, ts: number, value: number, quality: number, sensor: string) => void
   readonly rowCursor: () => number
   readonly commitPoint: (source: SnapshotSource | null) => T
   /** The ticket of the newest pending buffer: everything handed over so far. */

@@ -234,7 +234,7 @@ export class ShardHost<T> {
     for (let i = 0; i < n; i++) {
       const code = out[i]!
       if (code >= 0) {
-        w.push(a.sensorKey, ts[i]!, values[i]!, code)
+        w.push(a.sensorKey, ts[i]!, values[i]!, code, a.id)
         accepted++
       } else if (code === RejectCode.duplicate) duplicates++
     }

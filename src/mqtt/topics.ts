@@ -8,11 +8,14 @@
 /** The filter every node subscribes with. */
 export const readingsFilter = (prefix: string, group: string): string => `$share/${group}/${prefix}/+/readings`
 
+/** Where forwarded readings go (`<prefix>/out/<sensor>`): `out` is no device, so a sensor named `readings` never comes back in. */
+export const OUT_LEVEL = "out"
+
 /** The device a readings topic names, or null for any other topic. */
 export const deviceOf = (prefix: string, topic: string): string | null => {
   if (!topic.startsWith(`${prefix}/`) || !topic.endsWith("/readings")) return null
   const device = topic.slice(prefix.length + 1, topic.length - "/readings".length)
-  return device.length > 0 && !device.includes("/") ? device : null
+  return device.length > 0 && !device.includes("/") && device !== OUT_LEVEL ? device : null
 }
 
 /** Where a device hears back by convention. */

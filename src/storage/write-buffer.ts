@@ -53,14 +53,28 @@ export interface CommittedAlert {
   readonly event: SensorAlertEvent
 }
 
+/**
+ * The readings of a committed buffer, by column: row i is `sensors[i]` (its id inside the node),
+ * `ts[i]`, `values[i]`, `quality[i]` (0 ok, else suspect flags), as stored. Lent to the writer's
+ * readings listener for the length of its call: it copies what it keeps.
+ */
+export interface CommittedReadings {
+  readonly sensors: ReadonlyArray<string>
+  readonly ts: ReadonlyArray<number>
+  readonly values: ReadonlyArray<number>
+  readonly quality: ReadonlyArray<number>
+}
+
 /** What a buffer's statement did: which rows it could not store, and the alert events it committed. */
 export interface FlushOutcome {
   readonly flushed: Flushed
   readonly alerts: ReadonlyArray<CommittedAlert>
 }
 
-export class WriteBuffer {
+export class WriteBuffer implements CommittedReadings {
   readonly keys: number[] = []
+  /** Each row's sensor id, beside its key: not written (the key is), read by the readings listener after the commit. */
+  readonly sensors: string[] = []
   readonly ts: number[] = []
   readonly values: number[] = []
   readonly quality: number[] = []

@@ -4,7 +4,8 @@
  * seals a buffer when it holds `batchSize` rows or as soon as a flush lane is free, writes it
  * with one statement, retries transient failures with capped exponential backoff, and completes every
  * waiting ack at once. Buffers commit in the order they were sealed, so a snapshot is never ahead of
- * the readings in PostgreSQL.
+ * the readings in PostgreSQL. Once a buffer's waiters are answered, its stored readings are lent to
+ * the readings listener (the node's forwarder), which copies them and returns.
  */
 import { SqlClient } from "@effect/sql"
 import { Duration, Effect, Exit, Fiber, Option, Runtime, Schedule, Schema } from "effect"
@@ -19,6 +20,7 @@ import {
   type Flushed,
   makeBuffer,
   type CommittedAlert,
+  type CommittedReadings,
   type SnapshotSource,
   type WriteBuffer
 } from "./write-buffer.js"
@@ -31,8 +33,14 @@ export class WriterOverloaded extends Schema.TaggedError<WriterOverloaded>()("Wr
   capacityRows: Schema.Number
 }) {}
 
-export type { CommittedAlert } from "./write-buffer.js"
+export type { CommittedAlert, CommittedReadings } from "./write-buffer.js"
 export type AlertListener = (alerts: ReadonlyArray<CommittedAlert>) => void
+/**
+ * Told of every committed buffer's readings, after its waiters were answered; `unstored` rows (see
+ * `Flushed`) were refused and are not in PostgreSQL. Called on the writer's path: it must only copy
+ * (O(1) per reading, no I/O, no await) and return.
+ */
+export type ReadingsListener = (readings: CommittedReadings, unstored: ReadonlyArray<number>) => void
 
 /** A commit to wait for: the sealed-or-open buffer the caller's rows went into. */
 export type CommitTicket = Commit
@@ -99,6 +107,15 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
     const announce = (committed: ReadonlyArray<CommittedAlert>) => {
       if (committed.length > 0) alertListener(committed)
     }
+    let readingsListener: ReadingsListener | null = null
+    const announceReadings = (buffer: WriteBuffer, unstored: ReadonlyArray<number>) => {
+      if (readingsListener === null || buffer.rows === unstored.length) return
+      try {
+        readingsListener(buffer, unstored)
+      } catch (error) {
+        runFork(logError("the committed readings listener failed", { error: String(error) }))
+      }
+    }
 
     // How the last attempt of a flush failed, for /ready (the oldest flush in flight says how long).
     let lastError: string | null = null
@@ -123,6 +140,7 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
         pendingRows -= buffer.rows
         buffer.done.complete(Exit.succeed(outcome.flushed))
         announce(outcome.alerts)
+        announceReadings(buffer, outcome.flushed.unstored)
       }
     })
 
@@ -208,10 +226,11 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
       hasRoom,
       overloaded: (): WriterOverloaded =>
         new WriterOverloaded({ queuedRows: pendingRows, capacityRows: settings.queueRows }),
-      /** Appends one row to the open buffer; call `commitPoint` after the batch's last row. */
-      push: (sensorKey: number, ts: number, value: number, quality: number): void => {
+      /** Appends one row (`sensor` is the id of `sensorKey`) to the open buffer; call `commitPoint` after the batch's last row. */
+      push: (sensorKey: number, ts: number, value: number, quality: number, sensor: string): void => {
         if (current.isEmpty) current.openedAt = Date.now()
         current.keys.push(sensorKey)
+        current.sensors.push(sensor)
         current.ts.push(ts)
         current.values.push(value)
         current.quality.push(quality)
@@ -242,6 +261,10 @@ export class Writer extends Effect.Service<Writer>()("flowmesh/Writer", {
       /** The one consumer of committed alert events (the node's alert relay). */
       onAlertsCommitted: (listener: AlertListener): void => {
         alertListener = listener
+      },
+      /** The one consumer of committed readings (the node's forwarder); null: none. */
+      onReadingsCommitted: (listener: ReadingsListener | null): void => {
+        readingsListener = listener
       },
       /**
        * Succeeds after the commit, naming the buffer rows PostgreSQL refused (see `rowCursor`);

@@ -1,7 +1,8 @@
 /**
  * Every Prometheus metric of a node, declared once: here those of ingest, the writer and hosting;
  * alerts and webhooks in metrics-alerts.ts; the edges' and live feeds' in metrics-channels.ts; the
- * rollup job's in metrics-rollups.ts; the MQTT edge's in metrics-mqtt.ts.
+ * rollup job's in metrics-rollups.ts; the MQTT edge's in metrics-mqtt.ts; readings forwarding's in
+ * metrics-forward.ts.
  * Hot paths hold the labelled children (created here up front) and add per batch, never per reading.
  */
 import { Counter, Gauge, Histogram } from "prom-client"
@@ -9,6 +10,7 @@ import { atZero, registry, sampledGauge } from "./metrics-registry.js"
 
 export * from "./metrics-alerts.js"
 export * from "./metrics-channels.js"
+export * from "./metrics-forward.js"
 export * from "./metrics-mqtt.js"
 export * from "./metrics-rollups.js"
 export { registry } from "./metrics-registry.js"

@@ -71,7 +71,7 @@ layer(DatabaseForTest, { excludeTestServices: true, timeout: "90 seconds" })("wr
         const before = yield* Effect.promise(() => counterValue("flowmesh_writer_unstored_total", { kind: "reading" }))
         const t0 = Date.UTC(2026, 10, 1)
         const first = writer.rowCursor()
-        for (let i = 0; i < 10; i++) writer.push(key, i === 6 ? 1e300 : t0 + i, i, 0)
+        for (let i = 0; i < 10; i++) writer.push(key, i === 6 ? 1e300 : t0 + i, i, 0, "poison/a")
         const ticket = writer.commitPoint(null)
         const flushed = yield* writer.awaitCommit(ticket)
         expect(flushed.unstored).toEqual([first + 6])
@@ -79,10 +79,36 @@ layer(DatabaseForTest, { excludeTestServices: true, timeout: "90 seconds" })("wr
         expect(yield* Effect.promise(() => counterValue("flowmesh_writer_unstored_total", { kind: "reading" }))).toBe(before + 1)
         expect(writer.health().committing).toBe(true)
         // The next batch is not held up by the refused one.
-        writer.push(key, t0 + 100, 1, 0)
+        writer.push(key, t0 + 100, 1, 0, "poison/a")
         const next = yield* writer.awaitCommit(writer.commitPoint(null))
         expect(next.unstored).toEqual([])
         expect(yield* storedCount(key)).toBe(10)
+      })
+    )
+  )
+
+  it.effect("the readings listener hears of a buffer's stored rows once their waiters are answered, never of a refused row", () =>
+    withWriter((writer) =>
+      Effect.gen(function* () {
+        const key = yield* sensorKey("poison/listened")
+        const heard: Array<{ sensor: string; ts: number; value: number; quality: number; answered: boolean }> = []
+        let ticket: ReturnType<Writer["commitPoint"]> | null = null
+        writer.onReadingsCommitted((readings, unstored) => {
+          for (let i = 0; i < readings.ts.length; i++) {
+            if (unstored.includes(i)) continue
+            heard.push({ sensor: readings.sensors[i]!, ts: readings.ts[i]!, value: readings.values[i]!, quality: readings.quality[i]!, answered: ticket?.isDone === true })
+          }
+        })
+        const t0 = Date.UTC(2026, 10, 5)
+        for (let i = 0; i < 4; i++) writer.push(key, i === 2 ? 1e300 : t0 + i, i, i === 3 ? 1 : 0, "poison/listened")
+        ticket = writer.commitPoint(null)
+        const flushed = yield* writer.awaitCommit(ticket)
+        expect(flushed.unstored).toHaveLength(1)
+        expect(heard).toEqual([
+          { sensor: "poison/listened", ts: t0, value: 0, quality: 0, answered: true },
+          { sensor: "poison/listened", ts: t0 + 1, value: 1, quality: 0, answered: true },
+          { sensor: "poison/listened", ts: t0 + 3, value: 3, quality: 1, answered: true }
+        ])
       })
     )
   )
@@ -94,7 +120,7 @@ layer(DatabaseForTest, { excludeTestServices: true, timeout: "90 seconds" })("wr
         const committed: Array<number> = []
         writer.onAlertsCommitted((alerts) => committed.push(...alerts.map((a) => a.id)))
         const before = yield* Effect.promise(() => counterValue("flowmesh_writer_unstored_total", { kind: "alert" }))
-        writer.push(key, Date.UTC(2026, 10, 2), 1, 0)
+        writer.push(key, Date.UTC(2026, 10, 2), 1, 0, "poison/b")
         const event = (message: string): SensorAlertEvent => ({
           sensor: "poison/b",
           rule: "r",
@@ -129,7 +155,7 @@ layer(DatabaseForTest, { excludeTestServices: true, timeout: "90 seconds" })("wr
       Effect.gen(function* () {
         const [a, b, c] = [yield* sensorKey("poison/s1"), yield* sensorKey("poison/s2"), yield* sensorKey("poison/s3")]
         const before = yield* Effect.promise(() => counterValue("flowmesh_writer_unstored_total", { kind: "snapshot" }))
-        writer.push(a, Date.UTC(2026, 10, 2), 1, 0)
+        writer.push(a, Date.UTC(2026, 10, 2), 1, 0, "poison/s1")
         writer.commitPoint({ sensorKey: a, snapshot: () => ({ version: 1, lastSeen: 1, state: { statusReason: "fine" } }) })
         // jsonb cannot hold a NUL character: PostgreSQL refuses this one snapshot for its data.
         writer.commitPoint({ sensorKey: b, snapshot: () => ({ version: 1, lastSeen: 1, state: { statusReason: "bad\u0000byte" } }) })
@@ -155,7 +181,7 @@ layer(DatabaseForTest, { excludeTestServices: true, timeout: "90 seconds" })("wr
       yield* Effect.promise(() => blocker.query("begin; lock table readings in access exclusive mode"))
       yield* withWriter((writer) =>
         Effect.gen(function* () {
-          writer.push(key, Date.UTC(2026, 10, 3), 1, 0)
+          writer.push(key, Date.UTC(2026, 10, 3), 1, 0, "poison/c")
           const ticket = writer.commitPoint(null)
           yield* Effect.sync(() => writer.health().committing).pipe(
             Effect.repeat({ until: (committing) => !committing, schedule: Schedule.spaced("20 millis") }),
@@ -174,7 +200,7 @@ layer(DatabaseForTest, { excludeTestServices: true, timeout: "90 seconds" })("wr
       const started = Date.now()
       const [stuck, writer] = yield* withWriter((writer) =>
         Effect.sync(() => {
-          writer.push(key, Date.UTC(2026, 10, 4), 1, 0)
+          writer.push(key, Date.UTC(2026, 10, 4), 1, 0, "poison/c")
           return [writer.commitPoint(null), writer] as const
         })
       )
@@ -223,7 +249,7 @@ layer(DatabaseForTest, { excludeTestServices: true, timeout: "90 seconds" })("wr
           const value = decoded.right[0]!.values[0]!
           if (expected.has(ts)) continue
           expected.set(ts, value)
-          writer.push(key, ts, value, 0)
+          writer.push(key, ts, value, 0, "poison/roundtrip")
         }
         expect(expected.size).toBeGreaterThan(150)
         const flushed = yield* writer.awaitCommit(writer.commitPoint(null))

@@ -19,7 +19,7 @@ const LAYERS: ReadonlyArray<ReadonlyArray<string>> = [
   ["http", "mqtt", "ui"], // edges
   ["ingest"],
   ["actors"],
-  ["live", "alerts"], // channels: they use storage's connections (PostgreSQL, Redis)
+  ["live", "alerts", "forward"], // channels: they use storage's connections (PostgreSQL, Redis) and the writer's commits
   ["storage"],
   ["core"], // pure sensor, rule and alert logic: no Effect, no I/O
   ["domain"], // vocabulary shared by all: ids, reasons, notification, tenancy, settings

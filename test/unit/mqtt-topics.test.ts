@@ -10,7 +10,7 @@ describe("MQTT topics", () => {
   it("name the device of a readings topic, and nothing else", () => {
     expect(deviceOf("flowmesh", "flowmesh/gw-7/readings")).toBe("gw-7")
     expect(deviceOf("plant-3/flowmesh", "plant-3/flowmesh/gw-7/readings")).toBe("gw-7")
-    for (const other of ["flowmesh//readings", "flowmesh/a/b/readings", "flowmesh/gw-7/acks", "other/gw-7/readings", "flowmeshx/gw-7/readings", "flowmesh/readings"]) {
+    for (const other of ["flowmesh//readings", "flowmesh/a/b/readings", "flowmesh/gw-7/acks", "other/gw-7/readings", "flowmeshx/gw-7/readings", "flowmesh/readings", "flowmesh/out/readings"]) {
       expect(deviceOf("flowmesh", other)).toBeNull()
     }
   })
