@@ -175,10 +175,16 @@ export const appConfig = Config.all({
       Config.withDefault("flowmesh"),
       Config.validate({ message: "MQTT_SHARE_GROUP: letters, digits, - and _ only", validation: (g) => /^[A-Za-z0-9_-]{1,64}$/.test(g) })
     ),
-    /** Broker connections per node, each taking one message at a time (PUBACK after its commit). */
-    connections: intIn("MQTT_CONNECTIONS", 1, 1_024, 16),
-    /** Unacknowledged messages the broker may send each connection (MQTT 5 receive maximum). */
-    receiveMaximum: intIn("MQTT_RECEIVE_MAXIMUM", 1, 65_535, 16),
+    /**
+     * Broker connections per node. One keeps a device's messages in the order the broker sent
+     * them through this node; more only spread the node's share over several broker sessions.
+     */
+    connections: intIn("MQTT_CONNECTIONS", 1, 1_024, 1),
+    /**
+     * Unacknowledged messages the broker may send each connection (MQTT 5 receive maximum): the
+     * messages a node holds at once, at most this times MQTT_MAX_PAYLOAD_BYTES per connection.
+     */
+    receiveMaximum: intIn("MQTT_RECEIVE_MAXIMUM", 1, 65_535, 256),
     maxPayloadBytes: intIn("MQTT_MAX_PAYLOAD_BYTES", 1_024, 256 * 1024 * 1024, 1024 * 1024),
     reconnectMs: intIn("MQTT_RECONNECT_MS", 100, 600_000, 1_000),
     /**

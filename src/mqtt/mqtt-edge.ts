@@ -9,11 +9,10 @@
  * decided them. The verdict (the HTTP 202 body, or the error body of a 4xx) is published to the
  * message's MQTT 5 response topic, else to `<prefix>/<device>/acks`, with its correlation data.
  *
- * MQTT.js hands a connection's messages to `handleMessage` one at a time and sends the PUBACK when
- * it calls back, so a connection carries one message in flight; the node opens MQTT_CONNECTIONS
- * of them in the shared group, and their messages meet in the writer's group commit. Each one tells
- * the broker to send it at most MQTT_RECEIVE_MAXIMUM unacknowledged messages, so a flood waits at
- * the broker, not in the node. When the node cannot take a message (overloaded, database down),
+ * Each connection carries up to MQTT_RECEIVE_MAXIMUM unacknowledged messages at a time (the MQTT 5
+ * receive maximum the broker must respect), so a flood waits at the broker, not in the node; they
+ * are handed to the gateway in arrival order, meet in the writer's group commits, and are
+ * acknowledged in arrival order as MQTT requires (ordered-acks.ts). When the node cannot take a message (overloaded, database down),
  * it holds it unacknowledged and tries again after Retry-After: that too queues at the broker.
  * A broker that is down or restarts touches nothing else: the connections retry every
  * MQTT_RECONNECT_MS, `/ready` reports them, and the metrics count them.
@@ -23,7 +22,8 @@ import { Context, Effect, Layer, Option, Redacted } from "effect"
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt"
 import { AppConfig } from "../config.js"
 import { MqttStatus } from "../telemetry/mqtt-status.js"
-import { mqttConnected, mqttMessages, mqttReconnects, mqttReplies, mqttRetries } from "../telemetry/metrics.js"
+import { mqttConnected, mqttHeld, mqttMessages, mqttReconnects, mqttReplies, mqttRetries } from "../telemetry/metrics.js"
+import { OrderedAcks } from "./ordered-acks.js"
 import { acksTopic, deviceOf, isReplyTopic, readingsFilter } from "./topics.js"
 
 /**
@@ -37,6 +37,13 @@ export class MqttIngest extends Context.Tag("flowmesh/MqttIngest")<
     readonly take: (text: string, device: string, durable: boolean, receivedAt: number, done: (status: number, body: unknown) => void) => void
   }
 >() {}
+
+type SendPacket = (
+  packet: { readonly cmd: string; readonly messageId?: number },
+  cb?: (error?: Error) => void,
+  cbStorePut?: () => void,
+  noStore?: boolean
+) => void
 
 const SHUTDOWN_WAIT_MS = 10_000
 const QUIET_MS = 200
@@ -77,11 +84,13 @@ export const MqttEdgeLive = Layer.unwrapEffect(
 
         const finished = () => {
           inflight--
+          mqttHeld.dec()
         }
 
         /** One message, from its receipt to its acknowledgement (`ack`: MQTT.js then sends the PUBACK). */
         const take = (client: MqttClient, packet: IPublishPacket, ack: () => void) => {
           inflight++
+          mqttHeld.inc()
           const receivedAt = Date.now()
           lastTaken = receivedAt
           const qos1 = packet.qos > 0
@@ -130,7 +139,32 @@ export const MqttEdgeLive = Layer.unwrapEffect(
         const clients = Array.from({ length: mqtt.connections }, (_, i) => {
           const client = connect(url, options(i))
           let connected = false
-          client.handleMessage = (packet, callback) => take(client, packet, () => callback())
+          // MQTT.js reads a connection's next message only once `handleMessage` calls back, and then
+          // sends the PUBACK itself. The node calls back at once, so that the connection carries up to
+          // MQTT_RECEIVE_MAXIMUM messages at a time (meeting in the writer's group commits), holds that
+          // PUBACK, and sends each message's own once it is answered, in arrival order (OrderedAcks).
+          const internals = client as unknown as { _sendPacket: SendPacket }
+          const sendPacket = internals._sendPacket.bind(client)
+          let arriving: number | undefined
+          internals._sendPacket = (packet, cb, cbStorePut, noStore) => {
+            if (packet.cmd === "puback" && packet.messageId === arriving) return cb?.()
+            return sendPacket(packet, cb, cbStorePut, noStore)
+          }
+          const acks = new OrderedAcks((messageId) => {
+            if (client.connected) sendPacket({ cmd: "puback", messageId }, undefined, undefined, true)
+          })
+          client.handleMessage = (packet, callback) => {
+            const messageId = packet.messageId
+            if (packet.qos === 0 || messageId === undefined) {
+              take(client, packet, () => {})
+              return callback()
+            }
+            // Handed on before MQTT.js may read the next message: the gateway sees them in arrival order.
+            take(client, packet, acks.hold(messageId))
+            arriving = messageId
+            callback()
+            arriving = undefined
+          }
           client.on("connect", () => {
             connected = true
             up++
@@ -140,6 +174,8 @@ export const MqttEdgeLive = Layer.unwrapEffect(
             })
           })
           client.on("close", () => {
+            // Unacknowledged messages come again on the next connection, maybe under reused packet ids.
+            acks.reset()
             if (!connected) return
             connected = false
             up--
@@ -162,6 +198,7 @@ export const MqttEdgeLive = Layer.unwrapEffect(
             for (const t of timers) clearTimeout(t)
             const held = timers.size
             inflight -= held
+            mqttHeld.dec(held)
             timers.clear()
             // Messages MQTT.js had read but not yet handed over arrive one after the other: wait for a quiet moment.
             const deadline = Date.now() + SHUTDOWN_WAIT_MS

@@ -54,3 +54,9 @@ export const mqttCredentials = atZero({
   removed: mqttCredentialsTotal.labels("removed"),
   failed: mqttCredentialsTotal.labels("failed")
 })
+
+export const mqttHeld = new Gauge({
+  name: "flowmesh_mqtt_held_messages",
+  help: "MQTT messages in the node, taken and not yet acknowledged (at most MQTT_CONNECTIONS x MQTT_RECEIVE_MAXIMUM)",
+  registers: [registry]
+})

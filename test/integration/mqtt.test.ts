@@ -11,7 +11,7 @@ import { connectAsync, type MqttClient } from "mqtt"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, lockTable, query, type TestDatabase } from "../support/databases.js"
 import { until } from "../support/hook-receiver.js"
-import { counterValue } from "../support/metrics.js"
+import { counterValue, metricValue } from "../support/metrics.js"
 import { type PrivateMosquitto, startPrivateMosquitto } from "../support/mosquitto.js"
 import { getJson, postJson, type RunningNode, startNode } from "../support/node-harness.js"
 import { spawnNode } from "../support/node-process.js"
@@ -91,7 +91,7 @@ describe("MQTT edge", () => {
     }
   })
 
-  it("answers a QoS 1 message only once its readings are committed", async () => {
+  it("answers a QoS 1 message only once its readings are committed, holding several of a connection's messages at once", async () => {
     const d = await device(broker.url, "gw-2")
     const lock = await lockTable(db.url, "readings")
     try {
@@ -99,12 +99,19 @@ describe("MQTT edge", () => {
         qos: 1,
         properties: { correlationData: Buffer.from("held"), responseTopic: "flowmesh/gw-2/replies" }
       })
-      await new Promise((r) => setTimeout(r, 1_500))
+      // Messages behind it on the broker connections are taken too, not queued behind its commit.
+      for (let i = 0; i < 4; i++) {
+        await d.client.publishAsync("flowmesh/gw-2/readings", JSON.stringify({ sensor: `site-2/more-${i}`, ts: now - 1_000, value: i }), { qos: 1 })
+      }
+      await until("five messages held by the node", async () => ((await metricValue(node.url, "flowmesh_mqtt_held_messages")) === 5 ? true : undefined))
+      await new Promise((r) => setTimeout(r, 1_000))
       expect(d.replies).toEqual([])
       await lock.release()
       const reply = await until("the reply after the commit", async () => d.replies.find((r) => r.correlation === "held"))
       expect(reply.body).toMatchObject({ accepted: 1, durable: true })
       expect(await node.sql("select 1 from readings r join sensors s on s.key = r.sensor_key where s.id = 'site-2/flow'")).toHaveLength(1)
+      await until("every message answered", async () => (d.replies.length === 5 ? true : undefined))
+      expect(await metricValue(node.url, "flowmesh_mqtt_held_messages")).toBe(0)
     } finally {
       await lock.release()
       await d.client.endAsync()
