@@ -23,6 +23,7 @@ import { Authenticator } from "./http/auth/authenticator.js"
 import { RateLimiter } from "./http/limits/rate-limiter.js"
 import { KeysHandlersLive, TenantsHandlersLive } from "./http/keys-handlers.js"
 import { IngestGateway } from "./ingest/gateway.js"
+import { batchingPerTurn } from "./ingest/turn-batch.js"
 import { WebhooksHandlersLive } from "./http/webhooks-handlers.js"
 import { edgeMiddleware } from "./http/edge-middleware.js"
 import { IngestHandlersLive } from "./http/ingest-handlers.js"
@@ -110,7 +111,8 @@ const MqttIngestLive = Layer.effect(
   MqttIngest,
   Effect.gen(function* () {
     const { ingest, storage } = yield* AppConfig
-    const flow = makeIngestFlow(ingest, yield* IngestGateway, storage.retentionDays, "mqtt")
+    // A turn's messages reach the gateway as one call: one reading per message costs one call per turn, not per message.
+    const flow = makeIngestFlow(ingest, batchingPerTurn(yield* IngestGateway), storage.retentionDays, "mqtt")
     const take = makeTopicIngest(flow, yield* Authenticator, ingest.retryAfterSeconds)
     return { take: (text, device, durable, receivedAt, done) => take(text, device, durable, receivedAt, (a) => done(a.status, a.body)) }
   })

@@ -45,6 +45,18 @@ type SendPacket = (
   noStore?: boolean
 ) => void
 
+/**
+ * Holds a connection's writes until the end of this turn of the event loop (its check phase): the verdicts and
+ * PUBACKs of one group commit leave in one system call, not one each (measured: socket writes were
+ * an eighth of the node's time at one reading per message).
+ */
+const corked = (client: MqttClient): void => {
+  const stream = client.stream
+  if (stream.writableCorked > 0) return
+  stream.cork()
+  setImmediate(() => stream.uncork())
+}
+
 const SHUTDOWN_WAIT_MS = 10_000
 const QUIET_MS = 200
 
@@ -75,6 +87,7 @@ export const MqttEdgeLive = Layer.unwrapEffect(
           const named = packet.properties?.responseTopic
           const topic = named !== undefined && isReplyTopic(prefix, device, named) ? named : acksTopic(prefix, device)
           const correlationData = packet.properties?.correlationData
+          corked(client)
           client.publish(topic, JSON.stringify(body), {
             qos: 0,
             properties: { userProperties: { status: String(status) }, ...(correlationData === undefined ? {} : { correlationData }) }
@@ -131,6 +144,8 @@ export const MqttEdgeLive = Layer.unwrapEffect(
           resubscribe: false,
           reconnectPeriod: mqtt.reconnectMs,
           connectTimeout: 10_000,
+          // MQTT.js formats a debug line per packet unless told not to log (1.5% of the node at one reading per message).
+          log: () => {},
           ...(Option.isSome(mqtt.username) ? { username: mqtt.username.value } : {}),
           ...(Option.isSome(mqtt.password) ? { password: Redacted.value(mqtt.password.value) } : {}),
           properties: { sessionExpiryInterval: mqtt.sessionExpirySeconds, receiveMaximum: mqtt.receiveMaximum, maximumPacketSize: mqtt.maxPayloadBytes + 65_536 }
@@ -151,7 +166,9 @@ export const MqttEdgeLive = Layer.unwrapEffect(
             return sendPacket(packet, cb, cbStorePut, noStore)
           }
           const acks = new OrderedAcks((messageId) => {
-            if (client.connected) sendPacket({ cmd: "puback", messageId }, undefined, undefined, true)
+            if (!client.connected) return
+            corked(client)
+            sendPacket({ cmd: "puback", messageId }, undefined, undefined, true)
           })
           client.handleMessage = (packet, callback) => {
             const messageId = packet.messageId
