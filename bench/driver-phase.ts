@@ -99,7 +99,7 @@ const gauge = (text: string, name: string): number => {
  * activated at once land 10,000 snapshot writes on the first step. Steady state is what is measured:
  * one interval, then until the writer's queue and the edge's pending messages are empty twice in a row.
  */
-const settle = async (origin: string): Promise<number> => {
+export const settle = async (origin: string): Promise<number> => {
   const started = performance.now()
   await new Promise((r) => setTimeout(r, SNAPSHOT_INTERVAL_MS + 1_000))
   let quiet = 0

@@ -34,6 +34,7 @@ import {
 import { SETTINGS, type TargetName } from "./settings.js"
 import { type NodeTarget, ROOT, startTarget } from "./targets.js"
 import { type MemoryRow, runMemoryPhase } from "./memory-phase.js"
+import { mqttGoals, type MqttRun, mqttTable, runMqttPhase } from "./mqtt-phase.js"
 import { runWsPhases, type WsRun } from "./ws-phases.js"
 
 const printed: Array<string> = []
@@ -134,15 +135,19 @@ const main = async (): Promise<number> => {
     targets.push(await runTarget(name))
   }
 
-  let ws: WsRun | null = null
-  if (SETTINGS.ws.enabled && !interrupted) {
-    log("\n== WebSocket devices and live feed (machine PostgreSQL) ==")
+  /** Runs one phase when it is enabled and the bench was not interrupted; a failure is logged, and the phase has no result. */
+  const runPhase = async <A>(enabled: boolean, title: string, run: () => Promise<A>): Promise<A | null> => {
+    if (!enabled || interrupted) return null
+    log(`\n== ${title} ==`)
     try {
-      ws = await runWsPhases(log, trackRunning)
+      return await run()
     } catch (e) {
       log(`  FAILED: ${errorText(e)}`)
+      return null
     }
   }
+
+  const ws: WsRun | null = await runPhase(SETTINGS.ws.enabled, "WebSocket devices and live feed (machine PostgreSQL)", () => runWsPhases(log, trackRunning))
 
   const memory: Array<MemoryRow> = []
   if (SETTINGS.memory.enabled && !interrupted) {
@@ -164,55 +169,17 @@ const main = async (): Promise<number> => {
     }
   }
 
-  let driver: DriverRun | null = null
-  if (SETTINGS.driver.enabled && !interrupted) {
-    log("\n== load driver: HTTP ingest knee (1/10/100 readings per request) and history queries (machine PostgreSQL) ==")
-    try {
-      driver = await runDriverPhase(log, trackRunning)
-    } catch (e) {
-      log(`  FAILED: ${errorText(e)}`)
-    }
-  }
+  const driver: DriverRun | null = await runPhase(SETTINGS.driver.enabled, "load driver: HTTP ingest knee (1/10/100 readings per request) and history queries (machine PostgreSQL)", () => runDriverPhase(log, trackRunning))
 
-  let alerts: AlertRow | null = null
-  if (SETTINGS.alerts.enabled && !interrupted) {
-    log("\n== alert latency and offline detection (machine PostgreSQL) ==")
-    try {
-      alerts = await runAlertPhase(log, trackRunning)
-    } catch (e) {
-      log(`  FAILED: ${errorText(e)}`)
-    }
-  }
+  const alerts: AlertRow | null = await runPhase(SETTINGS.alerts.enabled, "alert latency and offline detection (machine PostgreSQL)", () => runAlertPhase(log, trackRunning))
 
-  let auth: AuthRow | null = null
-  if (SETTINGS.auth.enabled && !interrupted) {
-    log("\n== cost of authentication: HTTP ingest with AUTH_MODE=none vs required (machine PostgreSQL) ==")
-    try {
-      auth = await runAuthPhase(log, trackRunning)
-    } catch (e) {
-      log(`  FAILED: ${errorText(e)}`)
-    }
-  }
+  const auth: AuthRow | null = await runPhase(SETTINGS.auth.enabled, "cost of authentication: HTTP ingest with AUTH_MODE=none vs required (machine PostgreSQL)", () => runAuthPhase(log, trackRunning))
 
-  let rollups: RollupsRow | null = null
-  if (SETTINGS.rollups.enabled && !interrupted) {
-    log("\n== cost of rollups: HTTP ingest with ROLLUPS=false vs true (machine PostgreSQL) ==")
-    try {
-      rollups = await runRollupsPhase(log, trackRunning)
-    } catch (e) {
-      log(`  FAILED: ${errorText(e)}`)
-    }
-  }
+  const rollups: RollupsRow | null = await runPhase(SETTINGS.rollups.enabled, "cost of rollups: HTTP ingest with ROLLUPS=false vs true (machine PostgreSQL)", () => runRollupsPhase(log, trackRunning))
 
-  let aggregates: AggregatesRow | null = null
-  if (SETTINGS.aggregates.enabled && !interrupted) {
-    log("\n== aggregate queries and exports over seeded rollups (machine PostgreSQL) ==")
-    try {
-      aggregates = await runAggregatesPhase(log, trackRunning)
-    } catch (e) {
-      log(`  FAILED: ${errorText(e)}`)
-    }
-  }
+  const aggregates: AggregatesRow | null = await runPhase(SETTINGS.aggregates.enabled, "aggregate queries and exports over seeded rollups (machine PostgreSQL)", () => runAggregatesPhase(log, trackRunning))
+
+  const mqtt: MqttRun | null = await runPhase(SETTINGS.mqtt.enabled, "MQTT devices: QoS 1 through a private Mosquitto, 100 and 1 readings per message, and a node killed mid-run (machine PostgreSQL)", () => runMqttPhase(log, trackRunning))
 
   const authGoals =
     auth === null
@@ -225,7 +192,7 @@ const main = async (): Promise<number> => {
             pass: auth.ratio >= SETTINGS.goals.authOverNone && auth.errors === 0
           }
         ]
-  const goalList = [...goals(targets), ...wsGoals(ws), ...memory.flatMap(memoryGoals), ...alertGoals(alerts), ...driverGoals(driver), ...authGoals, ...rollupGoals(rollups), ...aggregateGoals(aggregates)]
+  const goalList = [...goals(targets), ...wsGoals(ws), ...memory.flatMap(memoryGoals), ...alertGoals(alerts), ...driverGoals(driver), ...authGoals, ...rollupGoals(rollups), ...aggregateGoals(aggregates), ...mqttGoals(mqtt)]
   log("\n== summary ==")
   log(table(SUMMARY_HEADERS, summaryRows(targets, bareHttp)))
   log("(latencies: open model at half the peak request rate, measured from the intended send time, 202 answers only)")
@@ -295,6 +262,18 @@ const main = async (): Promise<number> => {
     const t = aggregateTable(aggregates)
     log(table(t.headers, t.rows))
   }
+  if (mqtt !== null) {
+    log("\n== MQTT ==")
+    const t = mqttTable(mqtt)
+    log(table(t.headers, t.rows))
+    const z = mqtt.zeroLoss
+    if (z !== null) {
+      log(
+        `mqtt zero loss (SIGKILL mid-run, restart under the same MQTT_CLIENT_ID): PUBACKed ${z.pubackedReadings.toLocaleString("en-US")}, ` +
+          `stored ${z.stored.toLocaleString("en-US")}, missing ${z.missing}, stored twice ${z.duplicates}, redelivered and answered duplicate ${z.redeliveredDuplicates.toLocaleString("en-US")}`
+      )
+    }
+  }
   log("\n== goals ==")
   log(table(["goal", "target", "measured", "result"], goalList.map((g) => [g.goal, g.target, g.measured, g.pass ? "PASS" : "FAIL"])))
   log("\n== notes ==")
@@ -320,13 +299,14 @@ const main = async (): Promise<number> => {
     auth,
     rollups,
     aggregates,
+    mqtt,
     goals: goalList
   })
   const html = file.replace(/\.json$/, ".html")
   log(`results: ${path.relative(ROOT, file)} and ${path.relative(ROOT, html)} (open it in a browser); took ${elapsedS.toFixed(0)} s`)
   await writeHtmlReport(html, `flowmesh bench ${startedAt.toISOString()} - ${machine.cpuModel}, ${machine.cores} cores`, printed.join("\n"), driver === null ? [] : driverCharts(driver))
 
-  const lost = targets.reduce((s, t) => s + (t.run?.durability.lost ?? 0), 0) + (ws?.lost ?? 0)
+  const lost = targets.reduce((s, t) => s + (t.run?.durability.lost ?? 0), 0) + (ws?.lost ?? 0) + (mqtt?.zeroLoss?.missing ?? 0)
   if (lost > 0) {
     log(`\n!!! BENCH FAILED: ${lost} durably acknowledged readings are missing from PostgreSQL !!!`)
     return 2

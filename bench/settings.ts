@@ -139,6 +139,30 @@ export const SETTINGS = {
     exportRows: Number(process.env.BENCH_EXPORT_ROWS ?? 10_000_000),
     heapLimitMb: 256
   },
+  /**
+   * MQTT devices through a private Mosquitto (BENCH_MQTT=0 skips it): a closed loop of QoS 1
+   * publishes at each shape, then a node SIGKILLed mid-run and restarted under the same
+   * MQTT_CLIENT_ID. BENCH_MQTT_CONNECTIONS / BENCH_MQTT_RECEIVE_MAXIMUM set the node's
+   * MQTT_CONNECTIONS / MQTT_RECEIVE_MAXIMUM (its defaults when unset).
+   */
+  mqtt: {
+    enabled: process.env.BENCH_MQTT !== "0",
+    devices: 1_000,
+    /** Readings per message, per sensor within it, and messages each device keeps unanswered. */
+    shapes: [
+      { perMessage: 100, perSensor: 10, inFlight: 2 },
+      { perMessage: 1, perSensor: 1, inFlight: 2 }
+    ],
+    connections: process.env.BENCH_MQTT_CONNECTIONS ?? null,
+    receiveMaximum: process.env.BENCH_MQTT_RECEIVE_MAXIMUM ?? null,
+    warmupMs: ms(3_000),
+    durationMs: ms(8_000),
+    /** The zero-loss run: 100 readings per message, the node SIGKILLed `killAfterMs` into it. */
+    killRunMs: ms(15_000),
+    killAfterMs: ms(4_000),
+    answerTimeoutMs: 120_000,
+    quietMs: 3_000
+  },
   /** Alert latency and offline detection (BENCH_ALERTS=0 skips it). */
   alerts: {
     enabled: process.env.BENCH_ALERTS !== "0",
@@ -156,5 +180,5 @@ export const SETTINGS = {
     drainMs: 20_000
   },
   /** The targets of issue 15 (sensor hosting at scale). */
-  goals: { nodeOverBareInsert: 0.6, p99Ms: 50, wsOnePerFrame: 80_000, liveP99Ms: 50, bytesPerSensor: 4 * 1024, bytesPerFullSensor: 6 * 1024, alertP99Ms: 250, kneeP99Ms: 50, http100PerRequest: 100_000, authOverNone: 0.9, rollupsOnOverOff: 0.85, yearOfHoursP99Ms: 50, prefixDayMs: 500, loopP99Ms: 20, loopMaxMs: 100 }
+  goals: { nodeOverBareInsert: 0.6, p99Ms: 50, wsOnePerFrame: 80_000, liveP99Ms: 50, bytesPerSensor: 4 * 1024, bytesPerFullSensor: 6 * 1024, alertP99Ms: 250, kneeP99Ms: 50, http100PerRequest: 100_000, authOverNone: 0.9, rollupsOnOverOff: 0.85, yearOfHoursP99Ms: 50, prefixDayMs: 500, loopP99Ms: 20, loopMaxMs: 100, mqtt100PerMessage: 50_000, mqtt1PerMessage: 20_000 }
 } as const

@@ -57,7 +57,8 @@ export interface NodeTarget {
   readonly stop: () => Promise<ExitInfo>
 }
 
-const startNode = async (
+/** A node on `env`'s database (DATABASE_URL or DATA_DIR), without a scratch database of its own: for a phase that restarts it. */
+export const startNode = async (
   name: TargetName,
   env: Record<string, string>
 ): Promise<{ child: Child; origin: string; readyMs: number }> => {

@@ -1,10 +1,10 @@
 /**
- * `npm run load -- --scenario http|ws|live|mixed [--rate N] [--duration 10s] [--sensors N] ...`:
+ * `npm run load -- --scenario http|ws|live|mixed|mqtt [--rate N] [--duration 10s] [--sensors N] ...`:
  * flags read into validated options (pure; every problem names its flag).
  */
 
-export type ScenarioName = "http" | "ws" | "live" | "mixed"
-const SCENARIOS: ReadonlyArray<ScenarioName> = ["http", "ws", "live", "mixed"]
+export type ScenarioName = "http" | "ws" | "live" | "mixed" | "mqtt"
+const SCENARIOS: ReadonlyArray<ScenarioName> = ["http", "ws", "live", "mixed", "mqtt"]
 
 export interface LoadOptions {
   readonly scenario: ScenarioName
@@ -26,6 +26,13 @@ export interface LoadOptions {
   readonly seed: number
   readonly p99Ms: number
   readonly maxErrorRate: number
+  /** mqtt: the broker, the node's MQTT_TOPIC_PREFIX, messages each device keeps unanswered, warm-up before measuring. */
+  readonly mqttUrl: string
+  readonly topicPrefix: string
+  readonly inFlight: number
+  readonly warmupMs: number
+  /** mqtt: a message unanswered this long frees its slot and counts as an error. */
+  readonly answerTimeoutMs: number
   readonly knee: { readonly enabled: boolean; readonly factor: number; readonly stepMs: number; readonly maxSteps: number }
   readonly out: string | null
 }
@@ -47,9 +54,17 @@ export const DEFAULTS: Omit<LoadOptions, "scenario"> = {
   seed: 1,
   p99Ms: 50,
   maxErrorRate: 0.01,
+  mqttUrl: "mqtt://127.0.0.1:1883",
+  topicPrefix: "flowmesh",
+  inFlight: 2,
+  warmupMs: 3_000,
+  answerTimeoutMs: 30_000,
   knee: { enabled: false, factor: 1.5, stepMs: 10_000, maxSteps: 12 },
   out: null
 }
+
+/** The mqtt scenario's own defaults where a flag is not given: issue 18's fleet of 1,000 devices, 100 readings per message. */
+export const MQTT_DEFAULTS = { devices: 1_000, batch: 100 } as const
 
 /** "500ms", "10s", "2m" or a plain number of milliseconds. */
 export const parseDuration = (text: string): number | null => {
@@ -76,7 +91,8 @@ const LIMITS: Record<string, readonly [number, number]> = {
   "p99-ms": [0.001, 600_000],
   "max-error-rate": [0, 1],
   "knee-factor": [1.01, 10],
-  "knee-max-steps": [1, 100]
+  "knee-max-steps": [1, 100],
+  "in-flight": [1, 1_000]
 }
 
 export const parseArgs = (argv: ReadonlyArray<string>): Parsed => {
@@ -124,8 +140,10 @@ export const parseArgs = (argv: ReadonlyArray<string>): Parsed => {
   else if (!SCENARIOS.some((s) => s === scenario)) errors.push(`--scenario: one of ${SCENARIOS.join(", ")}, got ${JSON.stringify(scenario)}`)
   const ack = flags.get("ack") ?? DEFAULTS.ack
   if (ack !== "durable" && ack !== "accepted") errors.push(`--ack: durable or accepted, got ${JSON.stringify(ack)}`)
-  const known = new Set([...Object.keys(LIMITS), "scenario", "url", "duration", "ack", "prefix", "knee", "knee-step", "out"])
+  const known = new Set([...Object.keys(LIMITS), "scenario", "url", "duration", "ack", "prefix", "knee", "knee-step", "out", "mqtt-url", "topic-prefix", "warm-up", "answer-timeout"])
   for (const name of flags.keys()) if (!known.has(name)) errors.push(`--${name}: unknown flag`)
+  const mqtt = scenario === "mqtt"
+  if (mqtt && flags.get("knee") === "true") errors.push("--knee: not for the mqtt scenario (a closed loop: --devices and --in-flight set the load)")
   const options: LoadOptions = {
     scenario: SCENARIOS.find((s) => s === scenario) ?? "http",
     url: flags.get("url") ?? DEFAULTS.url,
@@ -133,10 +151,10 @@ export const parseArgs = (argv: ReadonlyArray<string>): Parsed => {
     durationMs: duration("duration", DEFAULTS.durationMs),
     sensors: Math.floor(num("sensors", DEFAULTS.sensors)),
     sites: Math.floor(num("sites", DEFAULTS.sites)),
-    batch: Math.floor(num("batch", DEFAULTS.batch)),
+    batch: Math.floor(num("batch", mqtt ? MQTT_DEFAULTS.batch : DEFAULTS.batch)),
     perSensor: Math.floor(num("per-sensor", DEFAULTS.perSensor)),
     ack: ack === "accepted" ? "accepted" : "durable",
-    devices: Math.floor(num("devices", DEFAULTS.devices)),
+    devices: Math.floor(num("devices", mqtt ? MQTT_DEFAULTS.devices : DEFAULTS.devices)),
     dashboards: Math.floor(num("dashboards", DEFAULTS.dashboards)),
     sensorsPerDashboard: Math.floor(num("sensors-per-dashboard", DEFAULTS.sensorsPerDashboard)),
     maxInFlight: Math.floor(num("max-in-flight", DEFAULTS.maxInFlight)),
@@ -144,6 +162,11 @@ export const parseArgs = (argv: ReadonlyArray<string>): Parsed => {
     seed: Math.floor(num("seed", DEFAULTS.seed)),
     p99Ms: num("p99-ms", DEFAULTS.p99Ms),
     maxErrorRate: num("max-error-rate", DEFAULTS.maxErrorRate),
+    mqttUrl: flags.get("mqtt-url") ?? DEFAULTS.mqttUrl,
+    topicPrefix: flags.get("topic-prefix") ?? DEFAULTS.topicPrefix,
+    inFlight: Math.floor(num("in-flight", DEFAULTS.inFlight)),
+    warmupMs: flags.has("warm-up") && flags.get("warm-up") === "0" ? 0 : duration("warm-up", DEFAULTS.warmupMs),
+    answerTimeoutMs: duration("answer-timeout", DEFAULTS.answerTimeoutMs),
     knee: {
       enabled: flags.get("knee") === "true",
       factor: num("knee-factor", DEFAULTS.knee.factor),

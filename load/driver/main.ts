@@ -1,16 +1,18 @@
 /**
- * `npm run load -- --scenario http|ws|live|mixed --rate N --duration 10s --sensors N [--knee]`:
- * runs one scenario (or finds its knee) against a node on this machine and prints what it saw.
+ * `npm run load -- --scenario http|ws|live|mixed|mqtt --rate N --duration 10s --sensors N [--knee]`:
+ * runs one scenario (or finds its knee) against a node (or, for mqtt, a broker the node takes
+ * from) on this machine and prints what it saw.
  * Exit code 1 when a threshold (p99, error rate) broke, 2 on bad arguments.
  */
 import { writeFile } from "node:fs/promises"
 import { DEFAULTS, parseArgs } from "./args.js"
 import { findKnee, judgeStep } from "./knee.js"
 import { loopbackProblem } from "./loopback.js"
+import { fleetSensors, mqttUrlProblem } from "./mqtt.js"
 import { runScenario, warmUp } from "./scenarios.js"
 import { errorPercent, kneeTable, PART_HEADERS, partRow, seriesLine, table } from "./summary.js"
 
-const USAGE = `npm run load -- --scenario http|ws|live|mixed [flags]
+const USAGE = `npm run load -- --scenario http|ws|live|mixed|mqtt [flags]
 
   --url URL                 node to load, loopback only (${DEFAULTS.url})
   --rate N                  arrivals/s: requests (http), frames (ws), readings (live), http requests (mixed) (${DEFAULTS.rate})
@@ -24,6 +26,15 @@ const USAGE = `npm run load -- --scenario http|ws|live|mixed [flags]
   --p99-ms X / --max-error-rate X  thresholds; exit 1 when broken (${DEFAULTS.p99Ms} / ${DEFAULTS.maxErrorRate})
   --knee [--knee-factor F --knee-step D --knee-max-steps N]  raise --rate by F per step until a threshold breaks
   --out FILE                write the summary (with per-second series) as JSON
+
+  mqtt (a closed loop of QoS 1 devices through the broker; --rate, --sensors and --ack do not apply):
+  --mqtt-url URL            the broker, loopback only (${DEFAULTS.mqttUrl})
+  --topic-prefix P          the node's MQTT_TOPIC_PREFIX (${DEFAULTS.topicPrefix})
+  --devices N               MQTT clients, each publishing to <prefix>/<device>/readings (1000 for mqtt)
+  --batch N / --per-sensor N  readings per message (100 for mqtt) / per sensor within it
+  --in-flight N             messages a device keeps unanswered, each with its own sensors (${DEFAULTS.inFlight})
+  --warm-up D               run this long first, unmeasured, to activate the sensors (${DEFAULTS.warmupMs / 1000}s; 0 for none)
+  --answer-timeout D        a message unanswered this long counts as an error (${DEFAULTS.answerTimeoutMs / 1000}s)
 `
 
 const main = async (): Promise<number> => {
@@ -38,7 +49,7 @@ const main = async (): Promise<number> => {
     return 2
   }
   const o = parsed.options
-  const problem = loopbackProblem(o.url)
+  const problem = o.scenario === "mqtt" ? mqttUrlProblem(o.mqttUrl) : loopbackProblem(o.url)
   if (problem !== null) {
     console.error(problem)
     return 2
@@ -64,6 +75,9 @@ const main = async (): Promise<number> => {
     )
     if (o.out !== null) await writeFile(o.out, JSON.stringify({ options: o, knee }, null, 2))
     return knee.sustainableRate === null ? 1 : 0
+  }
+  if (o.scenario === "mqtt") {
+    console.log(`mqtt: ${o.devices.toLocaleString("en-US")} devices x ${o.inFlight} in flight, ${o.batch} readings/message, ${fleetSensors(o).toLocaleString("en-US")} sensors under ${JSON.stringify(o.prefix)}`)
   }
   const report = await runScenario(o)
   console.log(table(PART_HEADERS, report.parts.map(partRow)))

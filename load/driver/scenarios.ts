@@ -1,7 +1,8 @@
 /**
- * The four scenarios, the same as the k6 scripts in `load/`: HTTP ingest, WebSocket devices,
- * dashboards' live latency, and all of them together with history queries. Each returns one
- * summary per part; every loop is bounded by the arrival count and the drain time.
+ * The scenarios, the same as the k6 scripts in `load/`: HTTP ingest, WebSocket devices,
+ * dashboards' live latency, and all of them together with history queries; plus MQTT devices
+ * (driver only: mqtt.ts). Each returns one summary per part; every loop is bounded by the arrival
+ * count (the duration, for MQTT's closed loop) and the drain time.
  */
 import WebSocket from "ws"
 import { ackOutcome, ingestOutcome, laggedCount, liveLatencies } from "../lib/answers.js"
@@ -9,6 +10,7 @@ import { deviceFrame, subscribeFrame } from "../lib/bodies.js"
 import type { LoadOptions } from "./args.js"
 import { runArrivals } from "./arrival.js"
 import { errorCode, get, makePool, post } from "./http-client.js"
+import { runMqtt } from "./mqtt.js"
 import { Recorder, type RecorderSummary } from "./recorder.js"
 import { GroupLeases, Traffic } from "./traffic.js"
 
@@ -263,5 +265,7 @@ export const runScenario = async (o: LoadOptions, rate: number = o.rate): Promis
       ])
       return report(o, rate, [...parts, dashboards.stop()])
     }
+    case "mqtt":
+      return report(o, rate, await runMqtt(o))
   }
 }

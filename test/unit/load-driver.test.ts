@@ -25,7 +25,7 @@ describe("load driver arguments", () => {
     expect(r.errors).toEqual(
       expect.arrayContaining([
         "stray: unexpected argument (flags are --name value)",
-        '--scenario: one of http, ws, live, mixed, got "udp"',
+        '--scenario: one of http, ws, live, mixed, mqtt, got "udp"',
         '--ack: durable or accepted, got "maybe"',
         "--colour: unknown flag",
         '--rate: must be a number from 0.1 to 1000000, got "fast"',
