@@ -13,6 +13,7 @@ import { type BareHttpResult, bareHttpLimit } from "./limits.js"
 import { runNodePhases } from "./node-phases.js"
 import { type AlertRow, runAlertPhase } from "./alerts-phase.js"
 import { type AuthRow, runAuthPhase } from "./auth-phase.js"
+import { type ForwardRow, runForwardPhase } from "./forward-phase.js"
 import { aggregateGoals, type AggregatesRow, aggregateTable, runAggregatesPhase } from "./aggregates-phase.js"
 import { rollupGoals, type RollupsRow, rollupTable, runRollupsPhase } from "./rollups-phase.js"
 import { type DriverRun, driverCharts, runDriverPhase } from "./driver-phase.js"
@@ -181,6 +182,21 @@ const main = async (): Promise<number> => {
 
   const mqtt: MqttRun | null = await runPhase(SETTINGS.mqtt.enabled, "MQTT devices: QoS 1 through a private Mosquitto, 100 and 1 readings per message, and a node killed mid-run (machine PostgreSQL)", () => runMqttPhase(log, trackRunning))
 
+  const forward: ForwardRow | null = await runPhase(SETTINGS.forward.enabled, "cost of forwarding readings out: HTTP ingest with forwarding off vs to Redis and MQTT (machine PostgreSQL and Redis)", () =>
+    runForwardPhase(log, trackRunning)
+  )
+
+  const forwardGoals =
+    forward === null
+      ? []
+      : [
+          {
+            goal: "HTTP ingest forwarding every reading to a Redis stream and MQTT / forwarding off",
+            target: `>= ${SETTINGS.goals.forwardOnOverOff}x`,
+            measured: `${forward.ratio.toFixed(2)}x (per node CPU second ${forward.cpuRatio.toFixed(2)}x; dropped: Redis ${forward.dropped.redis}, MQTT ${forward.dropped.mqtt})`,
+            pass: forward.ratio >= SETTINGS.goals.forwardOnOverOff && forward.errors === 0
+          }
+        ]
   const authGoals =
     auth === null
       ? []
@@ -192,7 +208,7 @@ const main = async (): Promise<number> => {
             pass: auth.ratio >= SETTINGS.goals.authOverNone && auth.errors === 0
           }
         ]
-  const goalList = [...goals(targets), ...wsGoals(ws), ...memory.flatMap(memoryGoals), ...alertGoals(alerts), ...driverGoals(driver), ...authGoals, ...rollupGoals(rollups), ...aggregateGoals(aggregates), ...mqttGoals(mqtt)]
+  const goalList = [...goals(targets), ...wsGoals(ws), ...memory.flatMap(memoryGoals), ...alertGoals(alerts), ...driverGoals(driver), ...authGoals, ...rollupGoals(rollups), ...aggregateGoals(aggregates), ...mqttGoals(mqtt), ...forwardGoals]
   log("\n== summary ==")
   log(table(SUMMARY_HEADERS, summaryRows(targets, bareHttp)))
   log("(latencies: open model at half the peak request rate, measured from the intended send time, 202 answers only)")
@@ -300,6 +316,7 @@ const main = async (): Promise<number> => {
     rollups,
     aggregates,
     mqtt,
+    forward,
     goals: goalList
   })
   const html = file.replace(/\.json$/, ".html")

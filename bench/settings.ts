@@ -126,6 +126,8 @@ export const SETTINGS = {
   },
   /** The cost of AUTH_MODE=required on HTTP ingest (BENCH_AUTH=0 skips it): saturation turns per mode. */
   auth: { enabled: process.env.BENCH_AUTH !== "0", turns: 5 },
+  /** The cost of forwarding readings out (BENCH_FORWARD=0 skips it): saturation turns with forwarding off and on. */
+  forward: { enabled: process.env.BENCH_FORWARD !== "0", turns: 5 },
   /** The cost of rollups on HTTP ingest (BENCH_ROLLUPS=0 skips it): saturation turns with ROLLUPS=false and true. */
   rollups: { enabled: process.env.BENCH_ROLLUPS !== "0", turns: 5, catchUpMaxMs: 120_000 },
   /**
@@ -180,5 +182,5 @@ export const SETTINGS = {
     drainMs: 20_000
   },
   /** The targets of issue 15 (sensor hosting at scale). */
-  goals: { nodeOverBareInsert: 0.6, p99Ms: 50, wsOnePerFrame: 80_000, liveP99Ms: 50, bytesPerSensor: 4 * 1024, bytesPerFullSensor: 6 * 1024, alertP99Ms: 250, kneeP99Ms: 50, http100PerRequest: 100_000, authOverNone: 0.9, rollupsOnOverOff: 0.85, yearOfHoursP99Ms: 50, prefixDayMs: 500, loopP99Ms: 20, loopMaxMs: 100, mqtt100PerMessage: 50_000, mqtt1PerMessage: 20_000 }
+  goals: { nodeOverBareInsert: 0.6, p99Ms: 50, wsOnePerFrame: 80_000, liveP99Ms: 50, bytesPerSensor: 4 * 1024, bytesPerFullSensor: 6 * 1024, alertP99Ms: 250, kneeP99Ms: 50, http100PerRequest: 100_000, authOverNone: 0.9, rollupsOnOverOff: 0.85, yearOfHoursP99Ms: 50, prefixDayMs: 500, loopP99Ms: 20, loopMaxMs: 100, mqtt100PerMessage: 50_000, mqtt1PerMessage: 20_000, forwardOnOverOff: 0.9 }
 } as const

@@ -260,7 +260,15 @@ export const appConfig = Config.all({
     /** Readings each target may hold while it is slow or down; past it the oldest are dropped (and counted). */
     queueReadings: intIn("FORWARD_QUEUE_READINGS", 100, 100_000_000, 100_000),
     /** Readings per Redis pipeline or per round of MQTT publishes. */
-    batchReadings: intIn("FORWARD_BATCH_READINGS", 1, 100_000, 1_000),
+    batchReadings: intIn("FORWARD_BATCH_READINGS", 1, 100_000, 256),
+    /**
+     * The most of the node's event loop each target's sender may take (0.01 to 1): it rests after
+     * each batch in proportion. Readings beyond what fits wait in the queue, then are dropped and counted.
+     */
+    maxLoopShare: Config.number("FORWARD_MAX_LOOP_SHARE").pipe(
+      Config.withDefault(0.05),
+      Config.validate({ message: "FORWARD_MAX_LOOP_SHARE: a share of the event loop from 0.01 to 1", validation: (x) => x >= 0.01 && x <= 1 })
+    ),
     /** How long a batch may take (Redis's answer, the broker's PUBACKs); past it its readings count as dropped. */
     sendTimeoutMs: intIn("FORWARD_SEND_TIMEOUT_MS", 100, 600_000, 5_000),
     /** How often a target that is down or failed is tried again (its queue keeps filling meanwhile). */

@@ -1,7 +1,8 @@
 /**
  * One forwarding target's lane: its bounded queue, filled by the writer's readings listener (a
  * copy, then a wake-up: nothing else on the writer's path), and one background fiber that sends
- * the queue in batches while the target is up. A target that is down or slow never reaches back:
+ * the queue in batches while the target is up, resting between batches so that it takes at most
+ * FORWARD_MAX_LOOP_SHARE of the event loop. A target that is down or slow never reaches back:
  * its queue fills, the oldest readings make room, and every reading that does not reach the
  * target is counted as dropped. Delivery is at most once: a failed batch is not sent again.
  */
@@ -17,6 +18,8 @@ export interface BatchOutcome {
   readonly sent: number
   readonly failed: number
   readonly error: string | null
+  /** How long the batch held the event loop (encoding and writing it; not the wait for the target). */
+  readonly busyMs: number
 }
 
 /** Where a lane sends: a Redis stream, MQTT topics. */
@@ -34,6 +37,9 @@ export interface Lane {
   /** The writer's listener: copies the committed rows and wakes the sender. O(1) per reading. */
   readonly offer: (readings: CommittedReadings, unstored: ReadonlyArray<number>) => void
 }
+
+/** How long a lane rests after a batch that held the event loop `busyMs`, to stay within `share` of it. */
+export const restAfter = (busyMs: number, share: number): number => (share >= 1 ? 0 : (busyMs * (1 - share)) / share)
 
 export const makeLane = (target: TargetDriver, settings: AppConfigShape["forward"]) =>
   Effect.gen(function* () {
@@ -90,6 +96,11 @@ export const makeLane = (target: TargetDriver, settings: AppConfigShape["forward
         return false
       }
       yield* cameBack()
+      // The lane's share of the event loop: after a batch that held it for t, it rests t(1 - s)/s, so the
+      // sender takes at most FORWARD_MAX_LOOP_SHARE of the node's time. What does not fit waits in the queue,
+      // and past its bound is dropped and counted: ingestion is never the one that slows down.
+      const restMs = restAfter(outcome.busyMs, settings.maxLoopShare)
+      if (restMs >= 1 && !closing) yield* Effect.sleep(Duration.millis(restMs)).pipe(Effect.raceFirst(Deferred.await(closed)))
       return true
     })
 

@@ -5,12 +5,14 @@
  * connection (MQTT_URL, MQTT_USERNAME / MQTT_PASSWORD, a clean session), apart from the edge's, so
  * publishing never competes with taking devices' messages. Nothing is published while it is
  * disconnected (MQTT.js would otherwise queue without bound): the lane's queue holds the readings.
+ * At QoS 0 a batch is encoded by publish-packets.ts and written to the connection's socket at once.
  */
 import { randomUUID } from "node:crypto"
 import { Effect, Option, Redacted } from "effect"
 import { connect, type IClientOptions, type IClientPublishOptions } from "mqtt"
 import type { AppConfigShape } from "../config.js"
 import type { BatchOutcome, TargetDriver } from "./forward-lane.js"
+import { PublishBatch } from "./publish-packets.js"
 import { outPayload, outTopic } from "./reading-encoding.js"
 
 export const mqttTarget = (url: string, mqtt: AppConfigShape["mqtt"], forward: AppConfigShape["forward"]) =>
@@ -23,6 +25,7 @@ export const mqttTarget = (url: string, mqtt: AppConfigShape["mqtt"], forward: A
       reconnectPeriod: mqtt.reconnectMs,
       connectTimeout: 10_000,
       queueQoSZero: false,
+      log: () => {},
       ...(Option.isSome(mqtt.username) ? { username: mqtt.username.value } : {}),
       ...(Option.isSome(mqtt.password) ? { password: Redacted.value(mqtt.password.value) } : {})
     }
@@ -49,11 +52,12 @@ export const mqttTarget = (url: string, mqtt: AppConfigShape["mqtt"], forward: A
         let settled = false
         let error: string | null = null
         let timer: NodeJS.Timeout | undefined
+        let busyMs = 0
         const finish = () => {
           if (settled) return
           settled = true
           clearTimeout(timer)
-          resume(Effect.succeed({ sent, failed: n - sent, error: n === sent ? null : (error ?? "not confirmed") }))
+          resume(Effect.succeed({ sent, failed: n - sent, error: n === sent ? null : (error ?? "not confirmed"), busyMs }))
         }
         // One callback for the whole batch, not a closure per message.
         const done = (e?: Error) => {
@@ -63,10 +67,13 @@ export const mqttTarget = (url: string, mqtt: AppConfigShape["mqtt"], forward: A
           outstanding--
           if (drained && outstanding === 0) finish()
         }
+        const startedAt = performance.now()
         n = queue.drain(max, (sensor, ts, value, quality) => {
           outstanding++
           client.publish(outTopic(prefix, sensor), outPayload(sensor, ts, value, quality), publishOptions, done)
         })
+        // Each publish is encoded and written in the call: the batch's own time on the event loop ends here.
+        busyMs = performance.now() - startedAt
         drained = true
         if (outstanding === 0) return finish()
         timer = setTimeout(() => {
@@ -79,6 +86,25 @@ export const mqttTarget = (url: string, mqtt: AppConfigShape["mqtt"], forward: A
         })
       })
 
-    const driver: TargetDriver = { name: "mqtt", where: `MQTT ${url} ${prefix}/out/#`, ready: () => client.connected, send }
+    /** QoS 0: the batch's packets encoded in one buffer and written at once, confirmed when the socket took them. */
+    const sendAtMostOnce = (queue: Parameters<TargetDriver["send"]>[0], max: number) =>
+      Effect.async<BatchOutcome>((resume) => {
+        const startedAt = performance.now()
+        const batch = new PublishBatch(forward.mqttRetain)
+        const n = queue.drain(max, (sensor, ts, value, quality) => batch.add(outTopic(prefix, sensor), outPayload(sensor, ts, value, quality)))
+        const bytes = batch.encode()
+        let busyMs = 0
+        client.stream.write(bytes, (error?: Error | null) =>
+          resume(Effect.succeed(error === undefined || error === null ? { sent: n, failed: 0, error: null, busyMs } : { sent: 0, failed: n, error: error.message, busyMs }))
+        )
+        busyMs = performance.now() - startedAt
+      })
+
+    const driver: TargetDriver = {
+      name: "mqtt",
+      where: `MQTT ${url} ${prefix}/out/#`,
+      ready: () => client.connected,
+      send: forward.mqttQos === 0 ? sendAtMostOnce : send
+    }
     return driver
   })

@@ -11,19 +11,20 @@ export type QualityName = "good" | "suspect"
 
 export const qualityName = (code: number): QualityName => (code === 0 ? "good" : "suspect")
 
-/** The field-value pairs of one `XADD` entry: tenant, sensor, ts (epoch ms), value, quality. */
-export const streamFields = (sensor: string, ts: number, value: number, quality: number): Array<string> => [
-  "tenant",
-  tenantOf(sensor),
-  "sensor",
-  externalId(sensor),
-  "ts",
-  String(ts),
-  "value",
-  String(value),
-  "quality",
-  qualityName(quality)
-]
+/** The fields of a stream entry, in the order `pushStreamValues` gives their values. */
+export const STREAM_FIELD_NAMES = ["tenant", "sensor", "ts", "value", "quality"] as const
+
+/** Appends one entry's values (tenant, the tenant's sensor id, ts in epoch ms, value, quality) to a batch's arguments. */
+export const pushStreamValues = (into: Array<string>, sensor: string, ts: number, value: number, quality: number): void => {
+  into.push(tenantOf(sensor), externalId(sensor), String(ts), String(value), qualityName(quality))
+}
+
+/** The field-value pairs of one `XADD` entry, as a consumer reads them. */
+export const streamFields = (sensor: string, ts: number, value: number, quality: number): Array<string> => {
+  const values: Array<string> = []
+  pushStreamValues(values, sensor, ts, value, quality)
+  return STREAM_FIELD_NAMES.flatMap((name, i) => [name, values[i]!])
+}
 
 /** `<prefix>/out/<sensor>`: sensor ids hold no MQTT wildcard (`[A-Za-z0-9._:/-]`); a `/` in one is a topic level. */
 export const outTopic = (prefix: string, sensor: string): string => `${prefix}/out/${sensor}`

@@ -220,8 +220,13 @@ describe("readings out when the targets are down", () => {
     const sentBefore = await sent("mqtt")
     await Promise.all([redisServer.start(), broker.start()])
     const probe = new Redis(redisServer.url, { maxRetriesPerRequest: 1 })
+    const scada = await connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 200 })
+    const heard: Array<string> = []
+    scada.on("message", (_topic, payload) => heard.push(payload.toString()))
+    await scada.subscribeAsync("flowmesh/out/down/after", { qos: 0 })
     try {
       // Redis came back empty (no persistence): what the node held, and what comes next, is appended again.
+      await awaitMetric(node.url, 'flowmesh_forward_queue_readings{target="mqtt"}', (v) => v === 0, 20_000)
       const after = await ingest(node, [{ sensor: "down/after", ts: t + 5_000, value: 42 }])
       expect(after).toMatchObject({ status: 202, body: { accepted: 1 } })
       await until(
@@ -233,9 +238,12 @@ describe("readings out when the targets are down", () => {
         20_000
       )
       await awaitMetric(node.url, 'flowmesh_forward_readings_total{target="mqtt",outcome="sent"}', (v) => v > sentBefore, 20_000)
-      await awaitMetric(node.url, 'flowmesh_forward_queue_readings{target="mqtt"}', (v) => v === 0, 20_000)
+      // At QoS 0 (the default) the batch is written as raw PUBLISH packets: a subscriber reads them as any other.
+      const message = await until("the reading after the outage on its MQTT topic", async () => heard[0], 20_000)
+      expect(JSON.parse(message)).toEqual({ sensor: "down/after", ts: t + 5_000, value: 42, quality: "good" })
     } finally {
       probe.disconnect()
+      await scada.endAsync(true)
     }
   })
 })

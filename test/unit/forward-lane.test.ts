@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Scope } from "effect"
 import { appConfig } from "../../src/config.js"
-import { type BatchOutcome, makeLane, type TargetDriver } from "../../src/forward/forward-lane.js"
+import { type BatchOutcome, makeLane, restAfter, type TargetDriver } from "../../src/forward/forward-lane.js"
 import type { CommittedReadings } from "../../src/storage/write-buffer.js"
 import { registry } from "../../src/telemetry/metrics.js"
 
@@ -28,7 +28,7 @@ const readings = (from: number, n: number): CommittedReadings => ({
 
 /** A target in memory: `up` and `fail` are switched by the test; `got` holds what it took. */
 const memoryTarget = () => {
-  const state = { up: true, fail: false, got: [] as Array<number>, batches: [] as Array<number> }
+  const state = { up: true, fail: false, busyMs: 0, got: [] as Array<number>, batches: [] as Array<number>, at: [] as Array<number> }
   const driver: TargetDriver = {
     name: "redis",
     where: "memory",
@@ -38,9 +38,10 @@ const memoryTarget = () => {
         const batch: Array<number> = []
         const n = queue.drain(max, (_s, ts) => batch.push(ts))
         state.batches.push(n)
-        if (state.fail) return { sent: 0, failed: n, error: "refused" }
+        state.at.push(performance.now())
+        if (state.fail) return { sent: 0, failed: n, error: "refused", busyMs: state.busyMs }
         state.got.push(...batch)
-        return { sent: n, failed: 0, error: null }
+        return { sent: n, failed: 0, error: null, busyMs: state.busyMs }
       })
   }
   return { state, driver }
@@ -58,6 +59,26 @@ const until = (check: () => boolean) =>
 const settings = Effect.map(appConfig, (c) => ({ ...c.forward, queueReadings: 100, batchReadings: 40, retryMs: 20, drainTimeoutMs: 200 }))
 
 describe("forwarding lane", () => {
+  it("rests after a batch in proportion to the event loop time it took, to stay within its share", () => {
+    expect(restAfter(1, 0.05)).toBeCloseTo(19)
+    expect(restAfter(10, 0.5)).toBe(10)
+    expect(restAfter(3, 1)).toBe(0)
+    expect(restAfter(0, 0.05)).toBe(0)
+  })
+
+  it.live("takes at most FORWARD_MAX_LOOP_SHARE of the event loop: batches that hold it are spaced out", () =>
+    Effect.gen(function* () {
+      const { state, driver } = memoryTarget()
+      state.busyMs = 10 // each batch said to hold the loop 10 ms: at a share of 0.25, 30 ms of rest after it
+      const lane = yield* makeLane(driver, { ...(yield* settings), batchReadings: 10, maxLoopShare: 0.25 })
+      lane.offer(readings(0, 40), [])
+      yield* until(() => state.got.length === 40)
+      const gaps = state.at.slice(1).map((t, i) => t - state.at[i]!)
+      expect(gaps).toHaveLength(3)
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(29)
+    }).pipe(Effect.scoped)
+  )
+
   it.live("sends committed readings in batches of at most FORWARD_BATCH_READINGS, in order", () =>
     Effect.gen(function* () {
       const { state, driver } = memoryTarget()
