@@ -110,7 +110,11 @@ export class BrokerCredentials extends Effect.Service<BrokerCredentials>()("flow
       const answers = yield* send(nodeRoleCommands(prefix, username))
       const refused = answers.find((a) => !settled(a))
       if (refused !== undefined) return yield* Effect.fail(new BrokerUnavailable({ message: `the MQTT broker refused ${refused.command}: ${refused.error}` }))
-      if (!hasRole(answers[answers.length - 1]!, NODE_ROLE)) yield* apply([addNodeRole(username)])
+      if (hasRole(answers[answers.length - 1]!, NODE_ROLE)) return
+      // Mosquitto disconnects every session of a user whose roles change, this one included, before it
+      // answers: the grant is sent without waiting, and the next connection's look at the roles confirms it.
+      client.publish(CONTROL_TOPIC, JSON.stringify({ commands: [addNodeRole(username)] }), { qos: 1 })
+      yield* Effect.logInfo("MQTT: granted the node's broker user the flowmesh-node role; the broker reconnects its sessions", { username })
     })
 
     /** Removes broker clients named like key ids that have no active device key behind them. */
