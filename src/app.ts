@@ -56,6 +56,7 @@ import { ReleaseStartupLock } from "./storage/startup-lock.js"
 import { WebhookRepo } from "./storage/webhook-repo.js"
 import { Writer } from "./storage/writer.js"
 import { LoggingLive } from "./telemetry/logging.js"
+import { WebDashboardLive } from "./ui/web-dashboard.js"
 
 const StorageLive = Layer.mergeAll(
   Writer.Default,
@@ -146,6 +147,7 @@ const HttpLive = Layer.unwrapEffect(
     HttpApiBuilder.serve().pipe(
       HttpServer.withLogAddress,
       Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+      Layer.provide(WebDashboardLive),
       Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
       Layer.provide(ApiLive),
       Layer.provideMerge(NodeHttpServer.layer(() => server, { port, host }))

@@ -8,6 +8,7 @@
 import { SignJWT } from "jose"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ENDPOINT_ACCESS as ACCESS } from "../../src/http/api.js"
+import { apiCall } from "../support/api-call.js"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
 import { counterValue, metricValue } from "../support/metrics.js"
 import { type RunningNode, startNode } from "../support/node-harness.js"
@@ -18,25 +19,7 @@ const BOOTSTRAP = "bootstrap-admin-key-of-at-least-32-characters"
 const JWT_SECRET = "jwt-secret-jwt-secret-jwt-secret-jwt-secret"
 const TTL_MS = 1_000
 
-interface Answer {
-  readonly status: number
-  readonly headers: Headers
-  readonly body: Record<string, unknown> | null
-}
-
-const call = async (url: string, method: string, path: string, credential: string | null, body?: unknown): Promise<Answer> => {
-  const response = await fetch(url + path, {
-    method,
-    headers: {
-      ...(credential === null ? {} : { authorization: `Bearer ${credential}` }),
-      ...(body === undefined ? {} : { "content-type": "application/json" })
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-  const text = await response.text()
-  const json = response.headers.get("content-type")?.includes("json") === true && text !== "" ? (JSON.parse(text) as Record<string, unknown>) : null
-  return { status: response.status, headers: response.headers, body: json }
-}
+const call = apiCall
 
 let n = 0
 /** One request per endpoint of the API, valid enough to get past authorization to the handler. */

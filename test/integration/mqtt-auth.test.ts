@@ -8,6 +8,7 @@
  */
 import { connectAsync, type MqttClient } from "mqtt"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { apiCall } from "../support/api-call.js"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
 import { until } from "../support/hook-receiver.js"
 import { counterValue } from "../support/metrics.js"
@@ -23,15 +24,7 @@ interface Key {
   readonly key: string
 }
 
-const api = async (url: string, method: string, path: string, body?: unknown) => {
-  const response = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${BOOTSTRAP}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-  const text = await response.text()
-  return { status: response.status, body: text === "" ? null : (JSON.parse(text) as Record<string, unknown>) }
-}
+const api = (url: string, method: string, path: string, body?: unknown) => apiCall(url, method, path, BOOTSTRAP, body)
 
 /**
  * The broker's clients, as its dynamic-security admin sees them. Mosquitto disconnects every

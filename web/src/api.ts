@@ -1,0 +1,91 @@
+/**
+ * The node's HTTP API as the dashboard calls it: same origin, the credential (if any) as a Bearer
+ * header, answers decoded here before any page uses them. A 401 means the session is over: the
+ * caller's `refused` sends the user back to sign-in.
+ */
+
+export interface ApiFailure {
+  readonly status: number
+  readonly error: string
+  readonly message: string
+}
+
+export type ApiAnswer<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly failure: ApiFailure }
+
+/** Who calls: the credential (null with AUTH_MODE=none), and what to do when the node refuses it. */
+export interface Access {
+  readonly credential: string | null
+  readonly refused: (failure: ApiFailure) => void
+}
+
+export const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+export const authHeaders = (credential: string | null): Record<string, string> =>
+  credential === null ? {} : { authorization: `Bearer ${credential}` }
+
+const failureOf = async (response: Response): Promise<ApiFailure> => {
+  const text = await response.text()
+  let body: unknown = null
+  try {
+    body = JSON.parse(text)
+  } catch {
+    body = null
+  }
+  if (isRecord(body) && typeof body.error === "string" && typeof body.message === "string") {
+    return { status: response.status, error: body.error, message: body.message }
+  }
+  return { status: response.status, error: `http_${response.status}`, message: text.slice(0, 200) || response.statusText }
+}
+
+export interface CallOptions {
+  /** Statuses whose body is the answer (default 200): /ready answers 503 with the same body. */
+  readonly answered?: ReadonlyArray<number>
+  readonly signal?: AbortSignal
+}
+
+/** GET `path` with `credential`, the body read by `read` (null: not the expected shape). */
+export const fetchAnswer = async <A>(
+  path: string,
+  credential: string | null,
+  read: (response: Response) => Promise<A | null>,
+  options: CallOptions = {}
+): Promise<ApiAnswer<A>> => {
+  let response: Response
+  try {
+    response = await fetch(path, { headers: authHeaders(credential), cache: "no-store", signal: options.signal ?? null })
+  } catch (e) {
+    return { ok: false, failure: { status: 0, error: "network", message: e instanceof Error ? e.message : String(e) } }
+  }
+  if (!(options.answered ?? [200]).includes(response.status)) return { ok: false, failure: await failureOf(response) }
+  const value = await read(response).catch(() => null)
+  return value === null
+    ? { ok: false, failure: { status: response.status, error: "unexpected_answer", message: `${path}: the node answered in a shape this dashboard does not know` } }
+    : { ok: true, value }
+}
+
+/** As `fetchAnswer`, for a signed-in page: a 401 ends the session. */
+export const call = async <A>(access: Access, path: string, read: (response: Response) => Promise<A | null>, options: CallOptions = {}) => {
+  const answer = await fetchAnswer(path, access.credential, read, options)
+  if (!answer.ok && answer.failure.status === 401) access.refused(answer.failure)
+  return answer
+}
+
+export const json =
+  <A>(decode: (u: unknown) => A | null) =>
+  async (response: Response): Promise<A | null> =>
+    decode(await response.json())
+
+export const text = (response: Response): Promise<string | null> => response.text()
+
+export type Probe = { readonly _tag: "Granted" } | { readonly _tag: "Refused"; readonly failure: ApiFailure } | { readonly _tag: "Unreachable"; readonly failure: ApiFailure }
+
+/**
+ * Whether `credential` (or none) may read sensors: how the dashboard tells AUTH_MODE=none (200
+ * without a credential) from a node that wants one (401), and checks a pasted key or token.
+ */
+export const probeAccess = async (credential: string | null): Promise<Probe> => {
+  const answer = await fetchAnswer("/api/v1/sensors?limit=1", credential, async () => true)
+  if (answer.ok) return { _tag: "Granted" }
+  const { failure } = answer
+  return failure.status === 401 || failure.status === 403 ? { _tag: "Refused", failure } : { _tag: "Unreachable", failure }
+}

@@ -1,0 +1,156 @@
+/**
+ * Every sensor of the caller's tenant, searched by id prefix: GET /api/v1/sensors pages of 1,000
+ * by id (`after` the last one), fetched as the list scrolls near its end and rendered virtually.
+ */
+import { useCallback, useEffect, useRef, useState } from "preact/hooks"
+import { type Access, call, isRecord, json } from "../api"
+import { formatTime } from "../format"
+import { PageHeading } from "../page-heading"
+import { useMediaQuery } from "../use-media-query"
+import { VirtualList } from "../virtual-list"
+
+const PAGE = 1_000
+/** Load the next page when the view comes this close to the last loaded row. */
+const AHEAD = 200
+const SEARCH_DELAY_MS = 200
+const KNOWN_STATUSES = new Set(["online", "degraded", "fault", "offline", "unknown"])
+
+interface SensorRow {
+  readonly id: string
+  readonly status: string
+  readonly lastSeen: number | null
+}
+
+interface SensorsPage {
+  readonly sensors: ReadonlyArray<SensorRow>
+  readonly next: string | null
+}
+
+const rowOf = (u: unknown): SensorRow | null =>
+  isRecord(u) && typeof u.id === "string" && typeof u.status === "string" && (u.lastSeen === null || typeof u.lastSeen === "number")
+    ? { id: u.id, status: u.status, lastSeen: u.lastSeen }
+    : null
+
+const pageOf = (u: unknown): SensorsPage | null => {
+  if (!isRecord(u) || !Array.isArray(u.sensors) || (u.next !== null && typeof u.next !== "string")) return null
+  const sensors = u.sensors.map(rowOf)
+  return sensors.every((s) => s !== null) ? { sensors: sensors.filter((s) => s !== null), next: u.next } : null
+}
+
+interface Listing {
+  readonly prefix: string
+  readonly rows: ReadonlyArray<SensorRow>
+  readonly next: string | null
+  readonly complete: boolean
+}
+
+const cells = (s: SensorRow) => (
+  <>
+    <td class="c-id" title={s.id}>
+      {s.id}
+    </td>
+    <td class="c-status">
+      <span class={`status status-${KNOWN_STATUSES.has(s.status) ? s.status : "other"}`}>{s.status}</span>
+    </td>
+    <td class="c-seen">{s.lastSeen === null ? "never" : <time dateTime={new Date(s.lastSeen).toISOString()}>{formatTime(s.lastSeen)}</time>}</td>
+  </>
+)
+
+const summary = (l: Listing) => {
+  const n = l.rows.length.toLocaleString("en-US")
+  const what = l.prefix === "" ? "" : ` starting with “${l.prefix}”`
+  if (!l.complete) return `${n} sensors${what} loaded; more load as you scroll`
+  return l.rows.length === 0 ? `No sensors${what}.` : `${n} sensor${l.rows.length === 1 ? "" : "s"}${what}`
+}
+
+export const SensorsPage = ({ access }: { readonly access: Access }) => {
+  const [input, setInput] = useState("")
+  const [prefix, setPrefix] = useState("")
+  const [listing, setListing] = useState<Listing>({ prefix: "", rows: [], next: null, complete: false })
+  const [error, setError] = useState<string | null>(null)
+  const narrow = useMediaQuery("(max-width: 560px)")
+  // The listing a response belongs to, and whether a page is on its way: a response for an older search is dropped.
+  const generation = useRef(0)
+  const loading = useRef(false)
+  const current = useRef(listing)
+  current.current = listing
+
+  const loadPage = useCallback(
+    async (from: Listing) => {
+      const gen = generation.current
+      loading.current = true
+      const params = new URLSearchParams({ limit: String(PAGE) })
+      if (from.prefix !== "") params.set("prefix", from.prefix)
+      if (from.next !== null) params.set("after", from.next)
+      const answer = await call(access, `/api/v1/sensors?${params}`, json(pageOf))
+      if (gen !== generation.current) return
+      loading.current = false
+      if (!answer.ok) return setError(answer.failure.message)
+      setError(null)
+      const { sensors, next } = answer.value
+      setListing({ prefix: from.prefix, rows: from.rows.concat(sensors), next, complete: next === null })
+    },
+    [access]
+  )
+
+  useEffect(() => {
+    const t = setTimeout(() => setPrefix(input.trim()), SEARCH_DELAY_MS)
+    return () => clearTimeout(t)
+  }, [input])
+
+  useEffect(() => {
+    generation.current++
+    loading.current = false
+    const fresh: Listing = { prefix, rows: [], next: null, complete: false }
+    setListing(fresh)
+    void loadPage(fresh)
+  }, [prefix, loadPage])
+
+  const onViewEnd = useCallback(
+    (end: number) => {
+      const l = current.current
+      if (!l.complete && l.next !== null && !loading.current && end > l.rows.length - AHEAD) void loadPage(l)
+    },
+    [loadPage]
+  )
+
+  return (
+    <>
+      <PageHeading id="sensors-title" title="Sensors" />
+      <search class="search">
+        <form onSubmit={(e) => e.preventDefault()}>
+        <label for="sensor-prefix">Search by id prefix</label>
+        <input
+          id="sensor-prefix"
+          type="search"
+          value={input}
+          placeholder="site-7/"
+          autoComplete="off"
+          spellcheck={false}
+          onInput={(e) => setInput(e.currentTarget.value)}
+          aria-describedby="sensors-summary"
+        />
+        </form>
+      </search>
+      <p id="sensors-summary" class="meta" role="status" data-testid="sensors-summary">
+        {error !== null ? "Could not load the sensors." : listing.complete || listing.rows.length > 0 ? summary(listing) : "Loading…"}
+      </p>
+      {error !== null && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <VirtualList
+        label="Sensors"
+        columns={["Sensor", "Status", "Last seen"]}
+        items={listing.rows}
+        more={!listing.complete}
+        rowHeight={narrow ? 56 : 36}
+        rowKey={(s) => s.id}
+        cells={cells}
+        onViewEnd={onViewEnd}
+        resetKey={listing.prefix}
+      />
+    </>
+  )
+}
