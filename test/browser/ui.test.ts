@@ -2,8 +2,10 @@
  * The web dashboard in a real browser: Debian's Chromium (/usr/bin/chromium, installed by .ci/run)
  * driven by playwright-core, against a real node with AUTH_MODE=required. A user opens `/`, is
  * refused with a wrong key, signs in with a viewer key, sees the node's readiness, finds sensors
- * sent a moment ago by prefix (and a thousand more by scrolling), and is sent back to sign-in when
- * the key is revoked; with AUTH_MODE=none they go straight in. First load within 1 s, the page's
+ * sent a moment ago by prefix (and a thousand more by scrolling), opens one and sees readings posted
+ * now on its live chart (which says so when its connection drops, reconnects, and pauses while the
+ * tab is hidden) and its history in buckets chosen by range, and is sent back to sign-in when the
+ * key is revoked; with AUTH_MODE=none they go straight in. First load within 1 s, the page's
  * JavaScript within 250 KB gzipped, no console errors. Screenshots go to .tmp/screenshots/.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
@@ -34,6 +36,18 @@ const FIRST_FORM_CLOCK = `new MutationObserver((_, observer) => {
   window.__firstFormAt = performance.now()
   observer.disconnect()
 }).observe(document, { subtree: true, childList: true })`
+/** Run in the page before its own scripts: keeps every WebSocket it opens, so that a test can drop one. */
+const TRACK_SOCKETS = `{
+  const Native = WebSocket
+  window.__sockets = []
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args)
+      window.__sockets.push(this)
+    }
+  }
+}`
+const OPEN_LIVE_SOCKETS = "window.__sockets.filter((s) => s.url.includes('/ws/live') && s.readyState === 1)"
 /** The dashboard's session storage entry, read in the page. */
 const STORED_CREDENTIAL = "sessionStorage.getItem('flowmesh.credential')"
 /**
@@ -85,13 +99,16 @@ describe("web dashboard in Chromium", () => {
       AUTH_CACHE_TTL_MS: "1000",
       // The node page reads /metrics with the viewer's key: it notices a revoked key within a refresh.
       METRICS_PUBLIC: "false",
-      WRITER_FLUSH_MS: "5"
+      WRITER_FLUSH_MS: "5",
+      // The sensor page's history chart reads the rollups: fold them at once.
+      ROLLUP_INTERVAL_MS: "100"
     })
     const created = await api(node, "POST", "/api/v1/keys", BOOTSTRAP, { kind: "service", name: "dashboard viewer", role: "viewer" })
     expect(created.status, JSON.stringify(created.body)).toBe(201)
     viewer = { id: String(created.body?.id), key: String(created.body?.key) }
     browser = await launchChromium({ width: 1280, height: 800 })
     context = browser.context
+    await context.addInitScript(TRACK_SOCKETS)
     page = context.pages()[0] ?? (await context.newPage())
     page.on("console", (m) => {
       if (m.type() === "error" && !EXPECTED_REFUSAL.test(m.text())) consoleErrors.push(m.text())
@@ -208,6 +225,94 @@ describe("web dashboard in Chromium", () => {
     await expect.poll(() => page.getByTestId("sensors-summary").textContent(), { timeout: 10_000 }).toBe("3 sensors starting with “ui-test/”")
     await shot(page, "sensors-narrow")
     await page.setViewportSize({ width: 1280, height: 800 })
+  })
+
+  it("opens a sensor from the list: readings posted now are on the live chart within 1 s, suspect ones apart", async () => {
+    const id = "ui-test/pump-1"
+    // Limits for this sensor: above softMax suspect, above hardMax rejected.
+    const configured = await api(node, "PUT", `/api/v1/sensors/${encodeURIComponent(id)}`, BOOTSTRAP, { softMax: 100, hardMax: 1_000 })
+    expect(configured.status, JSON.stringify(configured.body)).toBe(200)
+    await page.getByRole("table", { name: "Sensors" }).getByRole("link", { name: id }).click()
+    await page.waitForURL(/#\/sensors\/ui-test\/pump-1$/)
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe(id)
+    await expect.poll(() => page.getByTestId("live-status").textContent(), { timeout: 10_000 }).toBe("Live")
+    expect(await page.getByTestId("sensor-status").textContent()).toMatch(/^(online|unknown|degraded)$/)
+    // The socket carries the key as ?access_token=; the page's own URL never does.
+    expect(page.url()).not.toContain(viewer.key)
+
+    const chart = page.getByTestId("live-chart")
+    const drawn = async () => Number(await chart.getAttribute("data-points"))
+    const before = await drawn()
+    const started = performance.now()
+    const now = Date.now()
+    const readings = [10, 20, 150, 30, 5_000].map((value, i) => ({ sensor: id, ts: now - 40 + i * 10, value }))
+    const sent = await api(node, "POST", "/api/v1/readings?ack=accepted", BOOTSTRAP, { readings })
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202)
+    expect(sent.body?.accepted).toBe(4)
+    await expect.poll(drawn, { timeout: 1_000, interval: 20 }).toBe(before + 4)
+    const elapsed = performance.now() - started
+    console.log(`live chart: 4 readings drawn ${elapsed.toFixed(0)} ms after the POST was sent`)
+    expect(elapsed).toBeLessThanOrEqual(1_000)
+    expect(await chart.locator("xpath=..").locator("figcaption").textContent()).toContain("1 suspect")
+    // The rejected one is counted in the header (refreshed every 5 s).
+    await expect.poll(() => page.getByTestId("sensor-rejected").textContent(), { timeout: 7_000 }).toMatch(/^1 \(invalid 1\)$/)
+    await shot(page, "sensor")
+  })
+
+  it("shows the history chart in 1 min buckets for an hour, 5 min for a day and 1 h for a week, by keyboard", async () => {
+    const label = page.getByTestId("history-interval")
+    await expect.poll(() => label.textContent(), { timeout: 10_000 }).toBe("1 min buckets · from the 1 min rollups")
+    // The readings sent a minute ago by the sensors test are rolled up (ROLLUP_INTERVAL_MS=100).
+    await expect
+      .poll(async () => {
+        await page.getByRole("button", { name: "Refresh history" }).click()
+        return Number(await page.getByTestId("history-chart").getAttribute("data-points"))
+      }, { timeout: 10_000, interval: 300 })
+      .toBeGreaterThan(0)
+    await page.getByRole("radio", { name: "Hour" }).focus()
+    await page.keyboard.press("ArrowRight")
+    expect(await page.getByRole("radio", { name: "Day" }).isChecked()).toBe(true)
+    await expect.poll(() => label.textContent(), { timeout: 10_000 }).toBe("5 min buckets · from the 1 min rollups")
+    await page.keyboard.press("ArrowRight")
+    expect(await page.getByRole("radio", { name: "Week" }).isChecked()).toBe(true)
+    await expect.poll(() => label.textContent(), { timeout: 10_000 }).toBe("1 h buckets · from the 1 h rollups")
+    await expect.poll(async () => Number(await page.getByTestId("history-chart").getAttribute("data-points"))).toBeGreaterThan(0)
+    await shot(page, "sensor-history-week")
+
+    await page.setViewportSize({ width: 380, height: 760 })
+    await expect.poll(() => page.evaluate("document.documentElement.scrollWidth <= innerWidth")).toBe(true)
+    await shot(page, "sensor-narrow")
+    await page.setViewportSize({ width: 1280, height: 800 })
+  })
+
+  it("says so when the live connection drops and reconnects; a hidden tab unsubscribes until it is visible again", async () => {
+    const id = "ui-test/pump-1"
+    const status = page.getByTestId("live-status")
+    const chart = page.getByTestId("live-chart")
+    const drawn = async () => Number(await chart.getAttribute("data-points"))
+    const send = async (value: number) => {
+      const sent = await api(node, "POST", "/api/v1/readings?ack=accepted", BOOTSTRAP, { readings: [{ sensor: id, ts: Date.now(), value }] })
+      expect(sent.body?.accepted).toBe(1)
+    }
+    expect(await page.evaluate(`${OPEN_LIVE_SOCKETS}.map((s) => new URL(s.url).searchParams.has("access_token"))`)).toEqual([true])
+
+    await page.evaluate(`${OPEN_LIVE_SOCKETS}.forEach((s) => s.close())`)
+    await expect.poll(() => status.textContent(), { timeout: 2_000, interval: 10 }).toMatch(/^Connection lost; reconnecting in 1 s \(attempt 1\)…$/)
+    await expect.poll(() => status.textContent(), { timeout: 5_000 }).toBe("Live (reconnected)")
+    let before = await drawn()
+    await send(40)
+    await expect.poll(drawn, { timeout: 1_000, interval: 20 }).toBe(before + 1)
+
+    await page.evaluate(`Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" }); document.dispatchEvent(new Event("visibilitychange"))`)
+    await expect.poll(() => status.textContent()).toBe("Paused while this tab is hidden")
+    before = await drawn()
+    await send(41)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(await drawn()).toBe(before)
+    await page.evaluate(`delete document.visibilityState; document.dispatchEvent(new Event("visibilitychange"))`)
+    await expect.poll(() => status.textContent(), { timeout: 5_000 }).toBe("Live (reconnected)")
+    await send(42)
+    await expect.poll(drawn, { timeout: 1_000, interval: 20 }).toBe(before + 1)
   })
 
   it("sends a revoked key back to sign-in with the node's reason, and forgets it", async () => {

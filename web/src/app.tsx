@@ -6,9 +6,10 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { type Access, type ApiFailure, probeAccess } from "./api"
 import { NodePage } from "./pages/node-page"
+import { SensorPage } from "./pages/sensor-page"
 import { SensorsPage } from "./pages/sensors-page"
 import { SignInPage } from "./pages/sign-in-page"
-import { hrefOf, navigate, ROUTES, useRoute } from "./router"
+import { hrefOf, navigate, ROUTES, routeOf, sensorOf, useHash } from "./router"
 import { forgetCredential, storeCredential, storedCredential } from "./session"
 
 type Session =
@@ -21,7 +22,9 @@ const ended = (failure: ApiFailure) => `The node refused your credential: ${fail
 
 export const App = () => {
   const [session, setSession] = useState<Session>({ phase: "checking" })
-  const route = useRoute()
+  const hash = useHash()
+  const route = routeOf(hash)
+  const sensor = sensorOf(hash)
   const main = useRef<HTMLElement>(null)
 
   const start = useCallback(async () => {
@@ -74,7 +77,7 @@ export const App = () => {
             <ul>
               {ROUTES.map((r) => (
                 <li key={r.route}>
-                  <a href={hrefOf(r.route)} aria-current={route === r.route ? "page" : undefined}>
+                  <a href={hrefOf(r.route)} aria-current={route === r.route || (route === "sensor" && r.route === "sensors") ? "page" : undefined}>
                     {r.label}
                   </a>
                 </li>
@@ -106,7 +109,8 @@ export const App = () => {
         )}
         {session.phase === "signed-out" && <SignInPage notice={session.notice} onSignedIn={signedIn} />}
         {session.phase === "in" && route === "sensors" && <SensorsPage access={access} />}
-        {session.phase === "in" && route !== "sensors" && <NodePage access={access} />}
+        {session.phase === "in" && route === "sensor" && sensor !== null && <SensorPage key={sensor} access={access} sensor={sensor} />}
+        {session.phase === "in" && route !== "sensors" && route !== "sensor" && <NodePage access={access} />}
       </main>
     </>
   )

@@ -1,11 +1,13 @@
 /**
  * Every sensor of the caller's tenant, searched by id prefix: GET /api/v1/sensors pages of 1,000
  * by id (`after` the last one), fetched as the list scrolls near its end and rendered virtually.
+ * Each id links to its sensor page.
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks"
 import { type Access, call, isRecord, json } from "../api"
 import { formatTime } from "../format"
 import { PageHeading } from "../page-heading"
+import { sensorHref } from "../router"
 import { useMediaQuery } from "../use-media-query"
 import { VirtualList } from "../virtual-list"
 
@@ -47,7 +49,7 @@ interface Listing {
 const cells = (s: SensorRow) => (
   <>
     <td class="c-id" title={s.id}>
-      {s.id}
+      <a href={sensorHref(s.id)}>{s.id}</a>
     </td>
     <td class="c-status">
       <span class={`status status-${KNOWN_STATUSES.has(s.status) ? s.status : "other"}`}>{s.status}</span>

@@ -1,0 +1,104 @@
+/** The sensor page's pure parts (web/src/history-range.ts, web/src/live-window.ts): intervals by range, live frames, the live window, backoff. */
+import { describe, expect, it } from "vitest"
+import { aggregatesOf, bucketLabel, historyColumns, intervalFor, MAX_BUCKETS, RANGES, tierLabel } from "../../web/src/history-range.js"
+import { LiveWindow, liveFrameOf, reconnectDelayMs } from "../../web/src/live-window.js"
+
+describe("history range → interval", () => {
+  it("asks for 1 min buckets over an hour, 5 min over a day, 1 h over a week or a month", () => {
+    expect(Object.fromEntries(RANGES.map((r) => [r.id, intervalFor(r.spanMs)]))).toEqual({ hour: "1m", day: "5m", week: "1h", month: "1h" })
+  })
+
+  it("keeps every span within MAX_BUCKETS buckets, days beyond a month", () => {
+    const ms = { "1m": 60_000, "5m": 300_000, "1h": 3_600_000, "1d": 86_400_000 }
+    for (const span of [1, 60_000, 3_600_000, 12 * 3_600_000, 86_400_000, 2 * 86_400_000, 31 * 86_400_000, 365 * 86_400_000]) {
+      expect(Math.ceil(span / ms[intervalFor(span)])).toBeLessThanOrEqual(MAX_BUCKETS)
+    }
+    expect(intervalFor(31 * 86_400_000)).toBe("1h")
+    expect(intervalFor(32 * 86_400_000)).toBe("1d")
+  })
+
+  it("labels intervals and tiers in words", () => {
+    expect(bucketLabel("1m")).toBe("1 min buckets")
+    expect(bucketLabel("1h")).toBe("1 h buckets")
+    expect(bucketLabel("1mo")).toBe("1 month buckets")
+    expect(tierLabel("1m")).toBe("from the 1 min rollups")
+  })
+})
+
+describe("aggregates answer", () => {
+  const bucket = (start: number, mean: number) => ({ start, end: start + 60_000, count: 2, min: mean - 1, max: mean + 1, sum: 2 * mean, mean, suspect: { count: 1, spike: 1 } })
+
+  it("decodes the answer and refuses another shape", () => {
+    const a = aggregatesOf({ sensor: "s", interval: "1m", tz: "UTC", tier: "1m", next: null, buckets: [bucket(0, 5)] })
+    expect(a).toEqual({ interval: "1m", tier: "1m", next: null, buckets: [{ start: 0, end: 60_000, count: 2, min: 4, max: 6, mean: 5, suspect: 1 }] })
+    expect(aggregatesOf({ interval: "1m", tier: "1m", buckets: [{ start: 0 }] })).toBeNull()
+    expect(aggregatesOf([])).toBeNull()
+  })
+
+  it("turns buckets into columns oldest first, breaking the line where buckets are absent", () => {
+    const a = aggregatesOf({ interval: "1m", tier: "1m", next: null, buckets: [bucket(180_000, 3), bucket(0, 1), bucket(60_000, 2)] })!
+    expect(historyColumns(a.buckets)).toEqual([
+      [0, 60, 120, 180],
+      [1, 2, null, 3],
+      [0, 1, null, 2],
+      [2, 3, null, 4]
+    ])
+  })
+})
+
+describe("live frames", () => {
+  it("decodes readings, subscribed, state, lagged, degraded and errors", () => {
+    expect(liveFrameOf(JSON.stringify({ type: "readings", sensors: [{ sensor: "a", ts: [1], values: [2], quality: [0] }] }))).toEqual({
+      type: "readings",
+      sensors: [{ sensor: "a", ts: [1], values: [2], quality: [0] }]
+    })
+    expect(liveFrameOf(JSON.stringify({ type: "readings", sensors: [{ sensor: "a", ts: [1, 2], values: [2], quality: [0] }] }))).toBeNull()
+    expect(liveFrameOf(JSON.stringify({ type: "subscribed", sensors: [{ sensor: "a", state: { status: "online", lastTs: 5 } }, { sensor: "b", state: null }], prefixes: [] }))).toEqual({
+      type: "subscribed",
+      states: [
+        { sensor: "a", state: { status: "online", lastTs: 5 } },
+        { sensor: "b", state: null }
+      ]
+    })
+    expect(liveFrameOf(JSON.stringify({ type: "state", sensor: "a", from: "online", to: "degraded", at: 9, reason: "r" }))).toEqual({ type: "state", sensor: "a", to: "degraded", at: 9, reason: "r" })
+    expect(liveFrameOf(JSON.stringify({ type: "lagged", dropped: 12 }))).toEqual({ type: "lagged", dropped: 12 })
+    expect(liveFrameOf(JSON.stringify({ type: "degraded", reason: "redis_unavailable", message: "paused" }))).toEqual({ type: "degraded", message: "paused" })
+    expect(liveFrameOf(JSON.stringify({ type: "error", code: "too_many_subscriptions", message: "m" }))).toEqual({ type: "error", code: "too_many_subscriptions", message: "m" })
+    expect(liveFrameOf(JSON.stringify({ type: "alert", notification: {} }))).toEqual({ type: "other" })
+    expect(liveFrameOf("{nope")).toBeNull()
+  })
+})
+
+describe("live window", () => {
+  it("keeps the last minutes in time order, suspect values apart", () => {
+    const w = new LiveWindow(60_000, 1_000)
+    w.add({ sensor: "a", ts: [1_000, 3_000], values: [1, 3], quality: [0, 4] }, 3_000)
+    w.add({ sensor: "a", ts: [2_000], values: [2], quality: [0] }, 3_000)
+    expect(w.columns()).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+      [null, null, 3]
+    ])
+    expect(w.suspectCount).toBe(1)
+    expect(w.newestTs).toBe(3_000)
+    w.trim(62_500)
+    expect(w.columns()[0]).toEqual([3])
+    w.clear()
+    expect(w.size).toBe(0)
+    expect(w.newestValue).toBeNull()
+  })
+
+  it("holds at most maxPoints, dropping the oldest", () => {
+    const w = new LiveWindow(60_000, 3)
+    w.add({ sensor: "a", ts: [1, 2, 3, 4, 5], values: [1, 2, 3, 4, 5], quality: [0, 0, 0, 0, 0] }, 10)
+    expect(w.columns()[1]).toEqual([3, 4, 5])
+  })
+})
+
+describe("reconnect backoff", () => {
+  it("doubles from 0.5 s to at most 30 s, jitter shortening it by at most a fifth", () => {
+    expect([0, 1, 2, 3, 10, 100].map((a) => reconnectDelayMs(a, 0))).toEqual([500, 1_000, 2_000, 4_000, 30_000, 30_000])
+    expect(reconnectDelayMs(0, 1)).toBe(400)
+    expect(reconnectDelayMs(3, 0.5)).toBe(3_600)
+  })
+})

@@ -1,0 +1,374 @@
+/**
+ * One sensor (`#/sensors/<id>`): its status, last reading and counters (GET /api/v1/sensors/{id},
+ * refreshed every 5 s, a second after readings arrive and on each status change from the feed), a live chart of the last 10
+ * minutes from `WS /ws/live` (suspect readings as red points), and a history chart from the
+ * aggregates API whose bucket interval follows the chosen range (mean line, min–max band).
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
+import type uPlot from "uplot"
+import { type Access, call, isRecord, json } from "../api"
+import { Chart } from "../chart"
+import { formatCount, formatTime, NOT_KNOWN } from "../format"
+import { type Aggregates, aggregatesOf, bucketLabel, historyColumns, intervalFor, RANGES, type RangeId, tierLabel } from "../history-range"
+import { type LiveColumns, type LiveReadings, type LiveState, LiveWindow } from "../live-window"
+import { PageHeading } from "../page-heading"
+import { hrefOf } from "../router"
+import { type LinkState, useLiveFeed } from "../use-live-feed"
+
+const REFRESH_MS = 5_000
+const SOON_MS = 1_000
+const LIVE_WINDOW_MS = 10 * 60_000
+const LIVE_MAX_POINTS = 20_000
+const HISTORY_LIMIT = 1_000
+const CHART_HEIGHT = 260
+const KNOWN_STATUSES = new Set(["online", "degraded", "fault", "offline", "unknown"])
+
+const ACCENT = "#0a58a8"
+const SUSPECT = "#b3261e"
+const BAND_LINE = "#7f9cc0"
+
+interface Counters {
+  readonly accepted: number
+  readonly suspect: number
+  readonly rejected: Readonly<Record<string, number>>
+}
+
+interface SensorView {
+  readonly status: string
+  readonly statusSince: number | null
+  readonly statusReason: string
+  readonly lastTs: number | null
+  readonly lastValue: number | null
+  readonly counters: Counters | null
+}
+
+const num = (u: unknown): number | null => (typeof u === "number" ? u : null)
+
+const countersOf = (u: unknown): Counters | null => {
+  if (!isRecord(u) || typeof u.accepted !== "number" || typeof u.suspect !== "number" || !isRecord(u.rejected)) return null
+  const rejected: Record<string, number> = {}
+  for (const [k, v] of Object.entries(u.rejected)) if (typeof v === "number") rejected[k] = v
+  return { accepted: u.accepted, suspect: u.suspect, rejected }
+}
+
+const sensorOf = (u: unknown): SensorView | null => {
+  if (!isRecord(u) || !isRecord(u.state)) return null
+  const s = u.state
+  return {
+    status: typeof s.status === "string" ? s.status : "unknown",
+    statusSince: num(s.statusSince),
+    statusReason: typeof s.statusReason === "string" ? s.statusReason : "",
+    lastTs: num(s.lastTs),
+    lastValue: num(s.lastValue),
+    counters: countersOf(s.counters)
+  }
+}
+
+const rejectedTotal = (c: Counters) => Object.values(c.rejected).reduce((a, b) => a + b, 0)
+const rejectedDetail = (c: Counters) =>
+  Object.entries(c.rejected)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k.replace(/_/g, " ")} ${formatCount(n)}`)
+    .join(", ")
+
+const formatValue = (v: number | null) => (v === null ? NOT_KNOWN : v.toLocaleString("en-US", { maximumFractionDigits: 4 }))
+
+const When = ({ at }: { readonly at: number | null }) =>
+  at === null ? <>never</> : <time dateTime={new Date(at).toISOString()}>{formatTime(at)}</time>
+
+const linkText = (link: LinkState): string => {
+  switch (link.phase) {
+    case "connecting":
+      return "Connecting to the live feed…"
+    case "live":
+      return link.reconnected ? "Live (reconnected)" : "Live"
+    case "paused":
+      return "Paused while this tab is hidden"
+    case "reconnecting":
+      return `Connection lost; reconnecting in ${Math.max(1, Math.round(link.inMs / 1000))} s (attempt ${link.attempt})…`
+  }
+}
+
+const liveOptions = (): Omit<uPlot.Options, "width" | "height"> => ({
+  scales: { x: { time: true } },
+  series: [
+    {},
+    { label: "Value", stroke: ACCENT, width: 2, spanGaps: true },
+    { label: "Suspect", stroke: SUSPECT, paths: () => null, points: { show: true, size: 9, width: 2, stroke: SUSPECT, fill: "#ffffff" } }
+  ],
+  axes: [{}, { size: 60 }]
+})
+
+const historyOptions = (): Omit<uPlot.Options, "width" | "height"> => ({
+  scales: { x: { time: true } },
+  series: [
+    {},
+    { label: "Mean", stroke: ACCENT, width: 2 },
+    { label: "Min", stroke: BAND_LINE, width: 1 },
+    { label: "Max", stroke: BAND_LINE, width: 1 }
+  ],
+  bands: [{ series: [3, 2], fill: "rgba(10, 88, 168, 0.12)" }],
+  axes: [{}, { size: 60 }]
+})
+
+interface History {
+  readonly range: RangeId
+  readonly from: number
+  readonly to: number
+  readonly answer: Aggregates
+}
+
+export const SensorPage = ({ access, sensor }: { readonly access: Access; readonly sensor: string }) => {
+  const path = `/api/v1/sensors/${encodeURIComponent(sensor)}`
+  const [view, setView] = useState<SensorView | null>(null)
+  const [missing, setMissing] = useState(false)
+  const [problem, setProblem] = useState<string | null>(null)
+
+  const load = useCallback(async () => {
+    const answer = await call(access, path, json(sensorOf))
+    if (answer.ok) {
+      setView(answer.value)
+      setMissing(false)
+      setProblem(null)
+    } else if (answer.failure.status === 404) {
+      setMissing(true)
+      setProblem(null)
+    } else if (answer.failure.status !== 401) setProblem(answer.failure.message)
+  }, [access, path])
+
+  // Readings arriving on the feed: the counters (rejections are not in the feed) are asked again a second later.
+  const soon = useRef<ReturnType<typeof setTimeout> | undefined>(undefined)
+  const loadSoon = useCallback(() => {
+    if (soon.current !== undefined) return
+    soon.current = setTimeout(() => {
+      soon.current = undefined
+      void load()
+    }, SOON_MS)
+  }, [load])
+
+  useEffect(() => {
+    void load()
+    const timer = setInterval(() => {
+      if (document.visibilityState === "visible") void load()
+    }, REFRESH_MS)
+    return () => {
+      clearInterval(timer)
+      clearTimeout(soon.current)
+      soon.current = undefined
+    }
+  }, [load])
+
+  // Live: readings go into a window kept outside state; the chart is redrawn once per animation frame at most.
+  const live = useRef(new LiveWindow(LIVE_WINDOW_MS, LIVE_MAX_POINTS))
+  const [liveData, setLiveData] = useState<LiveColumns>(() => live.current.columns())
+  const frame = useRef(0)
+  const redraw = useCallback(() => {
+    if (frame.current !== 0) return
+    frame.current = requestAnimationFrame(() => {
+      frame.current = 0
+      live.current.trim(Date.now())
+      setLiveData(live.current.columns())
+    })
+  }, [])
+  useEffect(() => {
+    // The window slides even when nothing arrives.
+    const timer = setInterval(redraw, 1_000)
+    return () => {
+      clearInterval(timer)
+      cancelAnimationFrame(frame.current)
+      frame.current = 0
+    }
+  }, [redraw])
+
+  const { link, notice, dismiss } = useLiveFeed(sensor, access.credential, {
+    onReadings: (r: LiveReadings) => {
+      live.current.add(r, Date.now())
+      const lastTs = live.current.newestTs
+      const lastValue = live.current.newestValue
+      setView((v) => (v === null || lastTs === null || (v.lastTs !== null && v.lastTs > lastTs) ? v : { ...v, lastTs, lastValue }))
+      redraw()
+      loadSoon()
+    },
+    onSubscribed: (state: LiveState | null) => {
+      if (state !== null) setView((v) => (v === null ? v : { ...v, status: state.status }))
+    },
+    onState: (status: string, at: number, reason: string) => {
+      setView((v) => (v === null ? v : { ...v, status, statusSince: at, statusReason: reason }))
+      void load()
+    },
+    onLost: () => void load()
+  })
+
+  // History: the range picks the interval; a newer request wins over an older one still on its way.
+  const [range, setRange] = useState<RangeId>("hour")
+  const [history, setHistory] = useState<History | null>(null)
+  const [historyError, setHistoryError] = useState<string | null>(null)
+  const [historyLoads, setHistoryLoads] = useState(0)
+  useEffect(() => {
+    const abort = new AbortController()
+    const spec = RANGES.find((r) => r.id === range) ?? RANGES[0]!
+    const to = Date.now()
+    const from = to - spec.spanMs
+    const params = new URLSearchParams({ interval: intervalFor(spec.spanMs), from: String(from), limit: String(HISTORY_LIMIT) })
+    setHistory((h) => (h?.range === range ? h : null))
+    void call(access, `${path}/aggregates?${params}`, json(aggregatesOf), { signal: abort.signal }).then((answer) => {
+      if (abort.signal.aborted) return
+      if (answer.ok) {
+        setHistory({ range, from, to, answer: answer.value })
+        setHistoryError(null)
+      } else if (answer.failure.status === 404) {
+        setHistory({ range, from, to, answer: { interval: intervalFor(spec.spanMs), tier: "", buckets: [], next: null } })
+        setHistoryError(null)
+      } else if (answer.failure.status !== 401) setHistoryError(answer.failure.message)
+    })
+    return () => abort.abort()
+  }, [access, path, range, historyLoads])
+
+  const historyData = useMemo<uPlot.AlignedData>(() => historyColumns(history?.answer.buckets ?? []), [history])
+  const rangeLabel = RANGES.find((r) => r.id === range)?.label.toLowerCase() ?? range
+  const historyCaption =
+    history === null
+      ? "Loading…"
+      : history.answer.buckets.length === 0
+        ? `No readings in the last ${rangeLabel}.`
+        : `${formatCount(history.answer.buckets.length)} bucket${history.answer.buckets.length === 1 ? "" : "s"} with readings in the last ${rangeLabel}: mean line, min–max band.`
+
+  const points = liveData[0].length
+  const liveNow = Date.now() / 1000
+  const liveRange: readonly [number, number] = [liveNow - LIVE_WINDOW_MS / 1000, liveNow]
+  const historyRange: readonly [number, number] | null = history === null ? null : [history.from / 1000, history.to / 1000]
+  const suspect = liveData[2].reduce<number>((n, v) => (v === null ? n : n + 1), 0)
+  const status = view?.status ?? "unknown"
+  const since = view?.statusSince ?? null
+  const counters = view?.counters ?? null
+
+  return (
+    <>
+      <p class="crumbs">
+        <a href={hrefOf("sensors")}>← All sensors</a>
+      </p>
+      <PageHeading id="sensor-title" title={sensor} />
+      {missing && (
+        <p class="notice" role="status">
+          The node has no sensor “{sensor}” yet: it appears with its first reading, and the live chart shows it as it arrives.
+        </p>
+      )}
+      {problem !== null && (
+        <p class="error" role="alert">
+          Could not refresh: {problem}
+        </p>
+      )}
+      <section class="panel sensor-header" aria-labelledby="sensor-state-title">
+        <h2 id="sensor-state-title">State</h2>
+        <dl class="figures sensor-figures">
+          <div>
+            <dt>Status</dt>
+            <dd>
+              <span class={`status status-${KNOWN_STATUSES.has(status) ? status : "other"}`} data-testid="sensor-status">
+                {view === null ? NOT_KNOWN : status}
+              </span>
+            </dd>
+          </div>
+          <div>
+            <dt>Last seen</dt>
+            <dd data-testid="sensor-last-seen">{view === null ? NOT_KNOWN : <When at={view.lastTs} />}</dd>
+          </div>
+          <div>
+            <dt>Last value</dt>
+            <dd>{formatValue(view?.lastValue ?? null)}</dd>
+          </div>
+          <div>
+            <dt>Accepted</dt>
+            <dd>{formatCount(counters?.accepted ?? null)}</dd>
+          </div>
+          <div>
+            <dt>Suspect</dt>
+            <dd>{formatCount(counters?.suspect ?? null)}</dd>
+          </div>
+          <div>
+            <dt>Rejected</dt>
+            <dd data-testid="sensor-rejected">
+              {counters === null ? NOT_KNOWN : formatCount(rejectedTotal(counters))}
+              {counters !== null && rejectedTotal(counters) > 0 && <span class="unit"> ({rejectedDetail(counters)})</span>}
+            </dd>
+          </div>
+        </dl>
+        {since !== null && (
+          <p class="meta reason">
+            Status since <When at={since} />
+            {view !== null && view.statusReason !== "" ? `: ${view.statusReason}` : ""}
+          </p>
+        )}
+      </section>
+
+      <section class="panel chart-panel" aria-labelledby="live-title">
+        <div class="chart-head">
+          <h2 id="live-title">Live, last {LIVE_WINDOW_MS / 60_000} minutes</h2>
+          <p class={`link link-${link.phase}`} role="status" data-testid="live-status">
+            {linkText(link)}
+          </p>
+        </div>
+        {notice !== null && (
+          <div class="notice live-notice" role="alert" data-testid="live-notice">
+            <span>
+              {notice.message} <span class="unit">({formatTime(notice.at)})</span>
+            </span>
+            <button type="button" class="secondary" onClick={dismiss}>
+              Dismiss
+            </button>
+          </div>
+        )}
+        <Chart
+          label={`Live readings of ${sensor}, last ${LIVE_WINDOW_MS / 60_000} minutes`}
+          summary={
+            points === 0
+              ? "No readings in the window yet; they appear as they arrive. Rejected readings are never drawn (see Rejected above)."
+              : `${formatCount(points)} readings in the window, ${formatCount(suspect)} suspect (red points); newest ${formatValue(live.current.newestValue)}.`
+          }
+          testId="live-chart"
+          height={CHART_HEIGHT}
+          options={liveOptions}
+          data={liveData}
+          xRange={liveRange}
+        />
+      </section>
+
+      <section class="panel chart-panel" aria-labelledby="history-title">
+        <div class="chart-head">
+          <h2 id="history-title">History</h2>
+          <p class="meta interval" data-testid="history-interval" aria-live="polite">
+            {history === null ? "Loading…" : `${bucketLabel(history.answer.interval)}${history.answer.tier === "" ? "" : ` · ${tierLabel(history.answer.tier)}`}`}
+          </p>
+        </div>
+        <div class="history-controls">
+          <fieldset class="ranges">
+            <legend>Range</legend>
+            {RANGES.map((r) => (
+              <label key={r.id} class="range">
+                <input type="radio" name="history-range" value={r.id} checked={range === r.id} onChange={() => setRange(r.id)} />
+                {r.label}
+              </label>
+            ))}
+          </fieldset>
+          <button type="button" class="secondary" onClick={() => setHistoryLoads((n) => n + 1)}>
+            Refresh history
+          </button>
+        </div>
+        {historyError !== null && (
+          <p class="error" role="alert">
+            Could not load the history: {historyError}
+          </p>
+        )}
+        <Chart
+          label={`History of ${sensor}, last ${rangeLabel}`}
+          summary={historyCaption}
+          testId="history-chart"
+          height={CHART_HEIGHT}
+          options={historyOptions}
+          data={historyData}
+          xRange={historyRange}
+        />
+      </section>
+    </>
+  )
+}

@@ -1,0 +1,142 @@
+/**
+ * One sensor's feed from `WS /ws/live`. A browser's WebSocket cannot send headers, so the
+ * credential goes as the node accepts it on upgrades, `?access_token=` on the socket's URL (never
+ * in the page's URL). A dropped connection is reconnected with a doubling backoff (and the caller
+ * told, to re-check the credential over HTTP, where a 401 ends the session); a hidden tab
+ * unsubscribes and subscribes again when it is visible.
+ */
+import { useEffect, useRef, useState } from "preact/hooks"
+import { type LiveReadings, type LiveState, liveFrameOf, reconnectDelayMs } from "./live-window"
+
+export type LinkState =
+  | { readonly phase: "connecting" }
+  | { readonly phase: "live"; readonly reconnected: boolean }
+  | { readonly phase: "paused" }
+  | { readonly phase: "reconnecting"; readonly inMs: number; readonly attempt: number }
+
+export interface LiveNotice {
+  readonly kind: "lagged" | "degraded" | "error"
+  readonly message: string
+  readonly at: number
+}
+
+export interface LiveHandlers {
+  readonly onReadings: (readings: LiveReadings) => void
+  readonly onSubscribed: (state: LiveState | null) => void
+  readonly onState: (status: string, at: number, reason: string) => void
+  /** The connection dropped (or was refused): a reason to ask the API whether the credential still holds. */
+  readonly onLost: () => void
+}
+
+const liveUrl = (credential: string | null): string => {
+  const url = new URL("/ws/live", location.href)
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:"
+  if (credential !== null) url.searchParams.set("access_token", credential)
+  return url.toString()
+}
+
+export const useLiveFeed = (sensor: string, credential: string | null, handlers: LiveHandlers) => {
+  const [link, setLink] = useState<LinkState>({ phase: "connecting" })
+  const [notice, setNotice] = useState<LiveNotice | null>(null)
+  const latest = useRef(handlers)
+  latest.current = handlers
+
+  useEffect(() => {
+    let ws: WebSocket | null = null
+    let retry: ReturnType<typeof setTimeout> | undefined
+    let attempt = 0
+    let dropped = false
+    let stopped = false
+    const hidden = () => document.visibilityState === "hidden"
+    const send = (type: "subscribe" | "unsubscribe") => {
+      if (ws !== null && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type, sensors: [sensor] }))
+    }
+
+    const connect = () => {
+      retry = undefined
+      setLink({ phase: "connecting" })
+      const socket = new WebSocket(liveUrl(credential))
+      ws = socket
+      socket.onopen = () => {
+        if (hidden()) setLink({ phase: "paused" })
+        else send("subscribe")
+      }
+      socket.onmessage = (e: MessageEvent) => {
+        if (ws !== socket || typeof e.data !== "string") return
+        const frame = liveFrameOf(e.data)
+        if (frame === null) return
+        switch (frame.type) {
+          case "subscribed": {
+            attempt = 0
+            setLink({ phase: "live", reconnected: dropped })
+            const mine = frame.states.find((s) => s.sensor === sensor)
+            if (mine !== undefined) latest.current.onSubscribed(mine.state)
+            return
+          }
+          case "readings":
+            for (const r of frame.sensors) if (r.sensor === sensor) latest.current.onReadings(r)
+            return
+          case "state":
+            if (frame.sensor === sensor) latest.current.onState(frame.to, frame.at, frame.reason)
+            return
+          case "lagged":
+            setNotice({ kind: "lagged", message: `The feed fell behind: the node dropped ${frame.dropped.toLocaleString("en-US")} live item(s) for this page. The chart has gaps; the history is complete.`, at: Date.now() })
+            return
+          case "degraded":
+            setNotice({ kind: "degraded", message: `Live feed degraded: ${frame.message}.`, at: Date.now() })
+            return
+          case "recovered":
+            setNotice((n) => (n?.kind === "degraded" ? null : n))
+            return
+          case "error":
+            setNotice({ kind: "error", message: `The live feed refused a request: ${frame.message}`, at: Date.now() })
+            return
+          default:
+            return
+        }
+      }
+      socket.onclose = () => {
+        if (ws !== socket || stopped) return
+        ws = null
+        dropped = true
+        latest.current.onLost()
+        if (hidden()) {
+          setLink({ phase: "paused" })
+          return
+        }
+        const inMs = reconnectDelayMs(attempt, Math.random())
+        attempt++
+        setLink({ phase: "reconnecting", inMs, attempt })
+        retry = setTimeout(connect, inMs)
+      }
+    }
+
+    const onVisibility = () => {
+      if (hidden()) {
+        send("unsubscribe")
+        setLink({ phase: "paused" })
+      } else if (ws === null) {
+        clearTimeout(retry)
+        connect()
+      } else if (ws.readyState === WebSocket.OPEN) {
+        setLink({ phase: "connecting" })
+        send("subscribe")
+      }
+    }
+
+    connect()
+    document.addEventListener("visibilitychange", onVisibility)
+    return () => {
+      stopped = true
+      clearTimeout(retry)
+      document.removeEventListener("visibilitychange", onVisibility)
+      const socket = ws
+      ws = null
+      // Closing a socket still connecting makes Chrome log an error: let it open, then close it.
+      if (socket?.readyState === WebSocket.CONNECTING) socket.onopen = () => socket.close(1000)
+      else socket?.close(1000)
+    }
+  }, [sensor, credential])
+
+  return { link, notice, dismiss: () => setNotice(null) }
+}
