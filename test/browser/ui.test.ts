@@ -4,8 +4,11 @@
  * refused with a wrong key, signs in with a viewer key, sees the node's readiness, finds sensors
  * sent a moment ago by prefix (and a thousand more by scrolling), opens one and sees readings posted
  * now on its live chart (which says so when its connection drops, reconnects, and pauses while the
- * tab is hidden) and its history in buckets chosen by range, and is sent back to sign-in when the
- * key is revoked; with AUTH_MODE=none they go straight in. First load within 1 s, the page's
+ * tab is hidden) and its history in buckets chosen by range, sees an alert raised now arrive in the
+ * alerts inbox (and is refused, as a viewer, to acknowledge it), and is sent back to sign-in when
+ * the key is revoked; an operator then acknowledges the alert (recorded with who), opens its
+ * history, and gets the node's message next to a bad field of the sensor's config form; with
+ * AUTH_MODE=none they go straight in. First load within 1 s, the page's
  * JavaScript within 250 KB gzipped, no console errors. Screenshots go to .tmp/screenshots/.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs"
@@ -51,10 +54,13 @@ const OPEN_LIVE_SOCKETS = "window.__sockets.filter((s) => s.url.includes('/ws/li
 /** The dashboard's session storage entry, read in the page. */
 const STORED_CREDENTIAL = "sessionStorage.getItem('flowmesh.credential')"
 /**
- * Chrome's own log line for a response it got with status 401: the dashboard asks without a
- * credential to learn the auth mode, and the node refuses a wrong or revoked key by design.
+ * Chrome's own log line for a response it got with status 401, 403 or 400: the dashboard asks
+ * without a credential to learn the auth mode, and the node refuses a wrong or revoked key, a
+ * viewer's acknowledge and a bad config by design (each is checked on the page where it happens).
  */
-const EXPECTED_REFUSAL = /^Failed to load resource: the server responded with a status of 401 \(Unauthorized\)$/
+const EXPECTED_REFUSAL = /^Failed to load resource: the server responded with a status of (401 \(Unauthorized\)|403 \(Forbidden\)|400 \(Bad Request\))$/
+/** The sensor with an alert rule, the alert tests' own. */
+const ALERTING = "ui-alert/boiler-1"
 
 interface RawAnswer {
   readonly status: number
@@ -85,6 +91,7 @@ describe("web dashboard in Chromium", () => {
   let context: BrowserContext
   let page: Page
   let viewer: { readonly id: string; readonly key: string }
+  let operator: { readonly id: string; readonly key: string }
   const consoleErrors: Array<string> = []
 
   beforeAll(async () => {
@@ -106,6 +113,9 @@ describe("web dashboard in Chromium", () => {
     const created = await api(node, "POST", "/api/v1/keys", BOOTSTRAP, { kind: "service", name: "dashboard viewer", role: "viewer" })
     expect(created.status, JSON.stringify(created.body)).toBe(201)
     viewer = { id: String(created.body?.id), key: String(created.body?.key) }
+    const operatorKey = await api(node, "POST", "/api/v1/keys", BOOTSTRAP, { kind: "service", name: "dashboard operator", role: "operator" })
+    expect(operatorKey.status, JSON.stringify(operatorKey.body)).toBe(201)
+    operator = { id: String(operatorKey.body?.id), key: String(operatorKey.body?.key) }
     browser = await launchChromium({ width: 1280, height: 800 })
     context = browser.context
     await context.addInitScript(TRACK_SOCKETS)
@@ -315,6 +325,33 @@ describe("web dashboard in Chromium", () => {
     await expect.poll(drawn, { timeout: 1_000, interval: 20 }).toBe(before + 1)
   })
 
+  it("shows an alert raised now in the inbox within seconds, live; a viewer's Acknowledge is refused with the node's reason", async () => {
+    const configured = await api(node, "PUT", `/api/v1/sensors/${encodeURIComponent(ALERTING)}`, BOOTSTRAP, {
+      hardMax: 1_000,
+      rules: [{ id: "too-hot", kind: "threshold", high: 90, severity: "critical" }]
+    })
+    expect(configured.status, JSON.stringify(configured.body)).toBe(200)
+    await page.getByRole("link", { name: "Alerts", exact: true }).click()
+    await page.waitForURL(/#\/alerts$/)
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("Alerts")
+    await expect.poll(() => page.getByTestId("alerts-live-status").textContent(), { timeout: 10_000 }).toBe("Live")
+    const row = page.getByTestId("alert-row").filter({ hasText: ALERTING })
+    expect(await row.count()).toBe(0)
+
+    const started = performance.now()
+    const sent = await api(node, "POST", "/api/v1/readings", BOOTSTRAP, { readings: [{ sensor: ALERTING, value: 95 }] })
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202)
+    await expect.poll(() => row.count(), { timeout: 5_000, interval: 50 }).toBe(1)
+    console.log(`alerts inbox: the alert shown ${(performance.now() - started).toFixed(0)} ms after the breaching reading was posted`)
+    expect(await row.getByTestId("alert-state").textContent()).toBe("open")
+    expect(await row.textContent()).toContain("too-hot")
+    expect(await row.textContent()).toContain("critical")
+
+    await row.getByRole("button", { name: /^Acknowledge/ }).click()
+    await expect.poll(() => page.getByTestId("alert-refusal").textContent()).toContain("needs role operator; the caller has role viewer")
+    expect(await row.getByTestId("alert-state").textContent()).toBe("open")
+  })
+
   it("sends a revoked key back to sign-in with the node's reason, and forgets it", async () => {
     await page.getByRole("link", { name: "Node" }).click()
     await page.waitForURL(/#\/node$/)
@@ -325,7 +362,73 @@ describe("web dashboard in Chromium", () => {
     await shot(page, "signed-out-revoked")
   })
 
-  it("logs no console errors (beyond Chrome's lines for the node's 401s) and throws nothing", () => {
+  it("signs in with an operator key, acknowledges the alert (recorded with who) and opens its history", async () => {
+    await page.getByLabel("API key or JWT").fill(operator.key)
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.waitForURL(/#\/node$/)
+    await page.getByRole("link", { name: "Alerts", exact: true }).click()
+    await page.waitForURL(/#\/alerts$/)
+    const row = page.getByTestId("alert-row").filter({ hasText: ALERTING })
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1)
+    await row.getByRole("button", { name: /^Acknowledge/ }).click()
+    await expect.poll(() => row.getByTestId("alert-state").textContent(), { timeout: 5_000 }).toBe("acknowledged")
+    const listed = await api(node, "GET", `/api/v1/alerts?sensor=${encodeURIComponent(ALERTING)}`, BOOTSTRAP)
+    const acknowledgedBy = String((listed.body?.alerts as Array<Record<string, unknown>> | undefined)?.[0]?.acknowledgedBy)
+    expect(acknowledgedBy).toContain(operator.id)
+    expect(await row.getByTestId("alert-actor").textContent()).toContain(`Acknowledged by ${acknowledgedBy}`)
+    expect(await row.getByRole("button", { name: /^Acknowledge/ }).count()).toBe(0)
+
+    await row.getByRole("button", { name: /^History/ }).click()
+    const events = page.getByRole("list", { name: /^History of alert/ })
+    await expect.poll(() => events.textContent(), { timeout: 5_000 }).toContain(`Acknowledged by ${acknowledgedBy}`)
+    expect(await events.textContent()).toContain("Opened")
+    await shot(page, "alerts")
+  })
+
+  it("shows the sensor's open alerts and puts the node's message next to a bad config field", async () => {
+    await page.getByTestId("alert-row").filter({ hasText: ALERTING }).getByRole("link", { name: ALERTING }).click()
+    await page.waitForURL(/#\/sensors\/ui-alert\/boiler-1$/)
+    await expect.poll(() => page.getByTestId("sensor-alerts").textContent(), { timeout: 10_000 }).toContain("too-hot")
+    expect(await page.getByTestId("sensor-alerts").textContent()).toContain("acknowledged")
+
+    const hardMin = page.getByLabel("Hard min", { exact: true })
+    const save = page.getByRole("button", { name: "Save" })
+    await expect.poll(() => page.getByLabel("Hard max", { exact: true }).inputValue(), { timeout: 10_000 }).toBe("1000")
+    await hardMin.fill("2000")
+    await save.click()
+    const hardMinError = page.getByTestId("cfg-hardMin-error")
+    await expect.poll(() => hardMinError.count(), { timeout: 5_000 }).toBe(1)
+    expect(await hardMinError.textContent()).toBe("must not be greater than hardMax")
+    expect(await hardMin.getAttribute("aria-invalid")).toBe("true")
+    expect((await hardMin.getAttribute("aria-describedby"))?.split(" ")).toContain("cfg-hardMin-error")
+    expect(await page.evaluate("document.activeElement?.id")).toBe("cfg-hardMin")
+    expect(await page.getByTestId("config-error").textContent()).toContain("1 field needs a change")
+    await hardMin.scrollIntoViewIfNeeded()
+    await shot(page, "sensor-config-error")
+
+    // A negative throttle: the node's own message, under that field; the fixed field is clear again.
+    await hardMin.fill("")
+    const throttle = page.getByLabel("Throttle rate (readings/s)")
+    await throttle.fill("-5")
+    await save.click()
+    await expect.poll(() => page.getByTestId("cfg-throttleRate-error").count(), { timeout: 5_000 }).toBe(1)
+    const direct = await api(node, "PUT", `/api/v1/sensors/${encodeURIComponent(ALERTING)}`, operator.key, { throttleRate: -5 })
+    expect(direct.status, JSON.stringify(direct.body)).toBe(400)
+    const issues = (direct.body?.details as { issues: Array<{ path: string; message: string }> } | undefined)?.issues ?? []
+    expect(await page.getByTestId("cfg-throttleRate-error").textContent()).toBe(issues.filter((i) => i.path === "throttleRate").map((i) => i.message).join("; "))
+    expect(await page.getByTestId("cfg-hardMin-error").count()).toBe(0)
+    expect(await hardMin.getAttribute("aria-invalid")).toBe("false")
+
+    // Fixed and saved: the alert rule (not on the form) is kept.
+    await throttle.fill("50")
+    await save.click()
+    await expect.poll(() => page.getByTestId("config-status").textContent(), { timeout: 5_000 }).toBe("Saved")
+    expect(await page.getByTestId("config-error").count()).toBe(0)
+    const stored = await api(node, "GET", `/api/v1/sensors/${encodeURIComponent(ALERTING)}`, BOOTSTRAP)
+    expect(stored.body?.overrides).toMatchObject({ throttleRate: 50, hardMax: 1_000, rules: [{ id: "too-hot", kind: "threshold", high: 90 }] })
+  })
+
+  it("logs no console errors (beyond Chrome's lines for the node's 401s, 403s and 400s) and throws nothing", () => {
     expect(consoleErrors).toEqual([])
   })
 })

@@ -8,6 +8,8 @@ export interface ApiFailure {
   readonly status: number
   readonly error: string
   readonly message: string
+  /** The error body's `details`, when it has any (a 400 or 422 lists every bad field in `details.issues`). */
+  readonly details?: unknown
 }
 
 export type ApiAnswer<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly failure: ApiFailure }
@@ -32,7 +34,7 @@ const failureOf = async (response: Response): Promise<ApiFailure> => {
     body = null
   }
   if (isRecord(body) && typeof body.error === "string" && typeof body.message === "string") {
-    return { status: response.status, error: body.error, message: body.message }
+    return { status: response.status, error: body.error, message: body.message, ...(body.details === undefined ? {} : { details: body.details }) }
   }
   return { status: response.status, error: `http_${response.status}`, message: text.slice(0, 200) || response.statusText }
 }
@@ -43,16 +45,11 @@ export interface CallOptions {
   readonly signal?: AbortSignal
 }
 
-/** GET `path` with `credential`, the body read by `read` (null: not the expected shape). */
-export const fetchAnswer = async <A>(
-  path: string,
-  credential: string | null,
-  read: (response: Response) => Promise<A | null>,
-  options: CallOptions = {}
-): Promise<ApiAnswer<A>> => {
+/** `init` sent to `path`, the body read by `read` (null: not the expected shape). */
+const answerOf = async <A>(path: string, init: RequestInit, read: (response: Response) => Promise<A | null>, options: CallOptions): Promise<ApiAnswer<A>> => {
   let response: Response
   try {
-    response = await fetch(path, { headers: authHeaders(credential), cache: "no-store", signal: options.signal ?? null })
+    response = await fetch(path, { ...init, cache: "no-store", signal: options.signal ?? null })
   } catch (e) {
     return { ok: false, failure: { status: 0, error: "network", message: e instanceof Error ? e.message : String(e) } }
   }
@@ -63,9 +60,32 @@ export const fetchAnswer = async <A>(
     : { ok: true, value }
 }
 
+/** GET `path` with `credential`, the body read by `read` (null: not the expected shape). */
+export const fetchAnswer = <A>(
+  path: string,
+  credential: string | null,
+  read: (response: Response) => Promise<A | null>,
+  options: CallOptions = {}
+): Promise<ApiAnswer<A>> => answerOf(path, { headers: authHeaders(credential) }, read, options)
+
 /** As `fetchAnswer`, for a signed-in page: a 401 ends the session. */
 export const call = async <A>(access: Access, path: string, read: (response: Response) => Promise<A | null>, options: CallOptions = {}) => {
   const answer = await fetchAnswer(path, access.credential, read, options)
+  if (!answer.ok && answer.failure.status === 401) access.refused(answer.failure)
+  return answer
+}
+
+/** `method` `path` with `body` as JSON, for a signed-in page: as `call` (a 401 ends the session; a 403 is the caller's role). */
+export const send = async <A>(
+  access: Access,
+  method: "POST" | "PUT",
+  path: string,
+  body: unknown,
+  read: (response: Response) => Promise<A | null>,
+  options: CallOptions = {}
+): Promise<ApiAnswer<A>> => {
+  const headers = { ...authHeaders(access.credential), "content-type": "application/json" }
+  const answer = await answerOf(path, { method, headers, body: JSON.stringify(body) }, read, options)
   if (!answer.ok && answer.failure.status === 401) access.refused(answer.failure)
   return answer
 }

@@ -5,6 +5,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { type Access, type ApiFailure, probeAccess } from "./api"
+import { AlertsPage } from "./pages/alerts-page"
 import { NodePage } from "./pages/node-page"
 import { SensorPage } from "./pages/sensor-page"
 import { SensorsPage } from "./pages/sensors-page"
@@ -110,7 +111,8 @@ export const App = () => {
         {session.phase === "signed-out" && <SignInPage notice={session.notice} onSignedIn={signedIn} />}
         {session.phase === "in" && route === "sensors" && <SensorsPage access={access} />}
         {session.phase === "in" && route === "sensor" && sensor !== null && <SensorPage key={sensor} access={access} sensor={sensor} />}
-        {session.phase === "in" && route !== "sensors" && route !== "sensor" && <NodePage access={access} />}
+        {session.phase === "in" && route === "alerts" && <AlertsPage access={access} />}
+        {session.phase === "in" && route !== "sensors" && route !== "sensor" && route !== "alerts" && <NodePage access={access} />}
       </main>
     </>
   )

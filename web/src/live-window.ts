@@ -20,6 +20,7 @@ export type LiveFrame =
   | { readonly type: "readings"; readonly sensors: ReadonlyArray<LiveReadings> }
   | { readonly type: "subscribed"; readonly states: ReadonlyArray<{ readonly sensor: string; readonly state: LiveState | null }> }
   | { readonly type: "state"; readonly sensor: string; readonly to: string; readonly at: number; readonly reason: string }
+  | { readonly type: "alert"; readonly notification: Readonly<Record<string, unknown>> }
   | { readonly type: "lagged"; readonly dropped: number }
   | { readonly type: "degraded"; readonly message: string }
   | { readonly type: "recovered" }
@@ -61,6 +62,8 @@ export const liveFrameOf = (text: string): LiveFrame | null => {
       return typeof u.sensor === "string" && typeof u.to === "string" && typeof u.at === "number"
         ? { type: "state", sensor: u.sensor, to: u.to, at: u.at, reason: typeof u.reason === "string" ? u.reason : "" }
         : null
+    case "alert":
+      return isObject(u.notification) ? { type: "alert", notification: u.notification } : null
     case "lagged":
       return { type: "lagged", dropped: typeof u.dropped === "number" ? u.dropped : 0 }
     case "degraded":

@@ -1,15 +1,16 @@
 /**
- * Hash routing (`#/node`, `#/sensors`, `#/sensors/<id>`): the node serves only `/` and its assets,
+ * Hash routing (`#/node`, `#/sensors`, `#/sensors/<id>`, `#/alerts`): the node serves only `/` and its assets,
  * so every page of the dashboard is one URL to it, and a reload or a shared link always lands on
  * index.html. A sensor id keeps its slashes (`#/sensors/site-7/pump-1`).
  */
 import { useEffect, useState } from "preact/hooks"
 
-export type Route = "sign-in" | "node" | "sensors" | "sensor"
+export type Route = "sign-in" | "node" | "sensors" | "sensor" | "alerts"
 
 export const ROUTES: ReadonlyArray<{ readonly route: Exclude<Route, "sign-in" | "sensor">; readonly label: string }> = [
   { route: "node", label: "Node" },
-  { route: "sensors", label: "Sensors" }
+  { route: "sensors", label: "Sensors" },
+  { route: "alerts", label: "Alerts" }
 ]
 
 export const hrefOf = (route: Exclude<Route, "sensor">): string => `#/${route}`
@@ -36,7 +37,7 @@ export const routeOf = (hash: string): Route | null => {
   const path = pathOf(hash)
   const name = path.split("/")[0]
   if (name === "sensors" && sensorOf(hash) !== null) return "sensor"
-  return name === "sign-in" || name === "node" || name === "sensors" ? name : null
+  return name === "sign-in" || name === "node" || name === "sensors" || name === "alerts" ? name : null
 }
 
 export const navigate = (route: Exclude<Route, "sensor">): void => {

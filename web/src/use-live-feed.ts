@@ -1,5 +1,6 @@
 /**
- * One sensor's feed from `WS /ws/live`. A browser's WebSocket cannot send headers, so the
+ * One sensor's feed from `WS /ws/live` (with its alerts), or with no sensor every alert of the
+ * caller's tenant (`alerts: true`, the alerts inbox). A browser's WebSocket cannot send headers, so the
  * credential goes as the node accepts it on upgrades, `?access_token=` on the socket's URL (never
  * in the page's URL). A dropped connection is reconnected with a doubling backoff (and the caller
  * told, to re-check the credential over HTTP, where a 401 ends the session); a hidden tab
@@ -21,11 +22,29 @@ export interface LiveNotice {
 }
 
 export interface LiveHandlers {
-  readonly onReadings: (readings: LiveReadings) => void
-  readonly onSubscribed: (state: LiveState | null) => void
-  readonly onState: (status: string, at: number, reason: string) => void
+  readonly onReadings?: (readings: LiveReadings) => void
+  readonly onSubscribed?: (state: LiveState | null) => void
+  readonly onState?: (status: string, at: number, reason: string) => void
+  /** An alert notification (`alert` frame): of the sensor, or of any sensor when subscribed to every alert. */
+  readonly onAlert?: (notification: Readonly<Record<string, unknown>>) => void
+  /** Subscribed (again, after a reconnect or a hidden tab): whatever happened meanwhile was not on the feed. */
+  readonly onLive?: () => void
   /** The connection dropped (or was refused): a reason to ask the API whether the credential still holds. */
   readonly onLost: () => void
+}
+
+/** The link's state in words (the pages' status line). */
+export const linkText = (link: LinkState): string => {
+  switch (link.phase) {
+    case "connecting":
+      return "Connecting to the live feed…"
+    case "live":
+      return link.reconnected ? "Live (reconnected)" : "Live"
+    case "paused":
+      return "Paused while this tab is hidden"
+    case "reconnecting":
+      return `Connection lost; reconnecting in ${Math.max(1, Math.round(link.inMs / 1000))} s (attempt ${link.attempt})…`
+  }
 }
 
 const liveUrl = (credential: string | null): string => {
@@ -35,7 +54,8 @@ const liveUrl = (credential: string | null): string => {
   return url.toString()
 }
 
-export const useLiveFeed = (sensor: string, credential: string | null, handlers: LiveHandlers) => {
+/** `sensor` null: every alert, no readings. */
+export const useLiveFeed = (sensor: string | null, credential: string | null, handlers: LiveHandlers) => {
   const [link, setLink] = useState<LinkState>({ phase: "connecting" })
   const [notice, setNotice] = useState<LiveNotice | null>(null)
   const latest = useRef(handlers)
@@ -49,7 +69,7 @@ export const useLiveFeed = (sensor: string, credential: string | null, handlers:
     let stopped = false
     const hidden = () => document.visibilityState === "hidden"
     const send = (type: "subscribe" | "unsubscribe") => {
-      if (ws !== null && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type, sensors: [sensor] }))
+      if (ws !== null && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(sensor === null ? { type, alerts: true } : { type, sensors: [sensor] }))
     }
 
     const connect = () => {
@@ -70,14 +90,18 @@ export const useLiveFeed = (sensor: string, credential: string | null, handlers:
             attempt = 0
             setLink({ phase: "live", reconnected: dropped })
             const mine = frame.states.find((s) => s.sensor === sensor)
-            if (mine !== undefined) latest.current.onSubscribed(mine.state)
+            if (mine !== undefined) latest.current.onSubscribed?.(mine.state)
+            latest.current.onLive?.()
             return
           }
           case "readings":
-            for (const r of frame.sensors) if (r.sensor === sensor) latest.current.onReadings(r)
+            for (const r of frame.sensors) if (r.sensor === sensor) latest.current.onReadings?.(r)
             return
           case "state":
-            if (frame.sensor === sensor) latest.current.onState(frame.to, frame.at, frame.reason)
+            if (frame.sensor === sensor) latest.current.onState?.(frame.to, frame.at, frame.reason)
+            return
+          case "alert":
+            latest.current.onAlert?.(frame.notification)
             return
           case "lagged":
             setNotice({ kind: "lagged", message: `The feed fell behind: the node dropped ${frame.dropped.toLocaleString("en-US")} live item(s) for this page. The chart has gaps; the history is complete.`, at: Date.now() })

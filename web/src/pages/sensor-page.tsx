@@ -2,10 +2,12 @@
  * One sensor (`#/sensors/<id>`): its status, last reading and counters (GET /api/v1/sensors/{id},
  * refreshed every 5 s, a second after readings arrive and on each status change from the feed), a live chart of the last 10
  * minutes from `WS /ws/live` (suspect readings as red points), and a history chart from the
- * aggregates API whose bucket interval follows the chosen range (mean line, min–max band).
+ * aggregates API whose bucket interval follows the chosen range (mean line, min–max band); its
+ * open alerts (kept live by the feed's `alert` notifications) and a form for its common settings.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import type uPlot from "uplot"
+import { type Alert, notificationAlertOf } from "../alerts"
 import { type Access, call, isRecord, json } from "../api"
 import { Chart } from "../chart"
 import { formatCount, formatTime, NOT_KNOWN } from "../format"
@@ -13,7 +15,9 @@ import { type Aggregates, aggregatesOf, bucketLabel, historyColumns, intervalFor
 import { type LiveColumns, type LiveReadings, type LiveState, LiveWindow } from "../live-window"
 import { PageHeading } from "../page-heading"
 import { hrefOf } from "../router"
-import { type LinkState, useLiveFeed } from "../use-live-feed"
+import { linkText, useLiveFeed } from "../use-live-feed"
+import { SensorAlerts } from "./sensor-alerts"
+import { SensorConfigForm } from "./sensor-config-form"
 
 const REFRESH_MS = 5_000
 const SOON_MS = 1_000
@@ -75,19 +79,6 @@ const formatValue = (v: number | null) => (v === null ? NOT_KNOWN : v.toLocaleSt
 
 const When = ({ at }: { readonly at: number | null }) =>
   at === null ? <>never</> : <time dateTime={new Date(at).toISOString()}>{formatTime(at)}</time>
-
-const linkText = (link: LinkState): string => {
-  switch (link.phase) {
-    case "connecting":
-      return "Connecting to the live feed…"
-    case "live":
-      return link.reconnected ? "Live (reconnected)" : "Live"
-    case "paused":
-      return "Paused while this tab is hidden"
-    case "reconnecting":
-      return `Connection lost; reconnecting in ${Math.max(1, Math.round(link.inMs / 1000))} s (attempt ${link.attempt})…`
-  }
-}
 
 const liveOptions = (): Omit<uPlot.Options, "width" | "height"> => ({
   scales: { x: { time: true } },
@@ -180,6 +171,10 @@ export const SensorPage = ({ access, sensor }: { readonly access: Access; readon
     }
   }, [redraw])
 
+  // Alerts: the feed carries this sensor's alert notifications; the list is read again after a reconnect.
+  const [latestAlert, setLatestAlert] = useState<Alert | null>(null)
+  const [alertReloads, setAlertReloads] = useState(0)
+
   const { link, notice, dismiss } = useLiveFeed(sensor, access.credential, {
     onReadings: (r: LiveReadings) => {
       live.current.add(r, Date.now())
@@ -196,6 +191,11 @@ export const SensorPage = ({ access, sensor }: { readonly access: Access; readon
       setView((v) => (v === null ? v : { ...v, status, statusSince: at, statusReason: reason }))
       void load()
     },
+    onAlert: (n) => {
+      const a = notificationAlertOf(n)
+      if (a !== null) setLatestAlert(a)
+    },
+    onLive: () => setAlertReloads((n) => n + 1),
     onLost: () => void load()
   })
 
@@ -301,6 +301,8 @@ export const SensorPage = ({ access, sensor }: { readonly access: Access; readon
         )}
       </section>
 
+      <SensorAlerts access={access} sensor={sensor} latest={latestAlert} reloads={alertReloads} />
+
       <section class="panel chart-panel" aria-labelledby="live-title">
         <div class="chart-head">
           <h2 id="live-title">Live, last {LIVE_WINDOW_MS / 60_000} minutes</h2>
@@ -369,6 +371,8 @@ export const SensorPage = ({ access, sensor }: { readonly access: Access; readon
           xRange={historyRange}
         />
       </section>
+
+      <SensorConfigForm access={access} path={path} onSaved={() => void load()} />
     </>
   )
 }
