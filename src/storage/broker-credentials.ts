@@ -57,6 +57,8 @@ export class BrokerCredentials extends Effect.Service<BrokerCredentials>()("flow
     const username = Option.getOrNull(mqtt.username)
     const prefix = mqtt.topicPrefix
     const pending = new Map<string, (answers: ReadonlyArray<Response>) => void>()
+    /** Correlation ids unique to this node, so that no answer is ever taken for another's. */
+    const node = `${process.pid.toString(36)}${Date.now().toString(36)}`
     let seq = 0
 
     const client: MqttClient = connect(url, {
@@ -82,7 +84,7 @@ export class BrokerCredentials extends Effect.Service<BrokerCredentials>()("flow
     const send = (commands: ReadonlyArray<Command>) =>
       Effect.async<ReadonlyArray<Response>, BrokerUnavailable>((resume) => {
         if (!client.connected) return resume(Effect.fail(new BrokerUnavailable({ message: "the MQTT broker is not connected" })))
-        const id = `c${++seq}`
+        const id = `${node}-${++seq}`
         const timer = setTimeout(() => {
           pending.delete(id)
           resume(Effect.fail(new BrokerUnavailable({ message: `the MQTT broker did not answer ${commands[0]?.command} within ${ANSWER_TIMEOUT_MS} ms` })))

@@ -35,7 +35,13 @@ const brokerClients = async (url: string): Promise<ReadonlyArray<string>> => {
   const admin = await connectAsync(url, { protocolVersion: 5, ...ADMIN, reconnectPeriod: 0, connectTimeout: 5_000 })
   try {
     const answer = new Promise<ReadonlyArray<string>>((resolve, reject) => {
-      admin.on("message", (_t, payload) => resolve((JSON.parse(payload.toString()) as { responses: [{ data: { clients: Array<string> } }] }).responses[0].data.clients))
+      admin.on("message", (_t, payload) => {
+        const answer = (JSON.parse(payload.toString()) as { responses?: Array<{ command?: string; data?: { clients?: Array<string> } }> }).responses?.[0]
+        if (answer?.command !== "listClients") return
+        const clients = answer.data?.clients
+        if (clients === undefined) reject(new Error(`listClients answered ${payload.toString()}`))
+        else resolve(clients)
+      })
       admin.on("close", () => reject(new Error("the admin probe was disconnected")))
       setTimeout(() => reject(new Error("no answer to listClients within 5 s")), 5_000)
     })
