@@ -465,4 +465,49 @@ describe("web dashboard with AUTH_MODE=none", () => {
     await shot(page, "node-open")
     expect(errors).toEqual([])
   })
+
+  it("keeps a sensor page with 10 readings/s live for 60 s within 30 % of the main thread, its memory flat", async () => {
+    const id = "budget/flow-1"
+    const post = (value: number) =>
+      fetch(`${node.url}/api/v1/readings?ack=accepted`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ readings: [{ sensor: id, ts: Date.now(), value }] })
+      }).then((r) => r.status)
+    expect(await post(1)).toBe(202)
+    const page = await browser.context.newPage()
+    await page.goto(`${node.url}/#/sensors/${id}`)
+    await expect.poll(() => page.getByTestId("live-status").textContent(), { timeout: 10_000 }).toBe("Live")
+    const cdp = await browser.context.newCDPSession(page)
+    await cdp.send("Performance.enable")
+    /** The page's main-thread task time (s) and live heap (bytes, after a full collection). */
+    const sample = async () => {
+      await cdp.send("HeapProfiler.collectGarbage")
+      const { metrics } = (await cdp.send("Performance.getMetrics")) as { metrics: Array<{ name: string; value: number }> }
+      const metric = (name: string) => metrics.find((m) => m.name === name)?.value ?? Number.NaN
+      return { taskSeconds: metric("TaskDuration"), heapBytes: metric("JSHeapUsedSize"), at: performance.now() }
+    }
+    const statuses: Array<number> = []
+    let n = 0
+    const feeding = setInterval(() => {
+      void post(n++ % 50).then((s) => statuses.push(s), () => statuses.push(0))
+    }, 100)
+    try {
+      await new Promise((r) => setTimeout(r, 10_000))
+      const warm = await sample()
+      await new Promise((r) => setTimeout(r, 50_000))
+      const end = await sample()
+      const busy = (end.taskSeconds - warm.taskSeconds) / ((end.at - warm.at) / 1000)
+      const grownKb = (end.heapBytes - warm.heapBytes) / 1024
+      console.log(`sensor page, 10 readings/s for 60 s: main thread busy ${(busy * 100).toFixed(1)} % (10-60 s), heap ${(warm.heapBytes / 1048576).toFixed(1)} -> ${(end.heapBytes / 1048576).toFixed(1)} MB`)
+      expect(busy).toBeLessThanOrEqual(0.3)
+      // Flat: the window holds 10 minutes; 50 s more of readings may add their points, not a leak.
+      expect(grownKb).toBeLessThan(2_048)
+      expect(Number(await page.getByTestId("live-chart").getAttribute("data-points"))).toBeGreaterThanOrEqual(500)
+    } finally {
+      clearInterval(feeding)
+      await page.close()
+    }
+    expect(statuses.filter((s) => s !== 202)).toEqual([])
+  }, 120_000)
 })
