@@ -100,18 +100,16 @@ export class BrokerCredentials extends Effect.Service<BrokerCredentials>()("flow
         })
       })
 
-    /** Fails unless every command's answer leaves the broker as asked. */
+    /** The answers, or a failure unless every command's answer leaves the broker as asked. */
     const apply = (commands: ReadonlyArray<Command>) =>
       Effect.flatMap(send(commands), (answers) => {
         const refused = answers.find((a) => !settled(a))
-        return refused === undefined ? Effect.void : Effect.fail(new BrokerUnavailable({ message: `the MQTT broker refused ${refused.command}: ${refused.error}` }))
+        return refused === undefined ? Effect.succeed(answers) : Effect.fail(new BrokerUnavailable({ message: `the MQTT broker refused ${refused.command}: ${refused.error}` }))
       })
 
     const grantNodeRole = Effect.gen(function* () {
       if (username === null) return
-      const answers = yield* send(nodeRoleCommands(prefix, username))
-      const refused = answers.find((a) => !settled(a))
-      if (refused !== undefined) return yield* Effect.fail(new BrokerUnavailable({ message: `the MQTT broker refused ${refused.command}: ${refused.error}` }))
+      const answers = yield* apply(nodeRoleCommands(prefix, username))
       if (hasRole(answers[answers.length - 1]!, NODE_ROLE)) return
       // Mosquitto disconnects every session of a user whose roles change, this one included, before it
       // answers: the grant is sent without waiting, and the next connection's look at the roles confirms it.
@@ -157,12 +155,12 @@ export class BrokerCredentials extends Effect.Service<BrokerCredentials>()("flow
       enabled: true,
       provision: (keyId, key, name) =>
         apply(provisionCommands(prefix, keyId, key, name)).pipe(
-          Effect.tap(() => Effect.sync(() => mqttCredentials.provisioned.inc())),
+          Effect.andThen(() => mqttCredentials.provisioned.inc()),
           Effect.tapError(() => Effect.sync(() => mqttCredentials.failed.inc()))
         ),
       revoke: (keyId) =>
         apply(revokeCommands(keyId)).pipe(
-          Effect.tap(() => Effect.sync(() => mqttCredentials.revoked.inc())),
+          Effect.andThen(() => mqttCredentials.revoked.inc()),
           Effect.catchAll((e) =>
             Effect.andThen(
               Effect.sync(() => mqttCredentials.failed.inc()),
