@@ -4,7 +4,7 @@
  */
 import { type Access, accessTable, RequiredAccess } from "./auth/policy.js"
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
-import { Schema } from "effect"
+import { ParseResult, Schema } from "effect"
 import { SensorStateView } from "../actors/protocol.js"
 import { IngestResult, ReadingsBody, Reading, SensorReading, SensorReadingsBody } from "../domain/reading.js"
 import { MAX_EPOCH_MS } from "../domain/epoch-range.js"
@@ -67,12 +67,42 @@ export const SensorView = Schema.Struct({
   state: Schema.NullOr(SensorStateView)
 }).annotations({ identifier: "Sensor" })
 
+/** A sensor's status in the list: its actor's, or `offline` while an offline alert is unresolved. */
+export const LISTED_STATUSES = ["unknown", "online", "degraded", "fault", "offline"] as const
+export type ListedStatus = (typeof LISTED_STATUSES)[number]
+const ListedStatus = Schema.Literal(...LISTED_STATUSES)
+const isListedStatus = Schema.is(ListedStatus)
+
+/** `status=fault,offline`: one or more listed statuses, comma-separated. */
+const StatusesParam = Schema.transformOrFail(
+  Schema.String.annotations({ description: `Comma-separated statuses: ${LISTED_STATUSES.join(", ")}` }),
+  Schema.NonEmptyArray(ListedStatus),
+  {
+    strict: true,
+    decode: (s, _, ast) => {
+      const parts = s.split(",")
+      const bad = parts.find((p) => !isListedStatus(p))
+      return bad === undefined
+        ? ParseResult.succeed(parts as unknown as readonly [ListedStatus, ...Array<ListedStatus>])
+        : ParseResult.fail(
+            new ParseResult.Type(ast, s, `must be a comma-separated list of ${LISTED_STATUSES.join(", ")}; ${JSON.stringify(bad)} is none of them`)
+          )
+    },
+    encode: (a) => ParseResult.succeed(a.join(","))
+  }
+)
+
 export const SensorSummary = Schema.Struct({
   id: Schema.String,
-  status: Schema.String,
-  lastSeen: Schema.NullOr(Schema.Number),
+  status: ListedStatus,
+  lastSeen: Schema.NullOr(Schema.Number).annotations({ description: "ts of the newest accepted reading (epoch ms), or null before the first" }),
+  lastValue: Schema.NullOr(Schema.Number).annotations({ description: "Value of the last accepted reading" }),
+  suspectShare: Schema.NullOr(Schema.Number).annotations({ description: "Share of its accepted readings that were suspect, or null before the first" }),
   overrides: SensorConfigPatch
-}).annotations({ identifier: "SensorSummary" })
+}).annotations({
+  identifier: "SensorSummary",
+  description: "A sensor as of its last snapshot (at most SNAPSHOT_INTERVAL_MS old); GET /api/v1/sensors/{id} answers live"
+})
 
 export const HistoryReading = Schema.Struct({
   ts: Schema.Number,
@@ -94,7 +124,8 @@ export class SensorsApi extends HttpApiGroup.make("sensors")
         Schema.Struct({
           prefix: Schema.optional(TextParam),
           after: Schema.optional(TextParam),
-          limit: Schema.optional(IntParam(1, 1000))
+          limit: Schema.optional(IntParam(1, 1000)),
+          status: Schema.optional(StatusesParam)
         })
       )
       .addSuccess(Schema.Struct({ sensors: Schema.Array(SensorSummary), next: Schema.NullOr(Schema.String) }))

@@ -11,7 +11,7 @@ import { externalId, internalId } from "../domain/tenancy.js"
 import { IngestGateway } from "../ingest/gateway.js"
 import { HistoryRepo } from "../storage/history-repo.js"
 import { SensorRepo, type SensorRow } from "../storage/sensor-repo.js"
-import { FlowmeshApi } from "./api.js"
+import { FlowmeshApi, LISTED_STATUSES, type ListedStatus } from "./api.js"
 import { currentTenant } from "./auth/principal.js"
 import { InvalidRequest, SensorNotFound, ServiceUnavailable } from "./errors.js"
 import { encodeRows, ExportGate, exportFileName, exportFormat } from "./export-response.js"
@@ -26,12 +26,10 @@ const validId = (id: string) =>
     )
   )
 
-const overridesOf = (row: SensorRow): SensorConfigPatch => Option.getOrElse(decodeStoredPatch(row.config), () => ({}))
+const overridesOf = (row: { readonly config: unknown }): SensorConfigPatch => Option.getOrElse(decodeStoredPatch(row.config), () => ({}))
 
-const snapshotStatus = (snapshot: unknown): string =>
-  typeof snapshot === "object" && snapshot !== null && "status" in snapshot && typeof snapshot.status === "string"
-    ? snapshot.status
-    : "unknown"
+const isListed = Schema.is(Schema.Literal(...LISTED_STATUSES))
+const listedStatus = (status: string): ListedStatus => (isListed(status) ? status : "unknown")
 
 export const SensorsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "sensors", (handlers) =>
   Effect.gen(function* () {
@@ -72,19 +70,22 @@ export const SensorsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "sensors", 
           const tenant = yield* currentTenant
           const limit = urlParams.limit ?? 100
           const rows = yield* repo
-            .list({
+            .listSummaries({
               tenant,
               prefix: internalId(tenant, urlParams.prefix ?? ""),
               after: urlParams.after === undefined ? undefined : internalId(tenant, urlParams.after),
-              limit
+              limit,
+              statuses: urlParams.status
             })
             .pipe(Effect.mapError(unavailable))
           const last = rows[rows.length - 1]
           return {
             sensors: rows.map((row) => ({
               id: externalId(row.id),
-              status: snapshotStatus(row.snapshot),
+              status: listedStatus(row.status),
               lastSeen: row.lastSeen,
+              lastValue: row.lastValue,
+              suspectShare: row.accepted > 0 ? row.suspect / row.accepted : null,
               overrides: overridesOf(row)
             })),
             next: rows.length === limit && last !== undefined ? externalId(last.id) : null

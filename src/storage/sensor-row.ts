@@ -40,3 +40,35 @@ export const SENSOR_COLUMNS = `s.key, s.id, s.config,
   (extract(epoch from s.created_at) * 1000)::float8 as created_at,
   (extract(epoch from s.updated_at) * 1000)::float8 as updated_at,
   st.version, st.snapshot, (extract(epoch from st.last_seen) * 1000)::float8 as last_seen`
+
+/** A sensor as the list shows it: read from its snapshot's few scalar fields. */
+export interface SensorSummaryRow {
+  readonly id: InternalId
+  readonly config: unknown
+  /** The snapshot's status, or `offline` while an offline alert of the sensor is unresolved. */
+  readonly status: string
+  readonly lastSeen: number | null
+  readonly lastValue: number | null
+  readonly accepted: number
+  readonly suspect: number
+}
+
+export interface RawSensorSummary {
+  readonly id: InternalId
+  readonly config: unknown
+  readonly status: string
+  readonly last_seen: number | null
+  readonly last_value: number | null
+  readonly accepted: number
+  readonly suspect: number
+}
+
+export const toSummary = (r: RawSensorSummary): SensorSummaryRow => ({
+  id: r.id,
+  config: r.config,
+  status: r.status,
+  lastSeen: r.last_seen,
+  lastValue: r.last_value,
+  accepted: r.accepted,
+  suspect: r.suspect
+})

@@ -107,6 +107,8 @@ describe("web dashboard in Chromium", () => {
       // The node page reads /metrics with the viewer's key: it notices a revoked key within a refresh.
       METRICS_PUBLIC: "false",
       WRITER_FLUSH_MS: "5",
+      // The sensors list shows what the snapshots say: sweep them often.
+      SNAPSHOT_INTERVAL_MS: "200",
       // The sensor page's history chart reads the rollups: fold them at once.
       ROLLUP_INTERVAL_MS: "100"
     })
@@ -196,8 +198,13 @@ describe("web dashboard in Chromium", () => {
     await shot(page, "node")
   })
 
-  it("finds sensors sent a moment ago by id prefix, and pages through a thousand more as the list scrolls", async () => {
+  it("finds sensors sent a moment ago by id prefix with their status, last value and suspect share, filters by status, and pages through a thousand more as the list scrolls", async () => {
     const now = Date.now()
+    const broken = "ui-fault/meter-1"
+    const limits = await api(node, "PUT", `/api/v1/sensors/${encodeURIComponent(broken)}`, BOOTSTRAP, { hardMax: 10, faultInvalidCount: 3 })
+    expect(limits.status, JSON.stringify(limits.body)).toBe(200)
+    const faulty = await api(node, "POST", "/api/v1/readings", BOOTSTRAP, { readings: [1, 50, 60, 70].map((value, i) => ({ sensor: broken, ts: now - 50_000 + i, value })) })
+    expect(faulty.status, JSON.stringify(faulty.body)).toBe(202)
     const few = ["ui-test/pump-1", "ui-test/pump-2", "ui-test/tank-1"].map((sensor, i) => ({ sensor, ts: now - 60_000 + i, value: i }))
     const bulk = Array.from({ length: 1_100 }, (_, i) => ({ sensor: `bulk/s-${String(i).padStart(4, "0")}`, ts: now - 120_000, value: i }))
     for (const readings of [[...few, { sensor: "other/x", ts: now - 30_000, value: 1 }], bulk.slice(0, 550), bulk.slice(550)]) {
@@ -213,8 +220,16 @@ describe("web dashboard in Chromium", () => {
     const table = page.getByRole("table", { name: "Sensors" })
     for (const id of ["ui-test/pump-1", "ui-test/pump-2", "ui-test/tank-1"]) await expect.poll(() => table.getByRole("row", { name: id }).count()).toBe(1)
     expect(await table.getByRole("row", { name: "other/x" }).count()).toBe(0)
-    expect(await table.getByRole("row", { name: "ui-test/pump-1" }).textContent()).toMatch(/^ui-test\/pump-1(online|unknown|degraded)/)
+    // Status, last value and suspect share, from the snapshots (swept every 200 ms here).
+    await expect.poll(() => table.getByRole("row", { name: "ui-test/tank-1" }).textContent(), { timeout: 10_000 }).toMatch(/^ui-test\/tank-1online20 %/)
     await shot(page, "sensors")
+
+    await page.getByLabel("Search by id prefix").fill("")
+    await page.getByLabel("Status").selectOption("fault")
+    await expect.poll(() => page.getByTestId("sensors-summary").textContent(), { timeout: 10_000 }).toBe("1 fault sensor")
+    expect(await table.getByRole("row", { name: broken }).textContent()).toMatch(/^ui-fault\/meter-1fault10 %/)
+    await shot(page, "sensors-fault")
+    await page.getByLabel("Status").selectOption("")
 
     await page.getByLabel("Search by id prefix").fill("bulk/")
     await expect.poll(() => page.getByTestId("sensors-summary").textContent(), { timeout: 10_000 }).toContain("1,000 sensors starting with “bulk/” loaded")
@@ -247,6 +262,9 @@ describe("web dashboard in Chromium", () => {
     await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe(id)
     await expect.poll(() => page.getByTestId("live-status").textContent(), { timeout: 10_000 }).toBe("Live")
     expect(await page.getByTestId("sensor-status").textContent()).toMatch(/^(online|unknown|degraded)$/)
+    // Its status timeline: the first reading made it online.
+    await expect.poll(() => page.getByTestId("timeline-table").textContent(), { timeout: 10_000 }).toMatch(/unknown → onlinefirst reading/)
+    expect(await page.getByTestId("timeline-bar").locator(".status-online").count()).toBe(1)
     // The socket carries the key as ?access_token=; the page's own URL never does.
     expect(page.url()).not.toContain(viewer.key)
 

@@ -1,7 +1,9 @@
-/** The sensor page's pure parts (web/src/history-range.ts, web/src/live-window.ts): intervals by range, live frames, the live window, backoff. */
+/** The sensor page's pure parts (web/src/history-range.ts, live-window.ts, status-timeline.ts): intervals by range, live frames, the live window, backoff, the status timeline. */
 import { describe, expect, it } from "vitest"
 import { aggregatesOf, bucketLabel, historyColumns, intervalFor, MAX_BUCKETS, RANGES, tierLabel } from "../../web/src/history-range.js"
 import { LiveWindow, liveFrameOf, reconnectDelayMs } from "../../web/src/live-window.js"
+import { segmentsOf, transitionsOf } from "../../web/src/status-timeline.js"
+import { formatShare, formatValue } from "../../web/src/format.js"
 
 describe("history range → interval", () => {
   it("asks for 1 min buckets over an hour, 5 min over a day, 1 h over a week or a month", () => {
@@ -101,5 +103,42 @@ describe("reconnect backoff", () => {
     expect([0, 1, 2, 3, 10, 100].map((a) => reconnectDelayMs(a, 0))).toEqual([500, 1_000, 2_000, 4_000, 30_000, 30_000])
     expect(reconnectDelayMs(0, 1)).toBe(400)
     expect(reconnectDelayMs(3, 0.5)).toBe(3_600)
+  })
+})
+
+describe("status timeline", () => {
+  const t = (from: string, to: string, at: number, reason = "") => ({ from, to, at, reason })
+
+  it("decodes the state's transitions oldest first and leaves out what is not one", () => {
+    expect(transitionsOf([t("online", "fault", 20, "3 consecutive invalid readings"), { from: "x" }, t("unknown", "online", 10, "first reading"), t("a", "b", Number.NaN)])).toEqual([
+      t("unknown", "online", 10, "first reading"),
+      t("online", "fault", 20, "3 consecutive invalid readings")
+    ])
+    expect(transitionsOf(null)).toEqual([])
+  })
+
+  it("gives each status the span until the next change, the last one until now", () => {
+    const s = segmentsOf([t("unknown", "online", 0, "first reading"), t("online", "degraded", 30), t("degraded", "online", 90)], 100)
+    expect(s.map((x) => [x.status, x.from, x.to, x.share])).toEqual([
+      ["online", 0, 30, 0.3],
+      ["degraded", 30, 90, 0.6],
+      ["online", 90, 100, 0.1]
+    ])
+    expect(s[0]!.reason).toBe("first reading")
+  })
+
+  it("shares add up to 1 whatever the clock says, and nothing gives no segments", () => {
+    expect(segmentsOf([], 5)).toEqual([])
+    const early = segmentsOf([t("unknown", "online", 10), t("online", "fault", 20)], 0)
+    expect(early.map((x) => x.share)).toEqual([1, 0])
+    const instant = segmentsOf([t("unknown", "online", 10), t("online", "fault", 10)], 10)
+    expect(instant.map((x) => x.share)).toEqual([0.5, 0.5])
+  })
+})
+
+describe("figures in the lists", () => {
+  it("writes shares as percentages and values with up to 4 decimals", () => {
+    expect([formatShare(null), formatShare(0), formatShare(0.125), formatShare(0.0001), formatShare(1)]).toEqual(["–", "0 %", "12.5 %", "<0.1 %", "100 %"])
+    expect([formatValue(null), formatValue(Math.PI), formatValue(12345)]).toEqual(["–", "3.1416", "12,345"])
   })
 })

@@ -4,6 +4,15 @@ export const NOT_KNOWN = "–"
 
 export const formatCount = (n: number | null): string => (n === null ? NOT_KNOWN : Math.round(n).toLocaleString("en-US"))
 
+export const formatValue = (v: number | null): string => (v === null ? NOT_KNOWN : v.toLocaleString("en-US", { maximumFractionDigits: 4 }))
+
+/** A share 0..1 as a percentage: "0 %", "12.5 %", "<0.1 %" for a share too small to round to one. */
+export const formatShare = (share: number | null): string => {
+  if (share === null) return NOT_KNOWN
+  if (share > 0 && share < 0.0005) return "<0.1 %"
+  return `${(share * 100).toLocaleString("en-US", { maximumFractionDigits: 1 })} %`
+}
+
 export const formatRate = (perSecond: number | null): string =>
   perSecond === null ? NOT_KNOWN : `${perSecond.toLocaleString("en-US", { maximumFractionDigits: perSecond < 10 ? 1 : 0 })}/s`
 

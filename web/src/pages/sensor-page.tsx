@@ -3,21 +3,23 @@
  * refreshed every 5 s, a second after readings arrive and on each status change from the feed), a live chart of the last 10
  * minutes from `WS /ws/live` (suspect readings as red points), and a history chart from the
  * aggregates API whose bucket interval follows the chosen range (mean line, min–max band); its
- * open alerts (kept live by the feed's `alert` notifications) and a form for its common settings.
+ * status timeline (the node's last 20 changes with their reasons); its open alerts (kept live by the feed's `alert` notifications) and a form for its common settings.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import type uPlot from "uplot"
 import { type Alert, notificationAlertOf } from "../alerts"
 import { type Access, call, isRecord, json } from "../api"
 import { Chart } from "../chart"
-import { formatCount, formatTime, NOT_KNOWN } from "../format"
+import { formatCount, formatTime, formatValue, NOT_KNOWN } from "../format"
 import { type Aggregates, aggregatesOf, bucketLabel, historyColumns, intervalFor, RANGES, type RangeId, tierLabel } from "../history-range"
 import { type LiveColumns, type LiveReadings, type LiveState, LiveWindow } from "../live-window"
 import { PageHeading } from "../page-heading"
 import { hrefOf } from "../router"
+import { type Transition, transitionsOf } from "../status-timeline"
 import { linkText, useLiveFeed } from "../use-live-feed"
 import { SensorAlerts } from "./sensor-alerts"
 import { SensorConfigForm } from "./sensor-config-form"
+import { StatusTimeline } from "./status-timeline"
 
 const REFRESH_MS = 5_000
 const SOON_MS = 1_000
@@ -44,6 +46,7 @@ interface SensorView {
   readonly lastTs: number | null
   readonly lastValue: number | null
   readonly counters: Counters | null
+  readonly transitions: ReadonlyArray<Transition>
 }
 
 const num = (u: unknown): number | null => (typeof u === "number" ? u : null)
@@ -64,7 +67,8 @@ const sensorOf = (u: unknown): SensorView | null => {
     statusReason: typeof s.statusReason === "string" ? s.statusReason : "",
     lastTs: num(s.lastTs),
     lastValue: num(s.lastValue),
-    counters: countersOf(s.counters)
+    counters: countersOf(s.counters),
+    transitions: transitionsOf(s.transitions)
   }
 }
 
@@ -75,7 +79,6 @@ const rejectedDetail = (c: Counters) =>
     .map(([k, n]) => `${k.replace(/_/g, " ")} ${formatCount(n)}`)
     .join(", ")
 
-const formatValue = (v: number | null) => (v === null ? NOT_KNOWN : v.toLocaleString("en-US", { maximumFractionDigits: 4 }))
 
 const When = ({ at }: { readonly at: number | null }) =>
   at === null ? <>never</> : <time dateTime={new Date(at).toISOString()}>{formatTime(at)}</time>
@@ -300,6 +303,8 @@ export const SensorPage = ({ access, sensor }: { readonly access: Access; readon
           </p>
         )}
       </section>
+
+      <StatusTimeline transitions={view?.transitions ?? []} now={Date.now()} />
 
       <SensorAlerts access={access} sensor={sensor} latest={latestAlert} reloads={alertReloads} />
 

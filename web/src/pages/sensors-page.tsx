@@ -1,11 +1,13 @@
 /**
- * Every sensor of the caller's tenant, searched by id prefix: GET /api/v1/sensors pages of 1,000
- * by id (`after` the last one), fetched as the list scrolls near its end and rendered virtually.
- * Each id links to its sensor page.
+ * Every sensor of the caller's tenant, searched by id prefix and filtered by status: GET
+ * /api/v1/sensors pages of 1,000 by id (`after` the last one; the node filters before it cuts a
+ * page), fetched as the list scrolls near its end and rendered virtually. Each row shows the
+ * sensor's status, last value and time and suspect share as of its last snapshot, and links to its
+ * sensor page (live).
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks"
 import { type Access, call, isRecord, json } from "../api"
-import { formatTime } from "../format"
+import { formatShare, formatTime, formatValue } from "../format"
 import { PageHeading } from "../page-heading"
 import { sensorHref } from "../router"
 import { useMediaQuery } from "../use-media-query"
@@ -15,13 +17,18 @@ const PAGE = 1_000
 /** Load the next page when the view comes this close to the last loaded row. */
 const AHEAD = 200
 const SEARCH_DELAY_MS = 200
-const KNOWN_STATUSES = new Set(["online", "degraded", "fault", "offline", "unknown"])
+const STATUSES = ["online", "degraded", "fault", "offline", "unknown"] as const
+const KNOWN_STATUSES = new Set<string>(STATUSES)
 
 interface SensorRow {
   readonly id: string
   readonly status: string
   readonly lastSeen: number | null
+  readonly lastValue: number | null
+  readonly suspectShare: number | null
 }
+
+const numOrNull = (u: unknown): u is number | null => u === null || typeof u === "number"
 
 interface SensorsPage {
   readonly sensors: ReadonlyArray<SensorRow>
@@ -29,8 +36,8 @@ interface SensorsPage {
 }
 
 const rowOf = (u: unknown): SensorRow | null =>
-  isRecord(u) && typeof u.id === "string" && typeof u.status === "string" && (u.lastSeen === null || typeof u.lastSeen === "number")
-    ? { id: u.id, status: u.status, lastSeen: u.lastSeen }
+  isRecord(u) && typeof u.id === "string" && typeof u.status === "string" && numOrNull(u.lastSeen) && numOrNull(u.lastValue) && numOrNull(u.suspectShare)
+    ? { id: u.id, status: u.status, lastSeen: u.lastSeen, lastValue: u.lastValue, suspectShare: u.suspectShare }
     : null
 
 const pageOf = (u: unknown): SensorsPage | null => {
@@ -39,8 +46,13 @@ const pageOf = (u: unknown): SensorsPage | null => {
   return sensors.every((s) => s !== null) ? { sensors: sensors.filter((s) => s !== null), next: u.next } : null
 }
 
-interface Listing {
+interface Filter {
   readonly prefix: string
+  /** One of STATUSES, or "" for all. */
+  readonly status: string
+}
+
+interface Listing extends Filter {
   readonly rows: ReadonlyArray<SensorRow>
   readonly next: string | null
   readonly complete: boolean
@@ -54,21 +66,27 @@ const cells = (s: SensorRow) => (
     <td class="c-status">
       <span class={`status status-${KNOWN_STATUSES.has(s.status) ? s.status : "other"}`}>{s.status}</span>
     </td>
+    <td class="c-value">{formatValue(s.lastValue)}</td>
+    <td class="c-suspect" title="Share of its accepted readings that were suspect">
+      {formatShare(s.suspectShare)}
+    </td>
     <td class="c-seen">{s.lastSeen === null ? "never" : <time dateTime={new Date(s.lastSeen).toISOString()}>{formatTime(s.lastSeen)}</time>}</td>
   </>
 )
 
 const summary = (l: Listing) => {
   const n = l.rows.length.toLocaleString("en-US")
+  const which = l.status === "" ? "" : `${l.status} `
   const what = l.prefix === "" ? "" : ` starting with “${l.prefix}”`
-  if (!l.complete) return `${n} sensors${what} loaded; more load as you scroll`
-  return l.rows.length === 0 ? `No sensors${what}.` : `${n} sensor${l.rows.length === 1 ? "" : "s"}${what}`
+  if (!l.complete) return `${n} ${which}sensors${what} loaded; more load as you scroll`
+  return l.rows.length === 0 ? `No ${which}sensors${what}.` : `${n} ${which}sensor${l.rows.length === 1 ? "" : "s"}${what}`
 }
 
 export const SensorsPage = ({ access }: { readonly access: Access }) => {
   const [input, setInput] = useState("")
   const [prefix, setPrefix] = useState("")
-  const [listing, setListing] = useState<Listing>({ prefix: "", rows: [], next: null, complete: false })
+  const [status, setStatus] = useState("")
+  const [listing, setListing] = useState<Listing>({ prefix: "", status: "", rows: [], next: null, complete: false })
   const [error, setError] = useState<string | null>(null)
   const narrow = useMediaQuery("(max-width: 560px)")
   // The listing a response belongs to, and whether a page is on its way: a response for an older search is dropped.
@@ -83,6 +101,7 @@ export const SensorsPage = ({ access }: { readonly access: Access }) => {
       loading.current = true
       const params = new URLSearchParams({ limit: String(PAGE) })
       if (from.prefix !== "") params.set("prefix", from.prefix)
+      if (from.status !== "") params.set("status", from.status)
       if (from.next !== null) params.set("after", from.next)
       const answer = await call(access, `/api/v1/sensors?${params}`, json(pageOf))
       if (gen !== generation.current) return
@@ -90,7 +109,7 @@ export const SensorsPage = ({ access }: { readonly access: Access }) => {
       if (!answer.ok) return setError(answer.failure.message)
       setError(null)
       const { sensors, next } = answer.value
-      setListing({ prefix: from.prefix, rows: from.rows.concat(sensors), next, complete: next === null })
+      setListing({ prefix: from.prefix, status: from.status, rows: from.rows.concat(sensors), next, complete: next === null })
     },
     [access]
   )
@@ -103,10 +122,10 @@ export const SensorsPage = ({ access }: { readonly access: Access }) => {
   useEffect(() => {
     generation.current++
     loading.current = false
-    const fresh: Listing = { prefix, rows: [], next: null, complete: false }
+    const fresh: Listing = { prefix, status, rows: [], next: null, complete: false }
     setListing(fresh)
     void loadPage(fresh)
-  }, [prefix, loadPage])
+  }, [prefix, status, loadPage])
 
   const onViewEnd = useCallback(
     (end: number) => {
@@ -132,6 +151,15 @@ export const SensorsPage = ({ access }: { readonly access: Access }) => {
           onInput={(e) => setInput(e.currentTarget.value)}
           aria-describedby="sensors-summary"
         />
+        <label for="sensor-status">Status</label>
+        <select id="sensor-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)} aria-describedby="sensors-summary">
+          <option value="">All</option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
         </form>
       </search>
       <p id="sensors-summary" class="meta" role="status" data-testid="sensors-summary">
@@ -144,14 +172,14 @@ export const SensorsPage = ({ access }: { readonly access: Access }) => {
       )}
       <VirtualList
         label="Sensors"
-        columns={["Sensor", "Status", "Last seen"]}
+        columns={["Sensor", "Status", "Last value", "Suspect", "Last seen"]}
         items={listing.rows}
         more={!listing.complete}
         rowHeight={narrow ? 56 : 36}
         rowKey={(s) => s.id}
         cells={cells}
         onViewEnd={onViewEnd}
-        resetKey={listing.prefix}
+        resetKey={`${listing.status}:${listing.prefix}`}
       />
     </>
   )
