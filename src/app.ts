@@ -21,7 +21,7 @@ import { AlertsHandlersLive } from "./http/alerts-handlers.js"
 import { FlowmeshApi } from "./http/api.js"
 import { Authenticator } from "./http/auth/authenticator.js"
 import { RateLimiter } from "./http/limits/rate-limiter.js"
-import { KeysHandlersLive, TenantsHandlersLive } from "./http/keys-handlers.js"
+import { KeysHandlersLive, MeHandlersLive, TenantsHandlersLive } from "./http/keys-handlers.js"
 import { IngestGateway } from "./ingest/gateway.js"
 import { batchingPerTurn } from "./ingest/turn-batch.js"
 import { WebhooksHandlersLive } from "./http/webhooks-handlers.js"
@@ -132,6 +132,7 @@ const ApiLive = Layer.unwrapEffect(
         WebhooksHandlersLive,
         KeysHandlersLive,
         TenantsHandlersLive,
+        MeHandlersLive,
         SystemHandlersLive,
         edgeMiddleware(ingest.retryAfterSeconds)
       ]),

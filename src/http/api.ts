@@ -15,7 +15,7 @@ import { AlertsApi } from "./alerts-api.js"
 import { ReportsApi } from "./reports-api.js"
 import { InvalidRequest, SensorNotFound, ServiceUnavailable, ValidationFailed, withJsonBody } from "./errors.js"
 import { addSecurity } from "./auth/openapi-security.js"
-import { KeysApi, TenantsApi } from "./keys-api.js"
+import { KeysApi, MeApi, TenantsApi } from "./keys-api.js"
 import { WebhooksApi } from "./webhooks-api.js"
 
 const AckParams = Schema.Struct({
@@ -216,6 +216,7 @@ export class FlowmeshApi extends HttpApi.make("flowmesh")
   .add(AlertsApi)
   .add(KeysApi)
   .add(TenantsApi)
+  .add(MeApi)
   .add(SystemApi)
   .annotate(OpenApi.Title, "flowmesh")
   .annotate(OpenApi.Description, "Real-time IoT telemetry: ingest readings, manage sensors, read history")

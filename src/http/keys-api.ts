@@ -89,3 +89,17 @@ export class TenantsApi extends HttpApiGroup.make("tenants")
   )
   .add(HttpApiEndpoint.get("list", "/api/v1/tenants").annotate(RequiredAccess, "superuser").addSuccess(Schema.Struct({ tenants: Schema.Array(Tenant) })).addError(ServiceUnavailable))
   .annotate(OpenApi.Title, "Tenants") {}
+
+export const Me = Schema.Struct({
+  kind: Schema.Literal("device", "service", "user", "bootstrap", "anonymous"),
+  id: Schema.String.annotations({ description: "The key id or the token's subject (never a secret); anonymous with AUTH_MODE=none" }),
+  tenant: Schema.String,
+  role: Schema.NullOr(Role).annotations({ description: "Null for a device key: it may only ingest" }),
+  superuser: Schema.Boolean,
+  authMode: Schema.Literal("required", "none")
+}).annotations({ identifier: "Me", description: "The caller as the node authenticated it" })
+
+export class MeApi extends HttpApiGroup.make("me")
+  .add(HttpApiEndpoint.get("get", "/api/v1/me").annotate(RequiredAccess, "authenticated").addSuccess(Me))
+  .annotate(OpenApi.Title, "Me")
+  .annotate(OpenApi.Description, "Who the credential is: what a dashboard asks to know which actions to offer") {}

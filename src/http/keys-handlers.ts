@@ -104,3 +104,14 @@ export const TenantsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "tenants", 
       .handle("list", () => repo.listTenants().pipe(Effect.mapError(unavailable), Effect.map((tenants) => ({ tenants }))))
   })
 )
+
+/** GET /api/v1/me: the caller as the edge authenticated it (the anonymous superuser with AUTH_MODE=none). */
+export const MeHandlersLive = HttpApiBuilder.group(FlowmeshApi, "me", (handlers) =>
+  Effect.gen(function* () {
+    const auth = yield* Authenticator
+    const authMode = auth.required ? ("required" as const) : ("none" as const)
+    return handlers.handle("get", () =>
+      Effect.map(FiberRef.get(currentPrincipal), (p) => ({ kind: p.kind, id: p.id, tenant: p.tenant, role: p.role, superuser: p.superuser, authMode }))
+    )
+  })
+)

@@ -104,8 +104,8 @@ describe("web dashboard in Chromium", () => {
       AUTH_PEPPER: PEPPER,
       AUTH_BOOTSTRAP_ADMIN_KEY: BOOTSTRAP,
       AUTH_CACHE_TTL_MS: "1000",
-      // The node page reads /metrics with the viewer's key: it notices a revoked key within a refresh.
-      METRICS_PUBLIC: "false",
+      // /ready and /metrics are public (the default): the node page notices a revoked key through /api/v1/me.
+      METRICS_PUBLIC: "true",
       WRITER_FLUSH_MS: "5",
       // The sensors list shows what the snapshots say: sweep them often.
       SNAPSHOT_INTERVAL_MS: "200",
@@ -225,6 +225,8 @@ describe("web dashboard in Chromium", () => {
     await shot(page, "sensors")
 
     await page.getByLabel("Search by id prefix").fill("")
+    // The list shows what the last snapshot says: wait until the node has swept the fault into one.
+    await expect.poll(async () => (await api(node, "GET", "/api/v1/sensors?status=fault", viewer.key)).body?.sensors, { timeout: 10_000 }).toHaveLength(1)
     await page.getByLabel("Status").selectOption("fault")
     await expect.poll(() => page.getByTestId("sensors-summary").textContent(), { timeout: 10_000 }).toBe("1 fault sensor")
     expect(await table.getByRole("row", { name: broken }).textContent()).toMatch(/^ui-fault\/meter-1fault10 %/)
@@ -265,6 +267,10 @@ describe("web dashboard in Chromium", () => {
     // Its status timeline: the first reading made it online.
     await expect.poll(() => page.getByTestId("timeline-table").textContent(), { timeout: 10_000 }).toMatch(/unknown → onlinefirst reading/)
     expect(await page.getByTestId("timeline-bar").locator(".status-online").count()).toBe(1)
+    // A viewer reads the config but is offered no Save, and is told why.
+    await expect.poll(() => page.getByTestId("config-read-only").textContent(), { timeout: 10_000 }).toBe("Signed in as viewer: changing the config needs role operator.")
+    expect(await page.getByRole("button", { name: "Save" }).count()).toBe(0)
+    expect(await page.getByTestId("who").textContent()).toBe(`viewer · ${viewer.id}`)
     // The socket carries the key as ?access_token=; the page's own URL never does.
     expect(page.url()).not.toContain(viewer.key)
 
@@ -343,7 +349,7 @@ describe("web dashboard in Chromium", () => {
     await expect.poll(drawn, { timeout: 1_000, interval: 20 }).toBe(before + 1)
   })
 
-  it("shows an alert raised now in the inbox within seconds, live; a viewer's Acknowledge is refused with the node's reason", async () => {
+  it("shows an alert raised now in the inbox within seconds, live; a viewer is offered no Acknowledge and told why", async () => {
     const configured = await api(node, "PUT", `/api/v1/sensors/${encodeURIComponent(ALERTING)}`, BOOTSTRAP, {
       hardMax: 1_000,
       rules: [{ id: "too-hot", kind: "threshold", high: 90, severity: "critical" }]
@@ -365,8 +371,8 @@ describe("web dashboard in Chromium", () => {
     expect(await row.textContent()).toContain("too-hot")
     expect(await row.textContent()).toContain("critical")
 
-    await row.getByRole("button", { name: /^Acknowledge/ }).click()
-    await expect.poll(() => page.getByTestId("alert-refusal").textContent()).toContain("needs role operator; the caller has role viewer")
+    expect(await row.getByRole("button", { name: /^(Acknowledge|Resolve)/ }).count()).toBe(0)
+    expect(await page.getByTestId("alerts-read-only").textContent()).toBe("Signed in as viewer: acknowledging and resolving alerts need role operator.")
     expect(await row.getByTestId("alert-state").textContent()).toBe("open")
   })
 

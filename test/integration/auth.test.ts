@@ -50,6 +50,7 @@ const REQUESTS: Record<string, () => { readonly method: string; readonly path: s
   "keys.revoke": () => ({ method: "DELETE", path: "/api/v1/keys/key_never" }),
   "tenants.create": () => ({ method: "POST", path: "/api/v1/tenants", body: { id: `t-${n++}`, name: "matrix" } }),
   "tenants.list": () => ({ method: "GET", path: "/api/v1/tenants" }),
+  "me.get": () => ({ method: "GET", path: "/api/v1/me" }),
   "system.health": () => ({ method: "GET", path: "/health" }),
   "system.ready": () => ({ method: "GET", path: "/ready" }),
   "system.metrics": () => ({ method: "GET", path: "/metrics" })
@@ -70,6 +71,7 @@ const READ: ReadonlyArray<Expected> = [401, 403, T, T, T, T, T] // viewer: read 
 const OPERATE: ReadonlyArray<Expected> = [401, 403, 403, T, T, T, T] // operator: edit sensors, ack/resolve alerts, dead letters
 const ADMINISTER: ReadonlyArray<Expected> = [401, 403, 403, 403, 403, T, T] // admin: webhooks, keys of its tenant
 const SUPERUSER: ReadonlyArray<Expected> = [401, 403, 403, 403, 403, 403, T] // the bootstrap key: tenants
+const ANY: ReadonlyArray<Expected> = [401, T, T, T, T, T, T] // any credential: who am I
 const EXPECTED: Record<string, ReadonlyArray<Expected>> = {
   "ingest.postReadings": INGEST,
   "ingest.postSensorReadings": INGEST,
@@ -97,6 +99,7 @@ const EXPECTED: Record<string, ReadonlyArray<Expected>> = {
   "keys.revoke": ADMINISTER,
   "tenants.create": SUPERUSER,
   "tenants.list": SUPERUSER,
+  "me.get": ANY,
   "system.health": PUBLIC,
   "system.ready": PUBLIC,
   "system.metrics": PUBLIC
@@ -211,6 +214,19 @@ describe("authentication and roles (AUTH_MODE=required)", () => {
       message: "POST /api/v1/alerts/1/ack: needs role operator; the caller has role viewer"
     })
   }, 60_000)
+
+  it("tells each credential who it is, never a secret", async () => {
+    const me = async (credential: string) => {
+      const r = await call(node.url, "GET", "/api/v1/me", credential)
+      expect(r.status).toBe(200)
+      expect(JSON.stringify(r.body)).not.toContain(credential)
+      return r.body
+    }
+    expect(await me(keys.viewer!)).toEqual({ kind: "service", id: expect.stringMatching(/^key_/), tenant: "acme", role: "viewer", superuser: false, authMode: "required" })
+    expect(await me(keys.device!)).toMatchObject({ kind: "device", tenant: "acme", role: null, superuser: false })
+    expect(await me(keys.jwt!)).toEqual({ kind: "user", id: "alice", tenant: "acme", role: "operator", superuser: false, authMode: "required" })
+    expect(await me(BOOTSTRAP)).toMatchObject({ kind: "bootstrap", superuser: true, role: "admin" })
+  })
 
   it("shows a key once: listings carry its hint and who created it, never the key or its hash", async () => {
     const created = await createKey({ kind: "service", name: "listed", role: "viewer" }, keys.admin!)

@@ -14,11 +14,29 @@ export interface ApiFailure {
 
 export type ApiAnswer<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly failure: ApiFailure }
 
-/** Who calls: the credential (null with AUTH_MODE=none), and what to do when the node refuses it. */
+/** The caller as the node authenticated it (GET /api/v1/me). */
+export interface Me {
+  readonly kind: string
+  readonly id: string
+  readonly tenant: string
+  /** viewer, operator or admin; null for a device key. */
+  readonly role: string | null
+  readonly superuser: boolean
+  readonly authMode: string
+}
+
+/** Who calls: the credential (null with AUTH_MODE=none), who the node says it is, and what to do when the node refuses it. */
 export interface Access {
   readonly credential: string | null
+  readonly me: Me
   readonly refused: (failure: ApiFailure) => void
 }
+
+/** Whether the caller may acknowledge and resolve alerts and edit sensors (role operator or above). */
+export const mayOperate = (me: Me): boolean => me.superuser || me.role === "operator" || me.role === "admin"
+
+/** How the header names the caller: "viewer · key_Ab12". */
+export const describeMe = (me: Me): string => `${me.role ?? me.kind} · ${me.id}${me.tenant === "default" ? "" : ` (${me.tenant})`}`
 
 export const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
 
@@ -97,15 +115,34 @@ export const json =
 
 export const text = (response: Response): Promise<string | null> => response.text()
 
-export type Probe = { readonly _tag: "Granted" } | { readonly _tag: "Refused"; readonly failure: ApiFailure } | { readonly _tag: "Unreachable"; readonly failure: ApiFailure }
+export const meOf = (u: unknown): Me | null =>
+  isRecord(u) &&
+  typeof u.kind === "string" &&
+  typeof u.id === "string" &&
+  typeof u.tenant === "string" &&
+  (u.role === null || typeof u.role === "string") &&
+  typeof u.superuser === "boolean" &&
+  typeof u.authMode === "string"
+    ? { kind: u.kind, id: u.id, tenant: u.tenant, role: u.role, superuser: u.superuser, authMode: u.authMode }
+    : null
+
+export type Probe =
+  | { readonly _tag: "Granted"; readonly me: Me }
+  | { readonly _tag: "Refused"; readonly failure: ApiFailure }
+  | { readonly _tag: "Unreachable"; readonly failure: ApiFailure }
 
 /**
- * Whether `credential` (or none) may read sensors: how the dashboard tells AUTH_MODE=none (200
- * without a credential) from a node that wants one (401), and checks a pasted key or token.
+ * Who `credential` (or none) is, and whether it may read sensors: how the dashboard tells
+ * AUTH_MODE=none (200 without a credential) from a node that wants one (401), checks a pasted key
+ * or token, and learns its role. A device key authenticates but may only send readings: refused.
  */
 export const probeAccess = async (credential: string | null): Promise<Probe> => {
-  const answer = await fetchAnswer("/api/v1/sensors?limit=1", credential, async () => true)
-  if (answer.ok) return { _tag: "Granted" }
+  const answer = await fetchAnswer("/api/v1/me", credential, json(meOf))
+  if (answer.ok) {
+    const me = answer.value
+    if (me.role !== null || me.superuser) return { _tag: "Granted", me }
+    return { _tag: "Refused", failure: { status: 403, error: "forbidden", message: `${me.id} is a ${me.kind} key, which may only send readings` } }
+  }
   const { failure } = answer
   return failure.status === 401 || failure.status === 403 ? { _tag: "Refused", failure } : { _tag: "Unreachable", failure }
 }

@@ -4,7 +4,7 @@
  * the node ends the session and shows sign-in again with the node's reason.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
-import { type Access, type ApiFailure, probeAccess } from "./api"
+import { type Access, type ApiFailure, describeMe, type Me, probeAccess } from "./api"
 import { AlertsPage } from "./pages/alerts-page"
 import { NodePage } from "./pages/node-page"
 import { SensorPage } from "./pages/sensor-page"
@@ -17,7 +17,10 @@ type Session =
   | { readonly phase: "checking" }
   | { readonly phase: "unreachable"; readonly message: string }
   | { readonly phase: "signed-out"; readonly notice: string | null }
-  | { readonly phase: "in"; readonly credential: string | null }
+  | { readonly phase: "in"; readonly credential: string | null; readonly me: Me }
+
+/** Before the node has said who the caller is: nothing is offered. */
+const ANONYMOUS: Me = { kind: "anonymous", id: "", tenant: "", role: null, superuser: false, authMode: "" }
 
 const ended = (failure: ApiFailure) => `The node refused your credential: ${failure.message}. Sign in again.`
 
@@ -31,12 +34,12 @@ export const App = () => {
   const start = useCallback(async () => {
     setSession({ phase: "checking" })
     const open = await probeAccess(null)
-    if (open._tag === "Granted") return setSession({ phase: "in", credential: null })
+    if (open._tag === "Granted") return setSession({ phase: "in", credential: null, me: open.me })
     if (open._tag === "Unreachable") return setSession({ phase: "unreachable", message: open.failure.message })
     const stored = storedCredential()
     if (stored === null) return setSession({ phase: "signed-out", notice: null })
     const probe = await probeAccess(stored)
-    if (probe._tag === "Granted") return setSession({ phase: "in", credential: stored })
+    if (probe._tag === "Granted") return setSession({ phase: "in", credential: stored, me: probe.me })
     if (probe._tag === "Unreachable") return setSession({ phase: "unreachable", message: probe.failure.message })
     forgetCredential()
     setSession({ phase: "signed-out", notice: ended(probe.failure) })
@@ -46,9 +49,9 @@ export const App = () => {
     void start()
   }, [start])
 
-  const signedIn = useCallback((credential: string) => {
+  const signedIn = useCallback((credential: string, me: Me) => {
     storeCredential(credential)
-    setSession({ phase: "in", credential })
+    setSession({ phase: "in", credential, me })
     navigate("node")
   }, [])
 
@@ -59,7 +62,8 @@ export const App = () => {
   }, [])
 
   const credential = session.phase === "in" ? session.credential : null
-  const access = useMemo<Access>(() => ({ credential, refused: (failure) => signOut(ended(failure)) }), [credential, signOut])
+  const me = session.phase === "in" ? session.me : ANONYMOUS
+  const access = useMemo<Access>(() => ({ credential, me, refused: (failure) => signOut(ended(failure)) }), [credential, me, signOut])
 
   // Signed in on the sign-in page (or no page named): the node page.
   useEffect(() => {
@@ -91,9 +95,14 @@ export const App = () => {
             (session.credential === null ? (
               <span class="badge">Open node (AUTH_MODE=none)</span>
             ) : (
-              <button type="button" onClick={() => signOut(null)}>
-                Sign out
-              </button>
+              <>
+                <span class="badge" data-testid="who">
+                  {describeMe(session.me)}
+                </span>
+                <button type="button" onClick={() => signOut(null)}>
+                  Sign out
+                </button>
+              </>
             ))}
         </div>
       </header>

@@ -15,6 +15,7 @@ const SCHEMES = {
 } as const
 
 const NEEDS: Record<Exclude<Access, "public">, string> = {
+  authenticated: "any credential the node accepts (a device key included)",
   ingest: "a device key, or role operator or above",
   viewer: "role viewer or above",
   operator: "role operator or above",

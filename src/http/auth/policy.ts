@@ -9,8 +9,11 @@ import { Context, Option } from "effect"
 import type { Principal } from "./principal.js"
 import { type Role, roleAtLeast } from "./roles.js"
 
-/** `public`: no credential; `ingest`: a device key, or a service or user of role operator or above. */
-export type Access = "public" | "ingest" | Role | "superuser"
+/**
+ * `public`: no credential; `authenticated`: any credential the node accepts, a device key's
+ * included; `ingest`: a device key, or a service or user of role operator or above.
+ */
+export type Access = "public" | "authenticated" | "ingest" | Role | "superuser"
 
 /**
  * The access an endpoint needs, attached to its definition (`.annotate(RequiredAccess, "viewer")`),
@@ -40,7 +43,7 @@ const ALLOWED: Decision = { _tag: "Allowed" }
 const who = (p: Principal) => (p.role === null ? `a ${p.kind} key` : `role ${p.role}`)
 
 export const authorize = (access: Access, p: Principal): Decision => {
-  if (access === "public" || p.superuser) return ALLOWED
+  if (access === "public" || access === "authenticated" || p.superuser) return ALLOWED
   if (access === "superuser") return { _tag: "Forbidden", message: `needs the superuser (the bootstrap admin key); the caller has ${who(p)}` }
   if (access === "ingest") {
     if (p.kind === "device" || (p.role !== null && roleAtLeast(p.role, "operator"))) return ALLOWED

@@ -3,13 +3,14 @@
  * first (GET /api/v1/alerts, one request per status, 100 at a time with "Load older"), kept live by
  * `WS /ws/live` subscribed to every alert (`alerts: true`): new alerts and each acknowledge or
  * resolve arrive as notifications; the list is read again whenever the feed (re)subscribes or fell
- * behind, and every 30 s. Acknowledge and Resolve post to the API, which records who did it; a
- * caller whose role may not (a viewer) is shown the API's refusal. A row opens the alert's
+ * behind, and every 30 s. Acknowledge and Resolve post to the API, which records who did it; they
+ * are offered to operators and admins only (a viewer is told why), and a refusal the node still
+ * gives (a role changed since sign-in) is shown under the alert. A row opens the alert's
  * history (GET /api/v1/alerts/{id}).
  */
 import { Fragment } from "preact"
 import { useCallback, useEffect, useRef, useState } from "preact/hooks"
-import { type Access, type ApiFailure, call, json, send } from "../api"
+import { type Access, type ApiFailure, call, json, mayOperate, send } from "../api"
 import { type Alert, type AlertHistory, alertHistoryOf, alertOf, alertPageOf, lastActor, mergeAlerts, notificationAlertOf, reconcileAlerts, unresolved } from "../alerts"
 import { formatCount, formatTime } from "../format"
 import { PageHeading } from "../page-heading"
@@ -60,6 +61,7 @@ const HistoryRow = ({ id, view }: { readonly id: number; readonly view: HistoryV
 )
 
 export const AlertsPage = ({ access }: { readonly access: Access }) => {
+  const operator = mayOperate(access.me)
   const [alerts, setAlerts] = useState<ReadonlyArray<Alert>>([])
   const [loaded, setLoaded] = useState(false)
   const [problem, setProblem] = useState<string | null>(null)
@@ -200,6 +202,11 @@ export const AlertsPage = ({ access }: { readonly access: Access }) => {
       <p class="meta" role="status" data-testid="alerts-done">
         {done ?? ""}
       </p>
+      {!operator && (
+        <p class="meta" data-testid="alerts-read-only">
+          Signed in as {access.me.role ?? access.me.kind}: acknowledging and resolving alerts need role operator.
+        </p>
+      )}
       <section class="panel" aria-labelledby="alerts-title">
         {loaded && shown.length === 0 ? (
           <p class="meta">No open or acknowledged alerts.</p>
@@ -258,14 +265,16 @@ export const AlertsPage = ({ access }: { readonly access: Access }) => {
                           )}
                         </td>
                         <td class="actions">
-                          {a.status === "open" && (
+                          {operator && a.status === "open" && (
                             <button type="button" disabled={busy === a.id} aria-label={`Acknowledge ${a.rule} on ${a.sensor}`} onClick={() => void act(a, "ack")}>
                               Acknowledge
                             </button>
                           )}
-                          <button type="button" class="secondary" disabled={busy === a.id} aria-label={`Resolve ${a.rule} on ${a.sensor}`} onClick={() => void act(a, "resolve")}>
-                            Resolve
-                          </button>
+                          {operator && (
+                            <button type="button" class="secondary" disabled={busy === a.id} aria-label={`Resolve ${a.rule} on ${a.sensor}`} onClick={() => void act(a, "resolve")}>
+                              Resolve
+                            </button>
+                          )}
                           <button
                             type="button"
                             class="secondary"

@@ -4,7 +4,7 @@
  * queue.
  */
 import { useEffect, useState } from "preact/hooks"
-import { type Access, type ApiFailure, call, isRecord, json, text } from "../api"
+import { type Access, type ApiFailure, call, isRecord, json, meOf, text } from "../api"
 import { formatCount, formatRate, formatSeconds, formatTime } from "../format"
 import { figuresOf, type NodeFigures, type NodeSample, sampleOf } from "../node-sample"
 import { PageHeading } from "../page-heading"
@@ -57,9 +57,11 @@ export const NodePage = ({ access }: { readonly access: Access }) => {
     let timer: ReturnType<typeof setTimeout> | undefined
     let previous: NodeSample | null = null
     const tick = async () => {
+      // /me too: /ready (and /metrics with METRICS_PUBLIC) are public, and a revoked key must still end the session.
       const [ready, metrics] = await Promise.all([
         call(access, "/ready", json(readinessOf), { answered: [200, 503] }),
-        call(access, "/metrics", text)
+        call(access, "/metrics", text),
+        access.credential === null ? null : call(access, "/api/v1/me", json(meOf))
       ])
       if (stopped) return
       const now = Date.now()

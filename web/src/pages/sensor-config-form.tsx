@@ -6,7 +6,7 @@
  * first such field focused; anything else (a rule, a 403 for a viewer) is a form-level error.
  */
 import { useEffect, useRef, useState } from "preact/hooks"
-import { type Access, call, isRecord, json, send } from "../api"
+import { type Access, call, isRecord, json, mayOperate, send } from "../api"
 import { CONFIG_FIELDS, type ConfigValues, configIssuesOf, configPatchOf, configValuesOf } from "../sensor-config"
 
 interface ConfigView {
@@ -33,6 +33,7 @@ type Phase = { readonly phase: "loading" } | { readonly phase: "ready"; readonly
 
 export const SensorConfigForm = ({ access, path, onSaved }: { readonly access: Access; readonly path: string; readonly onSaved: () => void }) => {
   const [phase, setPhase] = useState<Phase>({ phase: "loading" })
+  const operator = mayOperate(access.me)
   const [form, setForm] = useState<FormState>(() => formOf(null))
   const [fieldErrors, setFieldErrors] = useState<Readonly<Record<string, string>>>({})
   const [formErrors, setFormErrors] = useState<ReadonlyArray<string>>([])
@@ -108,6 +109,7 @@ export const SensorConfigForm = ({ access, path, onSaved }: { readonly access: A
                     autoComplete="off"
                     spellcheck={false}
                     value={form.values[f.name] ?? ""}
+                    readOnly={!operator}
                     onInput={(e) => {
                       const value = e.currentTarget.value
                       setForm((s) => ({ ...s, values: { ...s.values, [f.name]: value } }))
@@ -136,14 +138,20 @@ export const SensorConfigForm = ({ access, path, onSaved }: { readonly access: A
               ))}
             </div>
           )}
-          <div class="form-actions">
-            <button type="submit" disabled={saving}>
-              {saving ? "Saving…" : "Save"}
-            </button>
-            <p role="status" class="saved" data-testid="config-status">
-              {saved ? "Saved" : ""}
+          {operator ? (
+            <div class="form-actions">
+              <button type="submit" disabled={saving}>
+                {saving ? "Saving…" : "Save"}
+              </button>
+              <p role="status" class="saved" data-testid="config-status">
+                {saved ? "Saved" : ""}
+              </p>
+            </div>
+          ) : (
+            <p class="meta" data-testid="config-read-only">
+              Signed in as {access.me.role ?? access.me.kind}: changing the config needs role operator.
             </p>
-          </div>
+          )}
         </form>
       )}
     </section>

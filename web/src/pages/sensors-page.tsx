@@ -86,6 +86,7 @@ export const SensorsPage = ({ access }: { readonly access: Access }) => {
   const [input, setInput] = useState("")
   const [prefix, setPrefix] = useState("")
   const [status, setStatus] = useState("")
+  const [reloads, setReloads] = useState(0)
   const [listing, setListing] = useState<Listing>({ prefix: "", status: "", rows: [], next: null, complete: false })
   const [error, setError] = useState<string | null>(null)
   const narrow = useMediaQuery("(max-width: 560px)")
@@ -125,7 +126,7 @@ export const SensorsPage = ({ access }: { readonly access: Access }) => {
     const fresh: Listing = { prefix, status, rows: [], next: null, complete: false }
     setListing(fresh)
     void loadPage(fresh)
-  }, [prefix, status, loadPage])
+  }, [prefix, status, reloads, loadPage])
 
   const onViewEnd = useCallback(
     (end: number) => {
@@ -162,9 +163,14 @@ export const SensorsPage = ({ access }: { readonly access: Access }) => {
         </select>
         </form>
       </search>
-      <p id="sensors-summary" class="meta" role="status" data-testid="sensors-summary">
-        {error !== null ? "Could not load the sensors." : listing.complete || listing.rows.length > 0 ? summary(listing) : "Loading…"}
-      </p>
+      <div class="list-head">
+        <p id="sensors-summary" class="meta" role="status" data-testid="sensors-summary">
+          {error !== null ? "Could not load the sensors." : listing.complete || listing.rows.length > 0 ? summary(listing) : "Loading…"}
+        </p>
+        <button type="button" class="secondary" onClick={() => setReloads((n) => n + 1)} title="Statuses and values are as of each sensor's last snapshot">
+          Refresh
+        </button>
+      </div>
       {error !== null && (
         <p class="error" role="alert">
           {error}

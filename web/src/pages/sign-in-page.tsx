@@ -1,6 +1,6 @@
 /** Sign in with an API key or a JWT, checked against the node before it is kept for this tab. */
 import { useEffect, useRef, useState } from "preact/hooks"
-import { type ApiFailure, probeAccess } from "../api"
+import { type ApiFailure, type Me, probeAccess } from "../api"
 import { PageHeading } from "../page-heading"
 
 const refusal = (failure: ApiFailure) =>
@@ -8,7 +8,7 @@ const refusal = (failure: ApiFailure) =>
     ? `This credential may not read sensors (${failure.message}). Use a viewer, operator or admin key or token.`
     : `The node refused this credential: ${failure.message}`
 
-export const SignInPage = ({ notice, onSignedIn }: { readonly notice: string | null; readonly onSignedIn: (credential: string) => void }) => {
+export const SignInPage = ({ notice, onSignedIn }: { readonly notice: string | null; readonly onSignedIn: (credential: string, me: Me) => void }) => {
   const [value, setValue] = useState("")
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
@@ -23,7 +23,7 @@ export const SignInPage = ({ notice, onSignedIn }: { readonly notice: string | n
     setBusy(true)
     const probe = await probeAccess(credential)
     setBusy(false)
-    if (probe._tag === "Granted") return onSignedIn(credential)
+    if (probe._tag === "Granted") return onSignedIn(credential, probe.me)
     setError(probe._tag === "Refused" ? refusal(probe.failure) : `The node could not be reached: ${probe.failure.message}`)
   }
 
