@@ -1,7 +1,7 @@
 /** The sensor page's pure parts (web/src/history-range.ts, live-window.ts, status-timeline.ts): intervals by range, live frames, the live window, backoff, the status timeline. */
 import { describe, expect, it } from "vitest"
 import { aggregatesOf, bucketLabel, historyColumns, intervalFor, MAX_BUCKETS, RANGES, tierLabel } from "../../web/src/history-range.js"
-import { LiveWindow, liveFrameOf, reconnectDelayMs } from "../../web/src/live-window.js"
+import { historyReadingsOf, LiveWindow, liveFrameOf, reconnectDelayMs } from "../../web/src/live-window.js"
 import { segmentsOf, transitionsOf } from "../../web/src/status-timeline.js"
 import { formatShare, formatValue } from "../../web/src/format.js"
 
@@ -140,5 +140,27 @@ describe("figures in the lists", () => {
   it("writes shares as percentages and values with up to 4 decimals", () => {
     expect([formatShare(null), formatShare(0), formatShare(0.125), formatShare(0.0001), formatShare(1)]).toEqual(["–", "0 %", "12.5 %", "<0.1 %", "100 %"])
     expect([formatValue(null), formatValue(Math.PI), formatValue(12345)]).toEqual(["–", "3.1416", "12,345"])
+  })
+})
+
+describe("live window backfill", () => {
+  it("reads a history page as live readings, suspect as 1, and refuses another shape", () => {
+    const page = { sensor: "s", readings: [{ ts: 30, value: 3, quality: "suspect", reasons: ["spike"] }, { ts: 10, value: 1, quality: "good", reasons: [] }], next: null }
+    expect(historyReadingsOf(page)).toEqual({ sensor: "s", ts: [30, 10], values: [3, 1], quality: [1, 0] })
+    expect(historyReadingsOf({ sensor: "s", readings: [{ ts: "x" }] })).toBeNull()
+    expect(historyReadingsOf([])).toBeNull()
+  })
+
+  it("merges history into what came live, in time order, drawing nothing twice", () => {
+    const w = new LiveWindow(1_000, 100)
+    w.add({ sensor: "s", ts: [50, 60], values: [5, 6], quality: [0, 0] }, 100)
+    w.backfill({ sensor: "s", ts: [60, 40, 20, -2_000], values: [6, 4, 2, 9], quality: [0, 1, 0, 0] }, 100)
+    expect(w.columns()).toEqual([
+      [0.02, 0.04, 0.05, 0.06],
+      [2, 4, 5, 6],
+      [null, 4, null, null]
+    ])
+    w.backfill({ sensor: "s", ts: [20, 40], values: [2, 4], quality: [0, 1] }, 100)
+    expect(w.size).toBe(4)
   })
 })

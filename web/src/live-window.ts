@@ -38,6 +38,25 @@ const readingsOf = (u: unknown): LiveReadings | null =>
 const stateOf = (u: unknown): LiveState | null =>
   isObject(u) && typeof u.status === "string" ? { status: u.status, lastTs: typeof u.lastTs === "number" ? u.lastTs : null } : null
 
+/**
+ * A page of GET /api/v1/sensors/{id}/readings (newest first, quality `good` or `suspect`) as live
+ * readings (quality 0 or 1), to fill the live window when the page opens or the feed comes back;
+ * null when it is not such a page.
+ */
+export const historyReadingsOf = (u: unknown): LiveReadings | null => {
+  if (!isObject(u) || typeof u.sensor !== "string" || !Array.isArray(u.readings)) return null
+  const ts: Array<number> = []
+  const values: Array<number> = []
+  const quality: Array<number> = []
+  for (const r of u.readings) {
+    if (!isObject(r) || typeof r.ts !== "number" || typeof r.value !== "number") return null
+    ts.push(r.ts)
+    values.push(r.value)
+    quality.push(r.quality === "good" ? 0 : 1)
+  }
+  return { sensor: u.sensor, ts, values, quality }
+}
+
 /** One text frame of `/ws/live`; null when it is not JSON or not a frame this page knows the shape of. */
 export const liveFrameOf = (text: string): LiveFrame | null => {
   let u: unknown
@@ -76,6 +95,8 @@ export const liveFrameOf = (text: string): LiveFrame | null => {
       return { type: "other" }
   }
 }
+
+const micros = (ms: number) => Math.round(ms * 1000)
 
 /** The chart's columns: x (epoch seconds), every value (the line), suspect values only (null elsewhere: the points). */
 export type LiveColumns = [Array<number>, Array<number | null>, Array<number | null>]
@@ -135,6 +156,27 @@ export class LiveWindow {
       this.values.splice(0, drop)
       this.quality.splice(0, drop)
     }
+  }
+
+  /**
+   * Readings read from history (GET .../readings, any order) merged in: those whose ts the window
+   * already holds (they also came live) are skipped, so a backfill racing the feed draws nothing twice.
+   */
+  backfill(readings: LiveReadings, now: number): void {
+    // Compared to the microsecond, the precision PostgreSQL stores a ts with.
+    const held = new Set(this.ts.map(micros))
+    let added = 0
+    for (let i = 0; i < readings.ts.length; i++) {
+      const t = readings.ts[i]!
+      if (held.has(micros(t))) continue
+      held.add(micros(t))
+      this.ts.push(t)
+      this.values.push(readings.values[i]!)
+      this.quality.push(readings.quality[i]!)
+      added++
+    }
+    if (added > 0) this.sort()
+    this.trim(now)
   }
 
   clear(): void {

@@ -12,7 +12,7 @@ import { type Access, call, isRecord, json } from "../api"
 import { Chart } from "../chart"
 import { formatCount, formatTime, formatValue, NOT_KNOWN } from "../format"
 import { type Aggregates, aggregatesOf, bucketLabel, historyColumns, intervalFor, RANGES, type RangeId, tierLabel } from "../history-range"
-import { type LiveColumns, type LiveReadings, type LiveState, LiveWindow } from "../live-window"
+import { historyReadingsOf, type LiveColumns, type LiveReadings, type LiveState, LiveWindow } from "../live-window"
 import { PageHeading } from "../page-heading"
 import { hrefOf } from "../router"
 import { type Transition, transitionsOf } from "../status-timeline"
@@ -26,6 +26,8 @@ const SOON_MS = 1_000
 const LIVE_WINDOW_MS = 10 * 60_000
 const LIVE_MAX_POINTS = 20_000
 const HISTORY_LIMIT = 1_000
+/** At most this many readings of the last 10 minutes read back when the chart opens (the node's default HISTORY_MAX_LIMIT). */
+const LIVE_BACKFILL_LIMIT = 10_000
 const CHART_HEIGHT = 260
 const KNOWN_STATUSES = new Set(["online", "degraded", "fault", "offline", "unknown"])
 
@@ -174,6 +176,16 @@ export const SensorPage = ({ access, sensor }: { readonly access: Access; readon
     }
   }, [redraw])
 
+  // The window's past: read from history whenever the feed (re)subscribes, so the chart opens full
+  // and a reconnect leaves no gap (what also came live is not drawn twice).
+  const backfill = useCallback(async () => {
+    const from = Date.now() - LIVE_WINDOW_MS
+    const answer = await call(access, `${path}/readings?from=${from}&limit=${LIVE_BACKFILL_LIMIT}`, json(historyReadingsOf))
+    if (!answer.ok) return
+    live.current.backfill(answer.value, Date.now())
+    redraw()
+  }, [access, path, redraw])
+
   // Alerts: the feed carries this sensor's alert notifications; the list is read again after a reconnect.
   const [latestAlert, setLatestAlert] = useState<Alert | null>(null)
   const [alertReloads, setAlertReloads] = useState(0)
@@ -198,7 +210,10 @@ export const SensorPage = ({ access, sensor }: { readonly access: Access; readon
       const a = notificationAlertOf(n)
       if (a !== null) setLatestAlert(a)
     },
-    onLive: () => setAlertReloads((n) => n + 1),
+    onLive: () => {
+      setAlertReloads((n) => n + 1)
+      void backfill()
+    },
     onLost: () => void load()
   })
 
