@@ -18,6 +18,7 @@ import { gzipSync } from "node:zlib"
 import type { BrowserContext, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
+import { localInputValue } from "../../web/src/history-range.js"
 import { apiCall } from "../support/api-call.js"
 import { type Browser, launchChromium } from "../support/chromium.js"
 import { type RunningNode, startNode } from "../support/node-harness.js"
@@ -314,6 +315,23 @@ describe("web dashboard in Chromium", () => {
     await expect.poll(() => label.textContent(), { timeout: 10_000 }).toBe("1 h buckets · from the 1 h rollups")
     await expect.poll(async () => Number(await page.getByTestId("history-chart").getAttribute("data-points"))).toBeGreaterThan(0)
     await shot(page, "sensor-history-week")
+
+    // Custom: starts from the week shown; a To not after From is refused at To; three hours around now are 1 min buckets.
+    await page.getByRole("radio", { name: "Custom" }).check()
+    const from = page.getByLabel("From", { exact: true })
+    const to = page.getByLabel("To", { exact: true })
+    expect(Date.now() - 7 * 86_400_000 - new Date(await from.inputValue()).getTime()).toBeLessThan(120_000)
+    await from.fill(await to.inputValue())
+    await page.getByRole("button", { name: "Show" }).click()
+    await expect.poll(() => page.getByTestId("history-to-error").textContent()).toBe("To: must be after From")
+    expect(await to.getAttribute("aria-invalid")).toBe("true")
+    await from.fill(localInputValue(Date.now() - 3 * 3_600_000))
+    await to.fill(localInputValue(Date.now() + 3_600_000))
+    await page.getByRole("button", { name: "Show" }).click()
+    await expect.poll(() => label.textContent(), { timeout: 10_000 }).toBe("1 min buckets · from the 1 min rollups")
+    await expect.poll(async () => Number(await page.getByTestId("history-chart").getAttribute("data-points"))).toBeGreaterThan(0)
+    expect(await page.getByTestId("history-to-error").count()).toBe(0)
+    await shot(page, "sensor-history-custom")
 
     await page.setViewportSize({ width: 380, height: 760 })
     await expect.poll(() => page.evaluate("document.documentElement.scrollWidth <= innerWidth")).toBe(true)

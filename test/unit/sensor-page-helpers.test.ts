@@ -1,6 +1,6 @@
 /** The sensor page's pure parts (web/src/history-range.ts, live-window.ts, status-timeline.ts): intervals by range, live frames, the live window, backoff, the status timeline. */
 import { describe, expect, it } from "vitest"
-import { aggregatesOf, bucketLabel, historyColumns, intervalFor, MAX_BUCKETS, RANGES, tierLabel } from "../../web/src/history-range.js"
+import { aggregatesOf, bucketLabel, customRangeOf, historyColumns, intervalFor, localInputValue, MAX_BUCKETS, RANGES, tierLabel } from "../../web/src/history-range.js"
 import { historyReadingsOf, LiveWindow, liveFrameOf, reconnectDelayMs } from "../../web/src/live-window.js"
 import { segmentsOf, transitionsOf } from "../../web/src/status-timeline.js"
 import { formatShare, formatValue } from "../../web/src/format.js"
@@ -17,6 +17,23 @@ describe("history range → interval", () => {
     }
     expect(intervalFor(31 * 86_400_000)).toBe("1h")
     expect(intervalFor(32 * 86_400_000)).toBe("1d")
+    expect(intervalFor(3 * 365 * 86_400_000)).toBe("1w")
+    expect(intervalFor(20 * 365 * 86_400_000)).toBe("1mo")
+    expect(Math.ceil((50 * 365 * 86_400_000) / (28 * 86_400_000))).toBeLessThanOrEqual(MAX_BUCKETS)
+  })
+
+  it("reads a custom range or names the field that is wrong", () => {
+    const parse = (t: string) => Date.parse(`${t}:00Z`)
+    expect(customRangeOf("2026-12-01T00:00", "2026-12-02T00:00", parse)).toEqual({ ok: true, from: Date.UTC(2026, 11, 1), to: Date.UTC(2026, 11, 2) })
+    expect(customRangeOf("", "2026-12-02T00:00", parse)).toEqual({ ok: false, field: "from", message: "From: enter a date and time" })
+    expect(customRangeOf("2026-12-01T00:00", "", parse)).toEqual({ ok: false, field: "to", message: "To: enter a date and time" })
+    expect(customRangeOf("2026-12-02T00:00", "2026-12-01T00:00", parse)).toEqual({ ok: false, field: "to", message: "To: must be after From" })
+  })
+
+  it("writes a datetime-local value that reads back as the same minute", () => {
+    const at = new Date(2026, 11, 6, 5, 7, 42).getTime()
+    expect(localInputValue(at)).toBe("2026-12-06T05:07")
+    expect(new Date(localInputValue(at)).getTime()).toBe(new Date(2026, 11, 6, 5, 7).getTime())
   })
 
   it("labels intervals and tiers in words", () => {

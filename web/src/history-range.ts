@@ -4,7 +4,7 @@
  * answer decoded, and the chart's columns. No imports: the unit tests load it under Node.
  */
 
-export type RangeId = "hour" | "day" | "week" | "month"
+export type RangeId = "hour" | "day" | "week" | "month" | "custom"
 
 export interface HistoryRange {
   readonly id: RangeId
@@ -23,14 +23,17 @@ export const RANGES: ReadonlyArray<HistoryRange> = [
   { id: "month", label: "Month", spanMs: 30 * DAY }
 ]
 
-/** Intervals of GET /api/v1/sensors/{id}/aggregates this page uses (it accepts 15m, 1w, 1mo too). */
-export type Interval = "1m" | "5m" | "1h" | "1d"
+/** Intervals of GET /api/v1/sensors/{id}/aggregates this page uses (it accepts 15m too). */
+export type Interval = "1m" | "5m" | "1h" | "1d" | "1w" | "1mo"
 
 const CANDIDATES: ReadonlyArray<{ readonly interval: Interval; readonly ms: number }> = [
   { interval: "1m", ms: MINUTE },
   { interval: "5m", ms: 5 * MINUTE },
   { interval: "1h", ms: HOUR },
-  { interval: "1d", ms: DAY }
+  { interval: "1d", ms: DAY },
+  { interval: "1w", ms: 7 * DAY },
+  // The shortest month: a span's count of calendar months is never more than this says.
+  { interval: "1mo", ms: 28 * DAY }
 ]
 
 /** At most this many buckets in a chart (a month of hours is 720–744). */
@@ -38,11 +41,33 @@ export const MAX_BUCKETS = 750
 
 /**
  * The finest interval whose bucket count over `spanMs` stays within MAX_BUCKETS: an hour in 1 min
- * buckets, a day in 5 min, a week or a month in 1 h, longer spans in days.
+ * buckets, a day in 5 min, a week or a month in 1 h, up to two years in days, then weeks, then months.
  */
 export const intervalFor = (spanMs: number): Interval => {
   for (const c of CANDIDATES) if (Math.ceil(spanMs / c.ms) <= MAX_BUCKETS) return c.interval
-  return "1d"
+  return "1mo"
+}
+
+export type CustomRange = { readonly ok: true; readonly from: number; readonly to: number } | { readonly ok: false; readonly field: "from" | "to"; readonly message: string }
+
+/**
+ * The bounds of a custom range typed in two `datetime-local` fields (local time, "2026-12-06T05:30"),
+ * or which field is wrong and why: each must be a date and time, and From before To.
+ */
+export const customRangeOf = (fromText: string, toText: string, parse: (text: string) => number = (t) => new Date(t).getTime()): CustomRange => {
+  const from = fromText === "" ? Number.NaN : parse(fromText)
+  if (!Number.isFinite(from)) return { ok: false, field: "from", message: "From: enter a date and time" }
+  const to = toText === "" ? Number.NaN : parse(toText)
+  if (!Number.isFinite(to)) return { ok: false, field: "to", message: "To: enter a date and time" }
+  if (to <= from) return { ok: false, field: "to", message: "To: must be after From" }
+  return { ok: true, from, to }
+}
+
+/** A `datetime-local` field's value for `epochMs` in the browser's time zone, to the minute. */
+export const localInputValue = (epochMs: number): string => {
+  const d = new Date(epochMs)
+  const two = (n: number) => String(n).padStart(2, "0")
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`
 }
 
 const NAMES: Readonly<Record<string, string>> = { "1m": "1 min", "5m": "5 min", "15m": "15 min", "1h": "1 h", "1d": "1 day", "1w": "1 week", "1mo": "1 month" }

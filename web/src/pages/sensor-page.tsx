@@ -5,35 +5,31 @@
  * aggregates API whose bucket interval follows the chosen range (mean line, min–max band); its
  * status timeline (the node's last 20 changes with their reasons); its open alerts (kept live by the feed's `alert` notifications) and a form for its common settings.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
+import { useCallback, useEffect, useRef, useState } from "preact/hooks"
 import type uPlot from "uplot"
 import { type Alert, notificationAlertOf } from "../alerts"
 import { type Access, call, isRecord, json } from "../api"
 import { Chart } from "../chart"
 import { formatCount, formatTime, formatValue, NOT_KNOWN } from "../format"
-import { type Aggregates, aggregatesOf, bucketLabel, historyColumns, intervalFor, RANGES, type RangeId, tierLabel } from "../history-range"
 import { historyReadingsOf, type LiveColumns, type LiveReadings, type LiveState, LiveWindow } from "../live-window"
 import { PageHeading } from "../page-heading"
 import { hrefOf } from "../router"
 import { type Transition, transitionsOf } from "../status-timeline"
 import { linkText, useLiveFeed } from "../use-live-feed"
 import { SensorAlerts } from "./sensor-alerts"
+import { ACCENT, CHART_HEIGHT, SUSPECT } from "./chart-style"
 import { SensorConfigForm } from "./sensor-config-form"
+import { SensorHistory } from "./sensor-history"
 import { StatusTimeline } from "./status-timeline"
 
 const REFRESH_MS = 5_000
 const SOON_MS = 1_000
 const LIVE_WINDOW_MS = 10 * 60_000
 const LIVE_MAX_POINTS = 20_000
-const HISTORY_LIMIT = 1_000
 /** At most this many readings of the last 10 minutes read back when the chart opens (the node's default HISTORY_MAX_LIMIT). */
 const LIVE_BACKFILL_LIMIT = 10_000
-const CHART_HEIGHT = 260
 const KNOWN_STATUSES = new Set(["online", "degraded", "fault", "offline", "unknown"])
 
-const ACCENT = "#0a58a8"
-const SUSPECT = "#b3261e"
-const BAND_LINE = "#7f9cc0"
 
 interface Counters {
   readonly accepted: number
@@ -94,25 +90,6 @@ const liveOptions = (): Omit<uPlot.Options, "width" | "height"> => ({
   ],
   axes: [{}, { size: 60 }]
 })
-
-const historyOptions = (): Omit<uPlot.Options, "width" | "height"> => ({
-  scales: { x: { time: true } },
-  series: [
-    {},
-    { label: "Mean", stroke: ACCENT, width: 2 },
-    { label: "Min", stroke: BAND_LINE, width: 1 },
-    { label: "Max", stroke: BAND_LINE, width: 1 }
-  ],
-  bands: [{ series: [3, 2], fill: "rgba(10, 88, 168, 0.12)" }],
-  axes: [{}, { size: 60 }]
-})
-
-interface History {
-  readonly range: RangeId
-  readonly from: number
-  readonly to: number
-  readonly answer: Aggregates
-}
 
 export const SensorPage = ({ access, sensor }: { readonly access: Access; readonly sensor: string }) => {
   const path = `/api/v1/sensors/${encodeURIComponent(sensor)}`
@@ -217,44 +194,9 @@ export const SensorPage = ({ access, sensor }: { readonly access: Access; readon
     onLost: () => void load()
   })
 
-  // History: the range picks the interval; a newer request wins over an older one still on its way.
-  const [range, setRange] = useState<RangeId>("hour")
-  const [history, setHistory] = useState<History | null>(null)
-  const [historyError, setHistoryError] = useState<string | null>(null)
-  const [historyLoads, setHistoryLoads] = useState(0)
-  useEffect(() => {
-    const abort = new AbortController()
-    const spec = RANGES.find((r) => r.id === range) ?? RANGES[0]!
-    const to = Date.now()
-    const from = to - spec.spanMs
-    const params = new URLSearchParams({ interval: intervalFor(spec.spanMs), from: String(from), limit: String(HISTORY_LIMIT) })
-    setHistory((h) => (h?.range === range ? h : null))
-    void call(access, `${path}/aggregates?${params}`, json(aggregatesOf), { signal: abort.signal }).then((answer) => {
-      if (abort.signal.aborted) return
-      if (answer.ok) {
-        setHistory({ range, from, to, answer: answer.value })
-        setHistoryError(null)
-      } else if (answer.failure.status === 404) {
-        setHistory({ range, from, to, answer: { interval: intervalFor(spec.spanMs), tier: "", buckets: [], next: null } })
-        setHistoryError(null)
-      } else if (answer.failure.status !== 401) setHistoryError(answer.failure.message)
-    })
-    return () => abort.abort()
-  }, [access, path, range, historyLoads])
-
-  const historyData = useMemo<uPlot.AlignedData>(() => historyColumns(history?.answer.buckets ?? []), [history])
-  const rangeLabel = RANGES.find((r) => r.id === range)?.label.toLowerCase() ?? range
-  const historyCaption =
-    history === null
-      ? "Loading…"
-      : history.answer.buckets.length === 0
-        ? `No readings in the last ${rangeLabel}.`
-        : `${formatCount(history.answer.buckets.length)} bucket${history.answer.buckets.length === 1 ? "" : "s"} with readings in the last ${rangeLabel}: mean line, min–max band.`
-
   const points = liveData[0].length
   const liveNow = Date.now() / 1000
   const liveRange: readonly [number, number] = [liveNow - LIVE_WINDOW_MS / 1000, liveNow]
-  const historyRange: readonly [number, number] | null = history === null ? null : [history.from / 1000, history.to / 1000]
   const suspect = liveData[2].reduce<number>((n, v) => (v === null ? n : n + 1), 0)
   const status = view?.status ?? "unknown"
   const since = view?.statusSince ?? null
@@ -355,42 +297,7 @@ export const SensorPage = ({ access, sensor }: { readonly access: Access; readon
         />
       </section>
 
-      <section class="panel chart-panel" aria-labelledby="history-title">
-        <div class="chart-head">
-          <h2 id="history-title">History</h2>
-          <p class="meta interval" data-testid="history-interval" aria-live="polite">
-            {history === null ? "Loading…" : `${bucketLabel(history.answer.interval)}${history.answer.tier === "" ? "" : ` · ${tierLabel(history.answer.tier)}`}`}
-          </p>
-        </div>
-        <div class="history-controls">
-          <fieldset class="ranges">
-            <legend>Range</legend>
-            {RANGES.map((r) => (
-              <label key={r.id} class="range">
-                <input type="radio" name="history-range" value={r.id} checked={range === r.id} onChange={() => setRange(r.id)} />
-                {r.label}
-              </label>
-            ))}
-          </fieldset>
-          <button type="button" class="secondary" onClick={() => setHistoryLoads((n) => n + 1)}>
-            Refresh history
-          </button>
-        </div>
-        {historyError !== null && (
-          <p class="error" role="alert">
-            Could not load the history: {historyError}
-          </p>
-        )}
-        <Chart
-          label={`History of ${sensor}, last ${rangeLabel}`}
-          summary={historyCaption}
-          testId="history-chart"
-          height={CHART_HEIGHT}
-          options={historyOptions}
-          data={historyData}
-          xRange={historyRange}
-        />
-      </section>
+      <SensorHistory access={access} path={path} sensor={sensor} />
 
       <SensorConfigForm access={access} path={path} onSaved={() => void load()} />
     </>
