@@ -37,6 +37,15 @@ const answer = (asset: DashboardAsset) =>
       : HttpServerResponse.uint8Array(asset.body, { contentType: asset.contentType, headers })
   })
 
+/** Another method on a dashboard path: 405 naming the allowed ones, in the API's error shape. */
+const methodNotAllowed = Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+  const path = request.url.split("?")[0] ?? request.url
+  return HttpServerResponse.unsafeJson(
+    { error: "method_not_allowed", message: `${request.method} ${path}: allowed GET, HEAD` },
+    { status: 405, headers: { allow: "GET, HEAD" } }
+  )
+})
+
 /** Routes for the dashboard found in `dir`, read once at start-up. */
 export const webDashboard = (dir: string) =>
   HttpApiBuilder.Router.use((router) =>
@@ -47,7 +56,10 @@ export const webDashboard = (dir: string) =>
         yield* router.get("/", Effect.succeed(HttpServerResponse.text(NOT_BUILT, { status: 503, headers: { "cache-control": "no-store" } })))
         return
       }
-      for (const asset of assets.values()) yield* router.get(asset.path, answer(asset))
+      for (const asset of assets.values()) {
+        yield* router.get(asset.path, answer(asset))
+        for (const add of [router.post, router.put, router.patch, router.del, router.options]) yield* add(asset.path, methodNotAllowed)
+      }
     })
   )
 

@@ -156,6 +156,14 @@ describe("web dashboard in Chromium", () => {
     expect(again.status).toBe(304)
     // The API's own answers are unchanged beside it.
     expect((await rawGet(`${node.url}/nothing-here`)).status).toBe(404)
+    // Another method on a dashboard path is a wrong method, not a missing page.
+    for (const path of ["/", script ?? ""]) {
+      const posted = await fetch(`${node.url}${path}`, { method: "POST" })
+      expect(posted.status).toBe(405)
+      expect(posted.headers.get("allow")).toBe("GET, HEAD")
+      expect(await posted.json()).toEqual({ error: "method_not_allowed", message: `POST ${path}: allowed GET, HEAD` })
+    }
+    expect((await fetch(`${node.url}/`, { method: "HEAD" })).status).toBe(200)
   })
 
   it("keeps the page's JavaScript within 250 KB gzipped", () => {

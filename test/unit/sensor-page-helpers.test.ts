@@ -11,7 +11,7 @@ describe("history range → interval", () => {
   })
 
   it("keeps every span within MAX_BUCKETS buckets, days beyond a month", () => {
-    const ms = { "1m": 60_000, "5m": 300_000, "1h": 3_600_000, "1d": 86_400_000 }
+    const ms = { "1m": 60_000, "5m": 300_000, "1h": 3_600_000, "1d": 86_400_000, "1w": 7 * 86_400_000, "1mo": 28 * 86_400_000 }
     for (const span of [1, 60_000, 3_600_000, 12 * 3_600_000, 86_400_000, 2 * 86_400_000, 31 * 86_400_000, 365 * 86_400_000]) {
       expect(Math.ceil(span / ms[intervalFor(span)])).toBeLessThanOrEqual(MAX_BUCKETS)
     }
