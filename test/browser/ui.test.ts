@@ -280,7 +280,7 @@ describe("web dashboard in Chromium", () => {
     await expect.poll(() => page.getByTestId("config-read-only").textContent(), { timeout: 10_000 }).toBe("Signed in as viewer: changing the config needs role operator.")
     expect(await page.getByRole("button", { name: "Save" }).count()).toBe(0)
     expect(await page.getByTestId("who").textContent()).toBe(`viewer · ${viewer.id}`)
-    // The socket carries the key as ?access_token=; the page's own URL never does.
+    // Neither the page's URL nor the socket's carries the key.
     expect(page.url()).not.toContain(viewer.key)
 
     const chart = page.getByTestId("live-chart")
@@ -356,7 +356,8 @@ describe("web dashboard in Chromium", () => {
       const sent = await api(node, "POST", "/api/v1/readings?ack=accepted", BOOTSTRAP, { readings: [{ sensor: id, ts: Date.now(), value }] })
       expect(sent.body?.accepted).toBe(1)
     }
-    expect(await page.evaluate(`${OPEN_LIVE_SOCKETS}.map((s) => new URL(s.url).searchParams.has("access_token"))`)).toEqual([true])
+    // The credential goes as a subprotocol, out of every URL; the node answers flowmesh.v1.
+    expect(await page.evaluate(`${OPEN_LIVE_SOCKETS}.map((s) => [new URL(s.url).search, s.protocol])`)).toEqual([["", "flowmesh.v1"]])
 
     await page.evaluate(`${OPEN_LIVE_SOCKETS}.forEach((s) => s.close())`)
     await expect.poll(() => status.textContent(), { timeout: 2_000, interval: 10 }).toMatch(/^Connection lost; reconnecting in 1 s \(attempt 1\)…$/)

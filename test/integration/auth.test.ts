@@ -7,6 +7,8 @@
  */
 import { SignJWT } from "jose"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { WebSocket } from "ws"
+import { WS_BEARER_PREFIX, WS_PROTOCOL } from "../../src/http/auth/credentials.js"
 import { ENDPOINT_ACCESS as ACCESS } from "../../src/http/api.js"
 import { apiCall } from "../support/api-call.js"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
@@ -290,7 +292,7 @@ describe("authentication and roles (AUTH_MODE=required)", () => {
     await device.close()
   })
 
-  it("refuses WebSocket upgrades without a credential (401) or with the wrong kind (403); browsers may pass ?access_token=", async () => {
+  it("refuses WebSocket upgrades without a credential (401) or with the wrong kind (403); browsers may pass ?access_token= or a flowmesh.bearer. subprotocol", async () => {
     await expect(openSocket(wsUrl(node.url, "/ws/devices"))).rejects.toMatchObject({ status: 401 })
     await expect(openSocket(wsUrl(node.url, "/ws/live"), { headers: { authorization: `Bearer ${keys.device}` } })).rejects.toMatchObject({ status: 403 })
     await expect(openSocket(wsUrl(node.url, "/ws/devices"), { headers: { authorization: `Bearer ${keys.viewer}` } })).rejects.toMatchObject({ status: 403 })
@@ -298,6 +300,16 @@ describe("authentication and roles (AUTH_MODE=required)", () => {
     live.send({ type: "subscribe", sensors: ["mx-1"] })
     expect(await live.next((f) => f.type === "subscribed")).toBeTruthy()
     await live.close()
+    // Or, out of the URL, as a subprotocol beside flowmesh.v1, which is what the node answers.
+    const bearer = (key: string) => [WS_PROTOCOL, `${WS_BEARER_PREFIX}${Buffer.from(key).toString("base64url")}`]
+    const raw = new WebSocket(wsUrl(node.url, "/ws/live"), bearer(keys.viewer!))
+    await new Promise<void>((opened, failed) => {
+      raw.once("open", () => opened())
+      raw.once("error", failed)
+    })
+    expect(raw.protocol).toBe(WS_PROTOCOL)
+    raw.close()
+    await expect(openSocket(wsUrl(node.url, "/ws/live"), { headers: { "sec-websocket-protocol": bearer("fms_wrong").join(", ") } })).rejects.toMatchObject({ status: 401 })
   })
 
   it("refuses a revoked key at once on the node that revoked it, and within the cache TTL on another node", async () => {

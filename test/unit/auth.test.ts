@@ -5,7 +5,7 @@ import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { FlowmeshApi } from "../../src/http/api.js"
 import { generateKey, hashKey, keyHint, looksLikeKey, sameSecret } from "../../src/http/auth/api-keys.js"
-import { readCredential } from "../../src/http/auth/credentials.js"
+import { readCredential, selectProtocol, WS_BEARER_PREFIX, WS_PROTOCOL } from "../../src/http/auth/credentials.js"
 import { ENDPOINT_ACCESS as ACCESS } from "../../src/http/api.js"
 import { accessOf, authorize, RequiredAccess } from "../../src/http/auth/policy.js"
 import { ALL_SENSORS, ANONYMOUS, inScope, type Principal } from "../../src/http/auth/principal.js"
@@ -33,6 +33,21 @@ describe("credentials", () => {
     expect(readCredential({}, new URLSearchParams({ access_token: key }))).toEqual({ _tag: "Key", key })
     expect(readCredential({ authorization: `Bearer ${key}`, "x-device-key": "other" })).toEqual({ _tag: "Key", key })
     expect(readCredential({})).toEqual({ _tag: "None" })
+  })
+
+  it("reads a credential offered as a WebSocket subprotocol on upgrades only, and answers flowmesh.v1, never the credential", () => {
+    const key = generateKey("service")
+    const offered = `flowmesh.v1, ${WS_BEARER_PREFIX}${Buffer.from(key).toString("base64url")}`
+    expect(readCredential({ "sec-websocket-protocol": offered }, new URLSearchParams())).toEqual({ _tag: "Key", key })
+    expect(readCredential({ "sec-websocket-protocol": `${WS_BEARER_PREFIX}${Buffer.from("a.b.c").toString("base64url")}` }, new URLSearchParams())).toEqual({ _tag: "Jwt", token: "a.b.c" })
+    // Not on plain requests, and a header or ?access_token comes first.
+    expect(readCredential({ "sec-websocket-protocol": offered })).toEqual({ _tag: "None" })
+    expect(readCredential({ "sec-websocket-protocol": offered }, new URLSearchParams({ access_token: "fms_other" }))).toEqual({ _tag: "Key", key: "fms_other" })
+    expect(readCredential({ "sec-websocket-protocol": `${WS_BEARER_PREFIX}not+base64` }, new URLSearchParams())).toMatchObject({ _tag: "Malformed", message: expect.stringContaining("Sec-WebSocket-Protocol") })
+    expect(readCredential({ "sec-websocket-protocol": `${WS_BEARER_PREFIX}${Buffer.from("a b").toString("base64url")}` }, new URLSearchParams())).toMatchObject({ _tag: "Malformed" })
+    expect(selectProtocol(new Set([`${WS_BEARER_PREFIX}abc`, WS_PROTOCOL]))).toBe(WS_PROTOCOL)
+    expect(selectProtocol(new Set([`${WS_BEARER_PREFIX}abc`, "other"]))).toBe("other")
+    expect(selectProtocol(new Set([`${WS_BEARER_PREFIX}abc`]))).toBe(false)
   })
 
   it("names what is wrong with a malformed credential", () => {

@@ -1,8 +1,8 @@
 /**
  * One sensor's feed from `WS /ws/live` (with its alerts), or with no sensor every alert of the
  * caller's tenant (`alerts: true`, the alerts inbox). A browser's WebSocket cannot send headers, so the
- * credential goes as the node accepts it on upgrades, `?access_token=` on the socket's URL (never
- * in the page's URL). A dropped connection is reconnected with a doubling backoff (and the caller
+ * credential goes as a subprotocol the node reads on upgrades (`flowmesh.bearer.<base64url>`
+ * beside `flowmesh.v1`, which the node answers): never in a URL, so never in a proxy's log. A dropped connection is reconnected with a doubling backoff (and the caller
  * told, to re-check the credential over HTTP, where a 401 ends the session); a hidden tab
  * unsubscribes and subscribes again when it is visible.
  */
@@ -47,12 +47,17 @@ export const linkText = (link: LinkState): string => {
   }
 }
 
-const liveUrl = (credential: string | null): string => {
+const liveUrl = (): string => {
   const url = new URL("/ws/live", location.href)
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:"
-  if (credential !== null) url.searchParams.set("access_token", credential)
   return url.toString()
 }
+
+/** Keys and tokens are printable ASCII, which btoa takes as is. */
+const base64url = (s: string) => btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")
+
+const liveProtocols = (credential: string | null): Array<string> =>
+  credential === null ? ["flowmesh.v1"] : ["flowmesh.v1", `flowmesh.bearer.${base64url(credential)}`]
 
 /** `sensor` null: every alert, no readings. */
 export const useLiveFeed = (sensor: string | null, credential: string | null, handlers: LiveHandlers) => {
@@ -75,7 +80,7 @@ export const useLiveFeed = (sensor: string | null, credential: string | null, ha
     const connect = () => {
       retry = undefined
       setLink({ phase: "connecting" })
-      const socket = new WebSocket(liveUrl(credential))
+      const socket = new WebSocket(liveUrl(), liveProtocols(credential))
       ws = socket
       socket.onopen = () => {
         if (hidden()) setLink({ phase: "paused" })

@@ -4,6 +4,7 @@
  * every connection of the node, so that frames of one reading still reach the actors in batches.
  * On shutdown: refuse new connections, stop reading, answer every frame already read, close 1001.
  */
+import { selectProtocol } from "../auth/credentials.js"
 import { Effect, Layer, Runtime } from "effect"
 import { WebSocketServer } from "ws"
 import { failureMessage } from "../../ingest/failures.js"
@@ -58,7 +59,7 @@ export const DevicesEndpointLive = Layer.scopedDiscard(
       retentionDays: storage.retentionDays
     })
 
-    const wss = new WebSocketServer({ noServer: true, maxPayload: ws.maxFrameBytes, perMessageDeflate: false, clientTracking: false })
+    const wss = new WebSocketServer({ noServer: true, maxPayload: ws.maxFrameBytes, perMessageDeflate: false, clientTracking: false, handleProtocols: selectProtocol })
     const connections = new Set<DeviceConnection>()
     const perIp = new ConnectionsPerIp()
     let closing = false

@@ -2,6 +2,7 @@
  * `WS /ws/live`: dashboards subscribe to sensors (or id prefixes) and receive their readings,
  * status changes and notices, at most one readings frame per `LIVE_INTERVAL_MS` per connection.
  */
+import { selectProtocol } from "../auth/credentials.js"
 import { type InternalId, storedInternalId } from "../../domain/tenancy.js"
 import { Effect, Layer, Runtime } from "effect"
 import { WebSocketServer } from "ws"
@@ -80,7 +81,7 @@ export const LiveEndpointLive = Layer.scopedDiscard(
     }
     const settings = { bufferReadings: live.bufferReadings, highWaterBytes: ws.socketHighWaterBytes, maxSubscriptions: live.maxSubscriptions }
 
-    const wss = new WebSocketServer({ noServer: true, maxPayload: ws.maxFrameBytes, perMessageDeflate: false, clientTracking: false })
+    const wss = new WebSocketServer({ noServer: true, maxPayload: ws.maxFrameBytes, perMessageDeflate: false, clientTracking: false, handleProtocols: selectProtocol })
     const connections = new Set<LiveConnection>()
     const perIp = new ConnectionsPerIp()
     let closing = false

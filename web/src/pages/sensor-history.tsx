@@ -161,7 +161,9 @@ export const SensorHistory = ({ access, path, sensor }: { readonly access: Acces
         <form class="custom-range" onSubmit={apply} noValidate aria-label="Custom range, in this browser's time zone">
           {customInput("from", "From")}
           {customInput("to", "To")}
-          <button type="submit">Show</button>
+          <button type="submit" class="custom-show">
+            Show
+          </button>
         </form>
       )}
       {historyError !== null && (
