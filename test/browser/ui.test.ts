@@ -446,7 +446,7 @@ describe("web dashboard in Chromium", () => {
     expect(await page.getByTestId("sensor-alerts").textContent()).toContain("acknowledged")
 
     const hardMin = page.getByLabel("Hard min", { exact: true })
-    const save = page.getByRole("button", { name: "Save" })
+    const save = page.getByRole("button", { name: "Save", exact: true })
     await expect.poll(() => page.getByLabel("Hard max", { exact: true }).inputValue(), { timeout: 10_000 }).toBe("1000")
     await hardMin.fill("2000")
     await save.click()
@@ -480,6 +480,30 @@ describe("web dashboard in Chromium", () => {
     expect(await page.getByTestId("config-error").count()).toBe(0)
     const stored = await api(node, "GET", `/api/v1/sensors/${encodeURIComponent(ALERTING)}`, BOOTSTRAP)
     expect(stored.body?.overrides).toMatchObject({ throttleRate: 50, hardMax: 1_000, rules: [{ id: "too-hot", kind: "threshold", high: 90 }] })
+
+    // Alert rules: the existing one is listed; a new threshold without limits is refused at High, then saved with Low.
+    const rulesTable = page.getByTestId("rules-table")
+    expect(await rulesTable.textContent()).toContain("too-hotThresholdcriticalhigh 90")
+    await page.getByRole("button", { name: "Add a rule" }).click()
+    await page.getByLabel("Rule id").fill("too-cold")
+    await page.getByRole("button", { name: "Save rule" }).click()
+    await expect.poll(() => page.getByTestId("rule-high-error").textContent(), { timeout: 5_000 }).toBe("at least one of high or low is required")
+    expect(await page.getByLabel("High", { exact: true }).getAttribute("aria-invalid")).toBe("true")
+    await shot(page, "sensor-rule-error")
+    await page.getByLabel("Low", { exact: true }).fill("5")
+    await page.getByRole("button", { name: "Save rule" }).click()
+    await expect.poll(() => page.getByTestId("rules-status").textContent(), { timeout: 5_000 }).toBe("Saved rule too-cold.")
+    expect(await rulesTable.getByRole("row").count()).toBe(3)
+    // A config save after it keeps both rules (the form sends the overrides the rules editor saved).
+    await throttle.fill("60")
+    await save.click()
+    await expect.poll(async () => (await api(node, "GET", `/api/v1/sensors/${encodeURIComponent(ALERTING)}`, BOOTSTRAP)).body?.overrides, { timeout: 5_000 }).toMatchObject({
+      throttleRate: 60,
+      rules: [{ id: "too-hot" }, { id: "too-cold", kind: "threshold", low: 5 }]
+    })
+    await page.getByRole("button", { name: "Delete rule too-cold" }).click()
+    await expect.poll(() => page.getByTestId("rules-status").textContent(), { timeout: 5_000 }).toBe("Deleted rule too-cold.")
+    expect(await rulesTable.getByRole("row").count()).toBe(2)
   })
 
   it("logs no console errors (beyond Chrome's lines for the node's 401s, 403s and 400s) and throws nothing", () => {

@@ -44,6 +44,9 @@ export const configValuesOf = (config: unknown): ConfigValues => {
 
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i
 
+/** A field's text as the API gets it: a number when it reads as one, else the text itself (the node names what is wrong with it). */
+export const typedValue = (text: string): unknown => (NUMBER.test(text) ? Number(text) : text)
+
 /**
  * The PUT body: the stored overrides, with each field the user changed (its text differs from
  * what was loaded) set to its number, null (a limit emptied), or left out (any other field
@@ -57,7 +60,7 @@ export const configPatchOf = (overrides: Readonly<Record<string, unknown>>, load
     if (text === "") {
       if (f.nullable) patch[f.name] = null
       else delete patch[f.name]
-    } else patch[f.name] = NUMBER.test(text) ? Number(text) : text
+    } else patch[f.name] = typedValue(text)
   }
   return patch
 }

@@ -7,6 +7,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks"
 import { type Access, call, isRecord, json, mayOperate, send } from "../api"
+import { AlertRulesEditor } from "./alert-rules-editor"
 import { CONFIG_FIELDS, type ConfigValues, configIssuesOf, configPatchOf, configValuesOf } from "../sensor-config"
 
 interface ConfigView {
@@ -80,6 +81,7 @@ export const SensorConfigForm = ({ access, path, onSaved }: { readonly access: A
 
   const named = Object.keys(fieldErrors).length
   return (
+    <>
     <section class="panel config-panel" aria-labelledby="config-title">
       <h2 id="config-title">Config</h2>
       {phase.phase === "loading" && <p class="meta">Loading…</p>}
@@ -155,5 +157,9 @@ export const SensorConfigForm = ({ access, path, onSaved }: { readonly access: A
         </form>
       )}
     </section>
+    {phase.phase === "ready" && (
+      <AlertRulesEditor access={access} path={path} overrides={form.overrides} onSaved={(overrides) => setForm((f) => ({ ...f, overrides }))} />
+    )}
+    </>
   )
 }
