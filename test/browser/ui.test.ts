@@ -437,6 +437,14 @@ describe("web dashboard in Chromium", () => {
     await expect.poll(() => events.textContent(), { timeout: 5_000 }).toContain(`Acknowledged by ${acknowledgedBy}`)
     expect(await events.textContent()).toContain("Opened")
     await shot(page, "alerts")
+
+    // In a narrow window each alert is a card of labelled lines: nothing scrolls sideways.
+    await page.setViewportSize({ width: 380, height: 760 })
+    await expect.poll(() => page.evaluate("document.documentElement.scrollWidth <= innerWidth")).toBe(true)
+    expect(await page.evaluate(`(() => { const t = document.querySelector(".table-scroll"); return t.scrollWidth <= t.clientWidth })()`)).toBe(true)
+    expect(await row.getByRole("button", { name: /^Resolve/ }).isVisible()).toBe(true)
+    await shot(page, "alerts-narrow")
+    await page.setViewportSize({ width: 1280, height: 800 })
   })
 
   it("shows the sensor's open alerts and puts the node's message next to a bad config field", async () => {

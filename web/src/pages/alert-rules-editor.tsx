@@ -19,6 +19,7 @@ import {
   SEVERITIES,
   withRule
 } from "../alert-rules"
+import { TableHead } from "../table-head"
 
 type Overrides = Readonly<Record<string, unknown>>
 
@@ -131,15 +132,7 @@ export const AlertRulesEditor = ({
       ) : (
         <div class="table-scroll">
           <table class="alerts-table" aria-label="Alert rules" data-testid="rules-table">
-            <thead>
-              <tr>
-                <th scope="col">Rule</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Severity</th>
-                <th scope="col">Checks</th>
-                {operator && <th scope="col">Actions</th>}
-              </tr>
-            </thead>
+            <TableHead columns={operator ? ["Rule", "Kind", "Severity", "Checks", "Actions"] : ["Rule", "Kind", "Severity", "Checks"]} />
             <tbody>
               {rules.map((r, i) => {
                 const id = isRecord(r) ? String(r.id) : String(i)

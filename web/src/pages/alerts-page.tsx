@@ -16,6 +16,7 @@ import { formatCount, formatTime } from "../format"
 import { PageHeading } from "../page-heading"
 import { sensorHref } from "../router"
 import { linkText, useLiveFeed } from "../use-live-feed"
+import { TableHead } from "../table-head"
 
 const PAGE = 100
 const REFRESH_MS = 30_000
@@ -212,18 +213,8 @@ export const AlertsPage = ({ access }: { readonly access: Access }) => {
           <p class="meta">No open or acknowledged alerts.</p>
         ) : (
           <div class="table-scroll">
-            <table class="alerts-table" aria-label="Open and acknowledged alerts">
-              <thead>
-                <tr>
-                  <th scope="col">Sensor</th>
-                  <th scope="col">Rule</th>
-                  <th scope="col">Severity</th>
-                  <th scope="col">Raised</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Acknowledged / resolved</th>
-                  <th scope="col">Actions</th>
-                </tr>
-              </thead>
+            <table class="alerts-table inbox-table" aria-label="Open and acknowledged alerts">
+              <TableHead columns={["Sensor", "Rule", "Severity", "Raised", "State", "Acknowledged / resolved", "Actions"]} />
               <tbody>
                 {shown.map((a) => {
                   const actor = lastActor(a)
@@ -231,26 +222,26 @@ export const AlertsPage = ({ access }: { readonly access: Access }) => {
                   return (
                     <Fragment key={a.id}>
                       <tr data-testid="alert-row" data-alert={a.id}>
-                        <td>
+                        <td data-label="Sensor">
                           <a href={sensorHref(a.sensor)}>{a.sensor}</a>
                         </td>
-                        <td>
+                        <td data-label="Rule">
                           {a.rule} <span class="unit">({a.kind})</span>
                           {a.message !== "" && <div class="meta alert-message">{a.message}</div>}
                         </td>
-                        <td>
+                        <td data-label="Severity">
                           <SeverityBadge severity={a.severity} />
                         </td>
-                        <td>
+                        <td data-label="Raised">
                           <When at={a.openedAt} />
                           {a.count > 1 && <div class="unit">{formatCount(a.count)} readings</div>}
                         </td>
-                        <td>
+                        <td data-label="State">
                           <span class={`status alert-${a.status}`} data-testid="alert-state">
                             {a.status}
                           </span>
                         </td>
-                        <td data-testid="alert-actor">
+                        <td data-label="Handled" data-testid="alert-actor">
                           {actor === null ? (
                             "–"
                           ) : (

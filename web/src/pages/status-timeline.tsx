@@ -4,6 +4,7 @@
  */
 import { formatTime } from "../format"
 import { segmentsOf, type Transition } from "../status-timeline"
+import { TableHead } from "../table-head"
 
 const MAX_KEPT = 20
 const KNOWN_STATUSES = new Set(["online", "degraded", "fault", "offline", "unknown"])
@@ -37,13 +38,7 @@ export const StatusTimeline = ({ transitions, now }: { readonly transitions: Rea
           </p>
           <div class="table-scroll">
             <table class="alerts-table timeline-table" aria-label="Status changes, newest first" data-testid="timeline-table">
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Change</th>
-                  <th scope="col">Reason</th>
-                </tr>
-              </thead>
+              <TableHead columns={["When", "Change", "Reason"]} />
               <tbody>
                 {transitions
                   .slice()
