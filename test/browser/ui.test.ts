@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { createTestDatabase, type TestDatabase } from "../support/databases.js"
 import { localInputValue } from "../../web/src/history-range.js"
 import { apiCall } from "../support/api-call.js"
+import { type AxeViolation, axeViolations } from "../support/axe.js"
 import { type Browser, launchChromium } from "../support/chromium.js"
 import { type RunningNode, startNode } from "../support/node-harness.js"
 
@@ -83,7 +84,13 @@ const rawGet = (url: string, headers: Record<string, string> = {}) =>
 
 const api = (node: RunningNode, method: string, path: string, credential: string, body?: unknown) => apiCall(node.url, method, path, credential, body)
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
+/** Each page's accessibility violations (axe-core, WCAG 2.1 A/AA), checked where its screenshot is taken. */
+const accessibility = new Map<string, ReadonlyArray<AxeViolation>>()
+
+const shot = async (page: Page, name: string) => {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
+  accessibility.set(name, await axeViolations(page))
+}
 
 describe("web dashboard in Chromium", () => {
   let db: TestDatabase
@@ -512,6 +519,12 @@ describe("web dashboard in Chromium", () => {
     await page.getByRole("button", { name: "Delete rule too-cold" }).click()
     await expect.poll(() => page.getByTestId("rules-status").textContent(), { timeout: 5_000 }).toBe("Deleted rule too-cold.")
     expect(await rulesTable.getByRole("row").count()).toBe(2)
+  })
+
+  it("passes axe-core's WCAG 2.1 A and AA rules (labels, names, contrast, ARIA) on every page it screenshotted", () => {
+    expect(accessibility.size).toBeGreaterThanOrEqual(10)
+    const failing = [...accessibility].flatMap(([page, violations]) => violations.map((v) => `${page}: ${v.rule} (${v.impact}) ${v.help}: ${v.targets.join(", ")}`))
+    expect(failing).toEqual([])
   })
 
   it("logs no console errors (beyond Chrome's lines for the node's 401s, 403s and 400s) and throws nothing", () => {

@@ -4,7 +4,7 @@
  * summary, and a refusal's issues sorted onto the edited rule's fields. The node judges every
  * value: text that is not a number is sent as typed, so that its message names the field.
  */
-import { typedValue } from "./sensor-config"
+import { typedValue } from "./sensor-config.js"
 
 export type RuleKind = "threshold" | "rate_of_change" | "flatline" | "suspect_share" | "status" | "offline" | "predicted_breach"
 
