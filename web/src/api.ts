@@ -3,6 +3,12 @@
  * header, answers decoded here before any page uses them. A 401 means the session is over: the
  * caller's `refused` sends the user back to sign-in.
  */
+import { type Me, meOf } from "./me.js"
+import { isRecord } from "./records.js"
+
+export { isRecord } from "./records.js"
+export { describeMe, type Me, mayOperate, meOf } from "./me.js"
+
 
 export interface ApiFailure {
   readonly status: number
@@ -14,31 +20,12 @@ export interface ApiFailure {
 
 export type ApiAnswer<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly failure: ApiFailure }
 
-/** The caller as the node authenticated it (GET /api/v1/me). */
-export interface Me {
-  readonly kind: string
-  readonly id: string
-  readonly tenant: string
-  /** viewer, operator or admin; null for a device key. */
-  readonly role: string | null
-  readonly superuser: boolean
-  readonly authMode: string
-}
-
 /** Who calls: the credential (null with AUTH_MODE=none), who the node says it is, and what to do when the node refuses it. */
 export interface Access {
   readonly credential: string | null
   readonly me: Me
   readonly refused: (failure: ApiFailure) => void
 }
-
-/** Whether the caller may acknowledge and resolve alerts and edit sensors (role operator or above). */
-export const mayOperate = (me: Me): boolean => me.superuser || me.role === "operator" || me.role === "admin"
-
-/** How the header names the caller: "viewer · key_Ab12". */
-export const describeMe = (me: Me): string => `${me.role ?? me.kind} · ${me.id}${me.tenant === "default" ? "" : ` (${me.tenant})`}`
-
-export const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 export const authHeaders = (credential: string | null): Record<string, string> =>
   credential === null ? {} : { authorization: `Bearer ${credential}` }
@@ -114,17 +101,6 @@ export const json =
     decode(await response.json())
 
 export const text = (response: Response): Promise<string | null> => response.text()
-
-export const meOf = (u: unknown): Me | null =>
-  isRecord(u) &&
-  typeof u.kind === "string" &&
-  typeof u.id === "string" &&
-  typeof u.tenant === "string" &&
-  (u.role === null || typeof u.role === "string") &&
-  typeof u.superuser === "boolean" &&
-  typeof u.authMode === "string"
-    ? { kind: u.kind, id: u.id, tenant: u.tenant, role: u.role, superuser: u.superuser, authMode: u.authMode }
-    : null
 
 export type Probe =
   | { readonly _tag: "Granted"; readonly me: Me }

@@ -8,13 +8,13 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks"
 import type uPlot from "uplot"
 import { type Alert, notificationAlertOf } from "../alerts"
-import { type Access, call, isRecord, json } from "../api"
+import { type Access, call, json } from "../api"
 import { Chart } from "../chart"
 import { formatCount, formatTime, formatValue, NOT_KNOWN } from "../format"
 import { historyReadingsOf, type LiveColumns, type LiveReadings, type LiveState, LiveWindow } from "../live-window"
 import { PageHeading } from "../page-heading"
 import { hrefOf } from "../router"
-import { type Transition, transitionsOf } from "../status-timeline"
+import { type Counters, type SensorView, sensorOf } from "../sensor-view"
 import { linkText, useLiveFeed } from "../use-live-feed"
 import { SensorAlerts } from "./sensor-alerts"
 import { ACCENT, CHART_HEIGHT, SUSPECT } from "./chart-style"
@@ -30,45 +30,6 @@ const LIVE_MAX_POINTS = 20_000
 const LIVE_BACKFILL_LIMIT = 10_000
 const KNOWN_STATUSES = new Set(["online", "degraded", "fault", "offline", "unknown"])
 
-
-interface Counters {
-  readonly accepted: number
-  readonly suspect: number
-  readonly rejected: Readonly<Record<string, number>>
-}
-
-interface SensorView {
-  readonly status: string
-  readonly statusSince: number | null
-  readonly statusReason: string
-  readonly lastTs: number | null
-  readonly lastValue: number | null
-  readonly counters: Counters | null
-  readonly transitions: ReadonlyArray<Transition>
-}
-
-const num = (u: unknown): number | null => (typeof u === "number" ? u : null)
-
-const countersOf = (u: unknown): Counters | null => {
-  if (!isRecord(u) || typeof u.accepted !== "number" || typeof u.suspect !== "number" || !isRecord(u.rejected)) return null
-  const rejected: Record<string, number> = {}
-  for (const [k, v] of Object.entries(u.rejected)) if (typeof v === "number") rejected[k] = v
-  return { accepted: u.accepted, suspect: u.suspect, rejected }
-}
-
-const sensorOf = (u: unknown): SensorView | null => {
-  if (!isRecord(u) || !isRecord(u.state)) return null
-  const s = u.state
-  return {
-    status: typeof s.status === "string" ? s.status : "unknown",
-    statusSince: num(s.statusSince),
-    statusReason: typeof s.statusReason === "string" ? s.statusReason : "",
-    lastTs: num(s.lastTs),
-    lastValue: num(s.lastValue),
-    counters: countersOf(s.counters),
-    transitions: transitionsOf(s.transitions)
-  }
-}
 
 const rejectedTotal = (c: Counters) => Object.values(c.rejected).reduce((a, b) => a + b, 0)
 const rejectedDetail = (c: Counters) =>

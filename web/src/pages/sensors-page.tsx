@@ -6,7 +6,8 @@
  * sensor page (live).
  */
 import { useCallback, useEffect, useRef, useState } from "preact/hooks"
-import { type Access, call, isRecord, json } from "../api"
+import { type Access, call, json } from "../api"
+import { pageOf, type SensorRow } from "../sensor-list"
 import { formatShare, formatTime, formatValue } from "../format"
 import { PageHeading } from "../page-heading"
 import { sensorHref } from "../router"
@@ -19,32 +20,6 @@ const AHEAD = 200
 const SEARCH_DELAY_MS = 200
 const STATUSES = ["online", "degraded", "fault", "offline", "unknown"] as const
 const KNOWN_STATUSES = new Set<string>(STATUSES)
-
-interface SensorRow {
-  readonly id: string
-  readonly status: string
-  readonly lastSeen: number | null
-  readonly lastValue: number | null
-  readonly suspectShare: number | null
-}
-
-const numOrNull = (u: unknown): u is number | null => u === null || typeof u === "number"
-
-interface SensorsPage {
-  readonly sensors: ReadonlyArray<SensorRow>
-  readonly next: string | null
-}
-
-const rowOf = (u: unknown): SensorRow | null =>
-  isRecord(u) && typeof u.id === "string" && typeof u.status === "string" && numOrNull(u.lastSeen) && numOrNull(u.lastValue) && numOrNull(u.suspectShare)
-    ? { id: u.id, status: u.status, lastSeen: u.lastSeen, lastValue: u.lastValue, suspectShare: u.suspectShare }
-    : null
-
-const pageOf = (u: unknown): SensorsPage | null => {
-  if (!isRecord(u) || !Array.isArray(u.sensors) || (u.next !== null && typeof u.next !== "string")) return null
-  const sensors = u.sensors.map(rowOf)
-  return sensors.every((s) => s !== null) ? { sensors: sensors.filter((s) => s !== null), next: u.next } : null
-}
 
 interface Filter {
   readonly prefix: string
