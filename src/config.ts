@@ -99,7 +99,12 @@ export const appConfig = Config.all({
     ipPerSecond: intIn("RATE_LIMIT_IP_PER_SECOND", 0, 10_000_000, 1_000),
     ipBurst: intIn("RATE_LIMIT_IP_BURST", 1, 10_000_000, 2_000),
     keyPerSecond: intIn("RATE_LIMIT_KEY_PER_SECOND", 0, 10_000_000, 500),
-    keyBurst: intIn("RATE_LIMIT_KEY_BURST", 1, 10_000_000, 1_000)
+    keyBurst: intIn("RATE_LIMIT_KEY_BURST", 1, 10_000_000, 1_000),
+    /**
+     * With REDIS_URL: how often each node settles what it allowed with the shared budgets (ms);
+     * 0 asks Redis on every request instead (exact, one round trip each).
+     */
+    syncMs: intIn("RATE_LIMIT_SYNC_MS", 0, 60_000, 100)
   }),
   history: Config.all({
     defaultLimit: intIn("HISTORY_DEFAULT_LIMIT", 1, 100_000, 100),

@@ -39,3 +39,19 @@ for i = 1, n do
   end
 end
 return out`
+
+/**
+ * The settle of synced limits (RATE_LIMIT_SYNC_MS): adds what a node allowed to each shared TAT.
+ * KEYS: one per limit key; ARGV: per key, the time its requests take (count × interval, ms).
+ * Returns, per key, how far past Redis's now the shared TAT is (ms, as text: it is fractional).
+ */
+export const SETTLE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local out = {}
+for i = 1, #KEYS do
+  local tat = math.max(tonumber(redis.call('GET', KEYS[i]) or now), now) + tonumber(ARGV[i])
+  redis.call('SET', KEYS[i], tostring(tat), 'PX', math.max(1, math.ceil(tat - now)))
+  out[i] = tostring(tat - now)
+end
+return out`
