@@ -39,6 +39,8 @@ const SHA = sha1(GCRA_SCRIPT)
 const SETTLE_SHA = sha1(SETTLE_SCRIPT)
 /** A synced key's copy is trusted this many settle intervals (at least 1 s) after it was last primed or settled. */
 const STALE_SETTLES = 10
+/** Keys per settle script call. */
+const SETTLE_CHUNK = 1_000
 
 const runScript = async (client: Redis, sha: string, script: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string>): Promise<unknown> =>
   client.evalsha(sha, keys.length, ...keys, ...args).catch((e: unknown) => {
@@ -135,10 +137,8 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("flowmesh/RateLim
 
     if (synced !== null && Option.isSome(client)) {
       const redis = client.value
-      const settle = Effect.suspend(() => {
-        const spent = synced.drain()
-        if (spent.length === 0) return Effect.void
-        return Effect.tryPromise(() => redisSettle(redis, spent)).pipe(
+      const settleChunk = (spent: ReadonlyArray<Spent>) =>
+        Effect.tryPromise(() => redisSettle(redis, spent)).pipe(
           Effect.timeout("1 second"),
           Effect.match({
             onSuccess: (aheadMs) => {
@@ -152,6 +152,12 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("flowmesh/RateLim
             }
           })
         )
+      // Chunks of SETTLE_CHUNK keys, one after the other, so that one settle never holds Redis long.
+      const settle = Effect.suspend(() => {
+        const spent = synced.drain()
+        const chunks: Array<ReadonlyArray<Spent>> = []
+        for (let i = 0; i < spent.length; i += SETTLE_CHUNK) chunks.push(spent.slice(i, i + SETTLE_CHUNK))
+        return Effect.forEach(chunks, settleChunk, { discard: true })
       })
       yield* Effect.forkScoped(Effect.repeat(settle, Schedule.spaced(Duration.millis(limits.syncMs))))
     }
