@@ -17,6 +17,7 @@ import { PageHeading } from "../page-heading"
 import { sensorHref } from "../router"
 import { linkText, useLiveFeed } from "../use-live-feed"
 import { TableHead } from "../table-head"
+import { Problem } from "./problem"
 
 const PAGE = 100
 const REFRESH_MS = 30_000
@@ -39,11 +40,7 @@ const HistoryRow = ({ id, view }: { readonly id: number; readonly view: HistoryV
   <tr id={`alert-history-${id}`} class="alert-history">
     <td colSpan={7}>
       {view.phase === "loading" && <p class="meta">Loading the history…</p>}
-      {view.phase === "failed" && (
-        <p class="error" role="alert">
-          Could not load the history: {view.message}
-        </p>
-      )}
+      <Problem what="Could not load the history" message={view.phase === "failed" ? view.message : null} />
       {view.phase === "loaded" && (
         <>
           <p class="meta">{view.history.alert.message}</p>
@@ -187,11 +184,7 @@ export const AlertsPage = ({ access }: { readonly access: Access }) => {
           {linkText(link)}
         </p>
       </div>
-      {problem !== null && (
-        <p class="error" role="alert">
-          Could not load the alerts: {problem}
-        </p>
-      )}
+      <Problem what="Could not load the alerts" message={problem} />
       {notice !== null && notice.kind !== "lagged" && (
         <div class="notice live-notice" role="alert">
           <span>{notice.message}</span>

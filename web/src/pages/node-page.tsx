@@ -8,6 +8,7 @@ import { type Access, type ApiFailure, call, isRecord, json, meOf, text } from "
 import { formatCount, formatRate, formatSeconds, formatTime } from "../format"
 import { figuresOf, type NodeFigures, type NodeSample, sampleOf } from "../node-sample"
 import { PageHeading } from "../page-heading"
+import { Problem } from "./problem"
 
 const REFRESH_MS = 2_000
 const NOT_LOADED = "Not loaded yet."
@@ -90,11 +91,7 @@ export const NodePage = ({ access }: { readonly access: Access }) => {
       <p class="meta">
         {updatedAt === null ? "Loading…" : `Updated ${formatTime(updatedAt)}, every ${REFRESH_MS / 1000} s`}
       </p>
-      {problem !== null && (
-        <p class="error" role="alert">
-          Could not refresh: {problem.message}
-        </p>
-      )}
+      <Problem what="Could not refresh" message={problem?.message ?? null} />
       <div class="cards">
         <section class="panel" aria-labelledby="readiness-title">
           <h2 id="readiness-title">Readiness</h2>

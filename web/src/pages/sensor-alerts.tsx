@@ -8,6 +8,7 @@ import { type Access, call, json } from "../api"
 import { type Alert, alertPageOf, mergeAlerts, reconcileAlerts, unresolved } from "../alerts"
 import { hrefOf } from "../router"
 import { SeverityBadge, When } from "./alerts-page"
+import { Problem } from "./problem"
 
 const LIMIT = 20
 
@@ -49,11 +50,7 @@ export const SensorAlerts = ({ access, sensor, latest, reloads }: { readonly acc
           <a href={hrefOf("alerts")}>All alerts</a>
         </p>
       </div>
-      {problem !== null && (
-        <p class="error" role="alert">
-          Could not load the alerts: {problem}
-        </p>
-      )}
+      <Problem what="Could not load the alerts" message={problem} />
       {!loaded ? (
         <p class="meta">Loading…</p>
       ) : shown.length === 0 ? (

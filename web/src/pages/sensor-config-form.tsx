@@ -9,6 +9,7 @@ import { useEffect, useRef, useState } from "preact/hooks"
 import { type Access, call, isRecord, json, mayOperate, send } from "../api"
 import { AlertRulesEditor } from "./alert-rules-editor"
 import { CONFIG_FIELDS, type ConfigValues, configIssuesOf, configPatchOf, configValuesOf } from "../sensor-config"
+import { Problem } from "./problem"
 
 interface ConfigView {
   readonly config: Readonly<Record<string, unknown>>
@@ -85,11 +86,7 @@ export const SensorConfigForm = ({ access, path, onSaved }: { readonly access: A
     <section class="panel config-panel" aria-labelledby="config-title">
       <h2 id="config-title">Config</h2>
       {phase.phase === "loading" && <p class="meta">Loading…</p>}
-      {phase.phase === "failed" && (
-        <p class="error" role="alert">
-          Could not load the config: {phase.message}
-        </p>
-      )}
+      <Problem what="Could not load the config" message={phase.phase === "failed" ? phase.message : null} />
       {phase.phase === "ready" && (
         <form ref={element} class="config-form" noValidate onSubmit={(e) => void save(e)}>
           <p class="hint">

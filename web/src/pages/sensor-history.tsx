@@ -21,6 +21,7 @@ import {
   tierLabel
 } from "../history-range"
 import { ACCENT, BAND_LINE, CHART_HEIGHT } from "./chart-style"
+import { Problem } from "./problem"
 
 const HISTORY_LIMIT = 1_000
 
@@ -166,11 +167,7 @@ export const SensorHistory = ({ access, path, sensor }: { readonly access: Acces
           </button>
         </form>
       )}
-      {historyError !== null && (
-        <p class="error" role="alert">
-          Could not load the history: {historyError}
-        </p>
-      )}
+      <Problem what="Could not load the history" message={historyError} />
       <Chart
         label={`History of ${sensor}, ${span}`}
         summary={caption}

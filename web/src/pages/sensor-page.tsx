@@ -20,7 +20,9 @@ import { SensorAlerts } from "./sensor-alerts"
 import { ACCENT, CHART_HEIGHT, SUSPECT } from "./chart-style"
 import { SensorConfigForm } from "./sensor-config-form"
 import { SensorHistory } from "./sensor-history"
+import { StatusBadge } from "./status-badge"
 import { StatusTimeline } from "./status-timeline"
+import { Problem } from "./problem"
 
 const REFRESH_MS = 5_000
 const SOON_MS = 1_000
@@ -28,7 +30,6 @@ const LIVE_WINDOW_MS = 10 * 60_000
 const LIVE_MAX_POINTS = 20_000
 /** At most this many readings of the last 10 minutes read back when the chart opens (the node's default HISTORY_MAX_LIMIT). */
 const LIVE_BACKFILL_LIMIT = 10_000
-const KNOWN_STATUSES = new Set(["online", "degraded", "fault", "offline", "unknown"])
 
 
 const rejectedTotal = (c: Counters) => Object.values(c.rejected).reduce((a, b) => a + b, 0)
@@ -174,20 +175,16 @@ export const SensorPage = ({ access, sensor }: { readonly access: Access; readon
           The node has no sensor “{sensor}” yet: it appears with its first reading, and the live chart shows it as it arrives.
         </p>
       )}
-      {problem !== null && (
-        <p class="error" role="alert">
-          Could not refresh: {problem}
-        </p>
-      )}
+      <Problem what="Could not refresh" message={problem} />
       <section class="panel sensor-header" aria-labelledby="sensor-state-title">
         <h2 id="sensor-state-title">State</h2>
         <dl class="figures sensor-figures">
           <div>
             <dt>Status</dt>
             <dd>
-              <span class={`status status-${KNOWN_STATUSES.has(status) ? status : "other"}`} data-testid="sensor-status">
+              <StatusBadge status={status} testId="sensor-status">
                 {view === null ? NOT_KNOWN : status}
-              </span>
+              </StatusBadge>
             </dd>
           </div>
           <div>

@@ -13,13 +13,12 @@ import { PageHeading } from "../page-heading"
 import { sensorHref } from "../router"
 import { useMediaQuery } from "../use-media-query"
 import { VirtualList } from "../virtual-list"
+import { STATUSES, StatusBadge } from "./status-badge"
 
 const PAGE = 1_000
 /** Load the next page when the view comes this close to the last loaded row. */
 const AHEAD = 200
 const SEARCH_DELAY_MS = 200
-const STATUSES = ["online", "degraded", "fault", "offline", "unknown"] as const
-const KNOWN_STATUSES = new Set<string>(STATUSES)
 
 interface Filter {
   readonly prefix: string
@@ -39,7 +38,7 @@ const cells = (s: SensorRow) => (
       <a href={sensorHref(s.id)}>{s.id}</a>
     </td>
     <td class="c-status">
-      <span class={`status status-${KNOWN_STATUSES.has(s.status) ? s.status : "other"}`}>{s.status}</span>
+      <StatusBadge status={s.status} />
     </td>
     <td class="c-value">{formatValue(s.lastValue)}</td>
     <td class="c-suspect" title="Share of its accepted readings that were suspect">

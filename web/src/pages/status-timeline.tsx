@@ -4,11 +4,10 @@
  */
 import { formatTime } from "../format"
 import { segmentsOf, type Transition } from "../status-timeline"
+import { StatusBadge, statusClass } from "./status-badge"
 import { TableHead } from "../table-head"
 
 const MAX_KEPT = 20
-const KNOWN_STATUSES = new Set(["online", "degraded", "fault", "offline", "unknown"])
-const statusClass = (s: string) => `status-${KNOWN_STATUSES.has(s) ? s : "other"}`
 
 const When = ({ at }: { readonly at: number }) => <time dateTime={new Date(at).toISOString()}>{formatTime(at)}</time>
 
@@ -49,7 +48,7 @@ export const StatusTimeline = ({ transitions, now }: { readonly transitions: Rea
                         <When at={t.at} />
                       </td>
                       <td>
-                        <span class={`status ${statusClass(t.from)}`}>{t.from}</span> → <span class={`status ${statusClass(t.to)}`}>{t.to}</span>
+                        <StatusBadge status={t.from} /> → <StatusBadge status={t.to} />
                       </td>
                       <td>{t.reason}</td>
                     </tr>
