@@ -71,7 +71,7 @@ export const SensorView = Schema.Struct({
 export const LISTED_STATUSES = ["unknown", "online", "degraded", "fault", "offline"] as const
 export type ListedStatus = (typeof LISTED_STATUSES)[number]
 const ListedStatus = Schema.Literal(...LISTED_STATUSES)
-const isListedStatus = Schema.is(ListedStatus)
+export const isListedStatus = Schema.is(ListedStatus)
 
 /** `status=fault,offline`: one or more listed statuses, comma-separated. */
 const StatusesParam = Schema.transformOrFail(

@@ -11,7 +11,7 @@ import { externalId, internalId } from "../domain/tenancy.js"
 import { IngestGateway } from "../ingest/gateway.js"
 import { HistoryRepo } from "../storage/history-repo.js"
 import { SensorRepo, type SensorRow } from "../storage/sensor-repo.js"
-import { FlowmeshApi, LISTED_STATUSES, type ListedStatus } from "./api.js"
+import { FlowmeshApi, isListedStatus, type ListedStatus } from "./api.js"
 import { currentTenant } from "./auth/principal.js"
 import { InvalidRequest, SensorNotFound, ServiceUnavailable } from "./errors.js"
 import { encodeRows, ExportGate, exportFileName, exportFormat } from "./export-response.js"
@@ -28,8 +28,7 @@ const validId = (id: string) =>
 
 const overridesOf = (row: { readonly config: unknown }): SensorConfigPatch => Option.getOrElse(decodeStoredPatch(row.config), () => ({}))
 
-const isListed = Schema.is(Schema.Literal(...LISTED_STATUSES))
-const listedStatus = (status: string): ListedStatus => (isListed(status) ? status : "unknown")
+const listedStatus = (status: string): ListedStatus => (isListedStatus(status) ? status : "unknown")
 
 export const SensorsHandlersLive = HttpApiBuilder.group(FlowmeshApi, "sensors", (handlers) =>
   Effect.gen(function* () {

@@ -10,7 +10,7 @@ import type { Principal } from "./principal.js"
 import { type Role, roleAtLeast } from "./roles.js"
 
 /**
- * `public`: no credential; `authenticated`: any credential the node accepts, a device key's
+ * `public`: no credential; `authenticated`: every credential the node accepts, a device key's
  * included; `ingest`: a device key, or a service or user of role operator or above.
  */
 export type Access = "public" | "authenticated" | "ingest" | Role | "superuser"
