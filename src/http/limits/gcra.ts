@@ -37,3 +37,17 @@ export const gcra = (tat: number | undefined, now: number, limit: Limit): Decisi
     resetMs: next - now
   }
 }
+
+/** Several limits' decision on one request: allowed only if every limit allows it (with each one's new TAT), else the first that refuses. */
+export type JointDecision =
+  | { readonly allowed: true; readonly tats: ReadonlyArray<number> }
+  | { readonly allowed: false; readonly index: number; readonly retryAfterMs: number; readonly resetMs: number }
+
+/** GCRA for a request that several limits (their TATs and limits, index-aligned) must all allow. */
+export const gcraJoint = (tats: ReadonlyArray<number | undefined>, limits: ReadonlyArray<Limit>, now: number): JointDecision => {
+  const decisions = limits.map((limit, i) => gcra(tats[i], now, limit))
+  const refused = decisions.findIndex((d) => !d.allowed)
+  if (refused < 0) return { allowed: true, tats: decisions.map((d) => d.tat) }
+  const d = decisions[refused]!
+  return { allowed: false, index: refused, retryAfterMs: d.retryAfterMs, resetMs: d.resetMs }
+}

@@ -16,7 +16,7 @@ import { AppConfig } from "../../config.js"
 import { RedisConnection } from "../../storage/redis.js"
 import { rateLimited, rateLimiterFallbacks } from "../../telemetry/metrics.js"
 import type { Principal } from "../auth/principal.js"
-import { gcra, type Limit } from "./gcra.js"
+import { gcraJoint, type Limit } from "./gcra.js"
 import { GCRA_SCRIPT, SETTLE_SCRIPT } from "./redis-script.js"
 import { type LocalVerdict, type Spent, SyncedLimits } from "./synced-limits.js"
 
@@ -53,14 +53,14 @@ export class LocalLimits {
   private readonly tats = new Map<string, number>()
 
   check(checks: ReadonlyArray<Check>, now: number): Verdict {
-    const decisions = checks.map((c) => gcra(this.tats.get(c.key), now, c.limit))
-    const refused = decisions.findIndex((d) => !d.allowed)
-    if (refused >= 0) {
-      const d = decisions[refused]!
-      return { allowed: false, check: checks[refused]!, retryAfterMs: d.retryAfterMs, resetMs: d.resetMs }
-    }
+    const d = gcraJoint(
+      checks.map((c) => this.tats.get(c.key)),
+      checks.map((c) => c.limit),
+      now
+    )
+    if (!d.allowed) return { allowed: false, check: checks[d.index]!, retryAfterMs: d.retryAfterMs, resetMs: d.resetMs }
     if (this.tats.size > LOCAL_MAX_ENTRIES) for (const [k, tat] of this.tats) if (tat < now) this.tats.delete(k)
-    for (let i = 0; i < checks.length; i++) this.tats.set(checks[i]!.key, decisions[i]!.tat)
+    for (let i = 0; i < checks.length; i++) this.tats.set(checks[i]!.key, d.tats[i]!)
     return ALLOWED
   }
 }

@@ -8,14 +8,15 @@
  * the shared TAT and answers how far ahead the shared TAT now is: the local copy moves up to it, so
  * every node learns what the others spent within one settle interval. Pure: no I/O, no timers.
  */
-import { gcra, type Limit } from "./gcra.js"
+import { gcraJoint, type JointDecision, type Limit } from "./gcra.js"
 
 export interface LimitCheck {
   readonly key: string
   readonly limit: Limit
 }
 
-export type LocalVerdict = { readonly allowed: true } | { readonly allowed: false; readonly index: number; readonly retryAfterMs: number; readonly resetMs: number }
+/** A local decision: allowed, or which check refused (the spent TATs are kept here, not handed out). */
+export type LocalVerdict = { readonly allowed: true } | Extract<JointDecision, { readonly allowed: false }>
 
 /** Requests allowed on this node since the last settle, per key. */
 export interface Spent {
@@ -47,15 +48,15 @@ export class SyncedLimits {
       const e = this.entries.get(c.key)
       if (e === undefined || now - e.syncedAt > this.staleMs) return undefined
     }
-    const decisions = checks.map((c) => gcra(this.entries.get(c.key)!.tat, now, c.limit))
-    const refused = decisions.findIndex((d) => !d.allowed)
-    if (refused >= 0) {
-      const d = decisions[refused]!
-      return { allowed: false, index: refused, retryAfterMs: d.retryAfterMs, resetMs: d.resetMs }
-    }
+    const d = gcraJoint(
+      checks.map((c) => this.entries.get(c.key)!.tat),
+      checks.map((c) => c.limit),
+      now
+    )
+    if (!d.allowed) return d
     for (let i = 0; i < checks.length; i++) {
       const c = checks[i]!
-      this.entries.get(c.key)!.tat = decisions[i]!.tat
+      this.entries.get(c.key)!.tat = d.tats[i]!
       const s = this.spent.get(c.key)
       if (s === undefined) this.spent.set(c.key, { count: 1, intervalMs: 1000 / c.limit.ratePerSec })
       else s.count++
